@@ -1,0 +1,171 @@
+import { Either } from "effect";
+import { describe, expect, it } from "vitest";
+import {
+  decodeCollectorsGroup,
+  decodeDeployment,
+  decodeInstrumentedApplication,
+  decodeOdigosConfiguration,
+} from "./decoders.js";
+
+const meta = (name: string, namespace = "shop") => ({
+  name,
+  namespace,
+  uid: `uid-${name}`,
+  resourceVersion: "7",
+});
+
+const leftOf = <A, E>(result: Either.Either<A, E>): E => {
+  if (Either.isRight(result)) throw new Error("expected a decode failure");
+  return result.left;
+};
+
+describe("decoding at the edge", () => {
+  it("keeps only the slice of a Deployment the instrumentor reads", () => {
+    const decoded = decodeDeployment({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        ...meta("cart"),
+        annotations: { "odigos.io/instrument": "true" },
+        managedFields: [{ manager: "kubectl" }],
+        creationTimestamp: "2026-01-01T00:00:00Z",
+      },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: "cart" } },
+        template: {
+          metadata: { labels: { app: "cart" } },
+          spec: {
+            initContainers: [{ name: "init", image: "busybox" }],
+            containers: [
+              {
+                name: "app",
+                image: "cart:1",
+                env: [{ name: "A", value: "b" }],
+                resources: {
+                  limits: { cpu: "1", "instrumentation.odigos.io/go-ebpf-community": "1" },
+                },
+              },
+            ],
+          },
+        },
+      },
+      status: { replicas: 3 },
+    });
+    expect(decoded).toEqual(
+      Either.right({
+        kind: "Deployment",
+        metadata: { ...meta("cart"), annotations: { "odigos.io/instrument": "true" } },
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: "app",
+                  resources: {
+                    limits: { cpu: "1", "instrumentation.odigos.io/go-ebpf-community": "1" },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+  });
+
+  it("defaults kind for list items, which the API serves without one", () => {
+    const decoded = decodeDeployment({
+      metadata: meta("cart"),
+      spec: { template: { spec: { containers: [] } } },
+    });
+    expect(Either.map(decoded, (d) => d.kind)).toEqual(Either.right("Deployment"));
+  });
+
+  it("names the object and the failing path for an unknown language", () => {
+    const error = leftOf(
+      decodeInstrumentedApplication({
+        metadata: meta("deployment-cart"),
+        spec: { languages: [{ containerName: "app", language: "rust" }] },
+      }),
+    );
+    expect(error._tag).toBe("DecodeError");
+    expect(error.objectName).toBe("InstrumentedApplication shop/deployment-cart");
+    expect(error.issues.map((issue) => issue.path)).toEqual(["spec.languages[0].language"]);
+    expect(error.message).toContain("shop/deployment-cart");
+    expect(error.message).toContain("spec.languages[0].language");
+    expect(error.issues[0]?.message).toBe(
+      `Expected "java" | "python" | "go" | "dotnet" | "javascript", actual "rust"`,
+    );
+  });
+
+  it("rejects languages that is not a list", () => {
+    const error = leftOf(
+      decodeInstrumentedApplication({
+        metadata: meta("deployment-cart"),
+        spec: { languages: "go" },
+      }),
+    );
+    expect(error.issues.map((issue) => issue.path)).toEqual(["spec.languages"]);
+  });
+
+  it("reports every failing path, not only the first", () => {
+    const error = leftOf(
+      decodeInstrumentedApplication({
+        metadata: meta("deployment-cart"),
+        spec: {
+          languages: [{ containerName: "a", language: "cobol" }, { language: "go" }],
+        },
+      }),
+    );
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual([
+      "spec.languages[0].language",
+      "spec.languages[1].containerName",
+    ]);
+  });
+
+  it("accepts runtime details without spec or languages", () => {
+    expect(Either.isRight(decodeInstrumentedApplication({ metadata: meta("deployment-a") }))).toBe(
+      true,
+    );
+    expect(
+      Either.isRight(decodeInstrumentedApplication({ metadata: meta("deployment-a"), spec: {} })),
+    ).toBe(true);
+  });
+
+  it("accepts a CollectorsGroup without status and rejects an unknown role", () => {
+    expect(
+      Either.isRight(
+        decodeCollectorsGroup({ metadata: meta("gw", "odigos-system"), spec: { role: "GATEWAY" } }),
+      ),
+    ).toBe(true);
+    const error = leftOf(
+      decodeCollectorsGroup({ metadata: meta("x", "odigos-system"), spec: { role: "SIDECAR" } }),
+    );
+    expect(error.objectName).toBe("CollectorsGroup odigos-system/x");
+    expect(error.issues.map((issue) => issue.path)).toEqual(["spec.role"]);
+  });
+
+  it("rejects an odigos-config with an unknown SDK type or a wrongly shaped defaultSDKs", () => {
+    const base = { configVersion: 1, odigosVersion: "v1.0.0" };
+    const unknownType = leftOf(
+      decodeOdigosConfiguration({
+        metadata: meta("odigos-config", "odigos-system"),
+        spec: { ...base, defaultSDKs: { go: { sdkType: "wasm", sdkTier: "community" } } },
+      }),
+    );
+    expect(unknownType.issues.map((issue) => issue.path)).toEqual(["spec.defaultSDKs.go.sdkType"]);
+    const wrongShape = leftOf(
+      decodeOdigosConfiguration({
+        metadata: meta("odigos-config", "odigos-system"),
+        spec: { ...base, defaultSDKs: ["go"] },
+      }),
+    );
+    expect(wrongShape.issues[0]?.path).toBe("spec.defaultSDKs");
+  });
+
+  it("names a nameless object as such", () => {
+    const error = leftOf(decodeCollectorsGroup({ spec: { role: "GATEWAY" } }));
+    expect(error.objectName).toBe("CollectorsGroup <unnamed>");
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Runtime-object naming: an InstrumentedApplication for workload `cart` of kind
+ * Deployment is named `deployment-cart`; the name splits back at the first `-`.
+ */
+import { Data, Either } from "effect";
+import { type WorkloadKind, WorkloadKinds } from "./kubernetes.js";
+
+/** Identifies one workload in the cluster. */
+export interface WorkloadRef {
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** A runtime-details name that does not denote a Deployment, StatefulSet or DaemonSet. */
+export class InvalidRuntimeObjectName extends Data.TaggedError("InvalidRuntimeObjectName")<{
+  readonly name: string;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `runtime details name "${this.name}" ${this.reason}`;
+  }
+}
+
+const kindByPrefix: ReadonlyMap<string, WorkloadKind> = new Map(
+  WorkloadKinds.map((kind) => [kind.toLowerCase(), kind]),
+);
+
+/** `("Deployment", "cart")` -> `"deployment-cart"`. */
+export const runtimeObjectName = (kind: WorkloadKind, workloadName: string): string =>
+  `${kind.toLowerCase()}-${workloadName}`;
+
+/** `"statefulset-db-0"` -> `{ kind: "StatefulSet", name: "db-0" }`, or why the name is not one. */
+export const parseRuntimeObjectName = (
+  name: string,
+): Either.Either<
+  { readonly kind: WorkloadKind; readonly name: string },
+  InvalidRuntimeObjectName
+> => {
+  const dash = name.indexOf("-");
+  if (dash < 0) {
+    return Either.left(new InvalidRuntimeObjectName({ name, reason: "has no '<kind>-' prefix" }));
+  }
+  const prefix = name.slice(0, dash);
+  const workloadName = name.slice(dash + 1);
+  const kind = kindByPrefix.get(prefix);
+  if (kind === undefined) {
+    const reason =
+      prefix === ""
+        ? "has an empty kind prefix"
+        : `has kind prefix "${prefix}", expected one of deployment, statefulset, daemonset`;
+    return Either.left(new InvalidRuntimeObjectName({ name, reason }));
+  }
+  if (workloadName === "") {
+    return Either.left(
+      new InvalidRuntimeObjectName({ name, reason: "has an empty workload name" }),
+    );
+  }
+  return Either.right({ kind, name: workloadName });
+};
+
+/** The workload a runtime-details object in `namespace` belongs to. */
+export const workloadOfRuntimeObject = (
+  namespace: string,
+  name: string,
+): Either.Either<WorkloadRef, InvalidRuntimeObjectName> =>
+  Either.map(parseRuntimeObjectName(name), (parsed) => ({ ...parsed, namespace }));
+
+/** Stable string key for a workload: `Deployment/shop/cart`. */
+export const workloadKey = (ref: WorkloadRef): string => `${ref.kind}/${ref.namespace}/${ref.name}`;
