@@ -3,6 +3,7 @@
  * effect/Schema types for the Odigos CRDs and the slices of Kubernetes workloads
  * the instrumentor reads; constants; runtime-object naming; generated CRD manifests.
  */
+export * from "./api-errors.js";
 export * from "./constants.js";
 export * from "./crds.js";
 export * from "./decode.js";

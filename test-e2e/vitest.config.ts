@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// Builds or reuses the binaries and starts one control plane per run; tests share it, isolated by namespace.
+export default defineConfig({
+  test: {
+    include: ["src/**/*.e2e.test.ts"],
+    // globalSetup itself has no timeout in vitest 3 (a cold binary build takes 5-15 min); these bound the tests.
+    globalSetup: ["./src/support/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+    pool: "forks",
+  },
+});

@@ -1,0 +1,134 @@
+import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { findOnPath } from "./binaries.js";
+import type { Env } from "./layout.js";
+
+const run = promisify(execFile);
+
+/** PEM files of the control plane's PKI, all inside the data dir. */
+export interface Pki {
+  readonly caCert: string;
+  readonly caKey: string;
+  readonly servingCert: string;
+  readonly servingKey: string;
+  readonly adminCert: string;
+  readonly adminKey: string;
+  /** kube-controller-manager's own identity, so audit logs tell its writes from the tests'. */
+  readonly controllerManagerCert: string;
+  readonly controllerManagerKey: string;
+  /** Signs and verifies service-account tokens (TokenRequest). */
+  readonly serviceAccountKey: string;
+  readonly serviceAccountPublicKey: string;
+}
+
+/** The user the admin client certificate authenticates as (group system:masters = cluster-admin). */
+export const adminUser = "odigos-admin";
+
+/** The user kube-controller-manager authenticates as. */
+export const controllerManagerUser = "system:kube-controller-manager";
+
+const validityDays = "30";
+
+/**
+ * Creates a throwaway CA, the apiserver serving certificate, an admin client certificate
+ * and the service-account key pair with the `openssl` CLI (X.509 signing is not in node:crypto).
+ */
+export async function createPki(dir: string, env: Env = process.env): Promise<Pki> {
+  const openssl = findOnPath("openssl", env);
+  if (openssl === undefined) {
+    throw new Error(
+      "The control plane needs the `openssl` CLI to create its certificates; install it (apt-get install openssl, brew install openssl) or put it on PATH.",
+    );
+  }
+  const path = (name: string) => join(dir, name);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const pki: Pki = {
+    caCert: path("ca.crt"),
+    caKey: path("ca.key"),
+    servingCert: path("apiserver.crt"),
+    servingKey: path("apiserver.key"),
+    adminCert: path("admin.crt"),
+    adminKey: path("admin.key"),
+    controllerManagerCert: path("controller-manager.crt"),
+    controllerManagerKey: path("controller-manager.key"),
+    serviceAccountKey: path("sa.key"),
+    serviceAccountPublicKey: path("sa.pub"),
+  };
+
+  // biome-ignore format: one openssl flag and its value per pair
+  await run(openssl, [
+    "req", "-x509", ...ec, "-days", validityDays, "-subj", "/CN=odigos-test-ca",
+    "-addext", "basicConstraints=critical,CA:TRUE",
+    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "-keyout", pki.caKey, "-out", pki.caCert,
+  ]);
+
+  const clientExtensions =
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
+  const issue = async (
+    name: string,
+    subject: string,
+    extensions: string,
+    cert: string,
+    key: string,
+  ) => {
+    const csr = path(`${name}.csr`);
+    const ext = path(`${name}.ext`);
+    await writeFile(ext, extensions);
+    await run(openssl, ["req", "-new", ...ec, "-subj", subject, "-keyout", key, "-out", csr]);
+    // biome-ignore format: one openssl flag and its value per pair
+    await run(openssl, [
+      "x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-CAcreateserial",
+      "-days", validityDays, "-extfile", ext, "-out", cert,
+    ]);
+  };
+  await Promise.all([
+    issue(
+      "apiserver",
+      "/CN=kube-apiserver",
+      [
+        "basicConstraints=CA:FALSE",
+        "keyUsage=critical,digitalSignature",
+        "extendedKeyUsage=serverAuth",
+        "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc",
+        "",
+      ].join("\n"),
+      pki.servingCert,
+      pki.servingKey,
+    ),
+    issue(
+      "admin",
+      `/O=system:masters/CN=${adminUser}`,
+      clientExtensions,
+      pki.adminCert,
+      pki.adminKey,
+    ),
+    // Without per-controller service-account credentials it needs cluster-wide rights.
+    issue(
+      "controller-manager",
+      `/O=system:masters/CN=${controllerManagerUser}`,
+      clientExtensions,
+      pki.controllerManagerCert,
+      pki.controllerManagerKey,
+    ),
+  ]);
+
+  const serviceAccount = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  await writeFile(
+    pki.serviceAccountKey,
+    serviceAccount.privateKey.export({ type: "pkcs8", format: "pem" }),
+  );
+  await writeFile(
+    pki.serviceAccountPublicKey,
+    serviceAccount.publicKey.export({ type: "spki", format: "pem" }),
+  );
+  return pki;
+}
+
+/** Reads a PEM file as the base64 a kubeconfig's `*-data` fields hold. */
+export async function pemAsBase64(file: string): Promise<string> {
+  return (await readFile(file)).toString("base64");
+}
