@@ -13,12 +13,21 @@ export type DeviceIntent =
     }
   /** Carry no device and drop the deprecated eBPF annotation. Needs no configuration. */
   | { readonly _tag: "Uninstrument" }
-  /** No usable `odigos-config`: add nothing, remove nothing (no mass restart from a passing fault). */
+  /**
+   * No usable `odigos-config` (missing, malformed, or without any default SDK):
+   * add nothing, remove nothing, so a passing config fault restarts no pod.
+   */
   | { readonly _tag: "LeaveAsIs"; readonly reason: "ConfigUnavailable" };
+
+/** Whether a configuration can choose any device at all. */
+export const hasDefaultSdks = (
+  config: OdigosConfiguration | undefined,
+): config is OdigosConfiguration => Object.keys(config?.spec.defaultSDKs ?? {}).length > 0;
 
 /**
  * `config` is the decoded `odigos-config`, or undefined when it is missing or
- * failed to decode; either way no device can be chosen.
+ * failed to decode; either way, as when it names no default SDK at all, no
+ * device can be chosen.
  */
 export const deviceIntent = (
   decision: Decision,
@@ -27,7 +36,7 @@ export const deviceIntent = (
   config: OdigosConfiguration | undefined,
 ): DeviceIntent => {
   if (!decision.instrument) return { _tag: "Uninstrument" };
-  if (config === undefined) return { _tag: "LeaveAsIs", reason: "ConfigUnavailable" };
+  if (!hasDefaultSdks(config)) return { _tag: "LeaveAsIs", reason: "ConfigUnavailable" };
   const { devices, problems } = desiredDevices(containers, runtimeDetails, config.spec.defaultSDKs);
   return { _tag: "Instrument", devices, problems };
 };

@@ -38,7 +38,7 @@ export type DecisionReason =
 export interface Decision {
   readonly instrument: boolean;
   readonly reason: DecisionReason;
-  /** One human sentence, e.g. "namespace shop is opted in but no data-collection collectors group is ready". */
+  /** One human sentence, e.g. "the workload inherits its namespace's opt-in but no data-collection collectors group is ready". */
   readonly message: string;
   readonly optIn: OptIn;
 }
