@@ -10,5 +10,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
     pool: "forks",
+    // Each instrumentor scenario runs its own instrumentor, which watches workloads cluster-wide:
+    // two at once would both act on every opted-in workload. Files therefore run one at a time.
+    fileParallelism: false,
   },
 });

@@ -1,0 +1,53 @@
+/**
+ * The Effect program that plans a workload's devices and, when something must
+ * change, applies the patch through the `WorkloadPatcher` service the caller
+ * provides (the live Kubernetes layer, or the in-memory one).
+ */
+import type { WorkloadRef, WriteError } from "@odigos/crd-types";
+import { Context, Effect } from "effect";
+import type { JsonPatchOperation } from "./json-patch.js";
+import {
+  type DevicePatchSubject,
+  type DevicePlanSummary,
+  type DevicePlanTarget,
+  planDevices,
+} from "./plan.js";
+
+/**
+ * Capability to JSON-Patch one workload. The patch's first operation is a
+ * resourceVersion precondition: an implementation sends it as one
+ * `application/json-patch+json` request and maps a 409 to `Conflict`.
+ */
+export class WorkloadPatcher extends Context.Tag("@odigos/device-patcher/WorkloadPatcher")<
+  WorkloadPatcher,
+  {
+    readonly patch: (
+      ref: WorkloadRef,
+      operations: ReadonlyArray<JsonPatchOperation>,
+    ) => Effect.Effect<void, WriteError>;
+  }
+>() {}
+
+/** What `applyDevicePlan` did. */
+export type DevicePlanOutcome =
+  /** The workload already carried exactly the desired devices: nothing was written. */
+  | { readonly _tag: "Unchanged" }
+  /** One patch was written. */
+  | { readonly _tag: "Patched"; readonly summary: DevicePlanSummary };
+
+/**
+ * Plans `workload` (its cached copy) towards `target` and writes the patch, if
+ * any. A `Conflict` means the workload changed since it was read: re-read the
+ * cache and call again (with backoff).
+ */
+export const applyDevicePlan = Effect.fn("applyDevicePlan")(function* (
+  ref: WorkloadRef,
+  workload: DevicePatchSubject,
+  target: DevicePlanTarget,
+) {
+  const plan = planDevices(workload, target);
+  if (plan._tag === "NoChange") return { _tag: "Unchanged" } as DevicePlanOutcome;
+  const patcher = yield* WorkloadPatcher;
+  yield* patcher.patch(ref, plan.operations);
+  return { _tag: "Patched", summary: plan.summary } as DevicePlanOutcome;
+});

@@ -1,0 +1,357 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Container,
+} from "@kubernetes/client-node";
+
+const group = "odigos.io";
+const version = "v1alpha1";
+
+export type Language = "java" | "python" | "go" | "dotnet" | "javascript";
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+
+/** Typed helpers over the admin client for the objects the scenarios create. */
+export class Cluster {
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly custom: CustomObjectsApi;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async createNamespace(
+    name: string,
+    annotations?: Record<string, string>,
+    labels?: Record<string, string>,
+  ) {
+    await this.core.createNamespace({
+      body: {
+        metadata: { name, ...(annotations ? { annotations } : {}), ...(labels ? { labels } : {}) },
+      },
+    });
+  }
+
+  /** Merge-patches a namespace's annotations (null removes a key). */
+  async annotateNamespace(name: string, annotations: Record<string, string | null>) {
+    await this.core.patchNamespace({ name, body: { metadata: { annotations } } }, mergePatch);
+  }
+
+  async labelNamespace(name: string, labels: Record<string, string | null>) {
+    await this.core.patchNamespace({ name, body: { metadata: { labels } } }, mergePatch);
+  }
+
+  /** An Odigos namespace with odigos-config (defaults given) and one DATA_COLLECTION group, not ready. */
+  async createOdigosNamespace(
+    name: string,
+    defaultSDKs: Record<string, { sdkType: string; sdkTier: string }> = defaultSdks,
+  ) {
+    await this.createNamespace(name);
+    await this.putConfig(name, { defaultSDKs });
+    await this.createCollectorsGroup(name, "data-collection", "DATA_COLLECTION");
+  }
+
+  async putConfig(namespace: string, spec: Record<string, unknown>) {
+    const body = {
+      apiVersion: `${group}/${version}`,
+      kind: "OdigosConfiguration",
+      metadata: { name: "odigos-config", namespace },
+      spec: { configVersion: 1, odigosVersion: "v1.0.0", ...spec },
+    };
+    try {
+      const current = (await this.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "odigosconfigurations",
+        name: "odigos-config",
+      })) as { metadata: { resourceVersion: string } };
+      await this.custom.replaceNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "odigosconfigurations",
+        name: "odigos-config",
+        body: {
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion },
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof ApiException) || error.code !== 404) throw error;
+      await this.custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "odigosconfigurations",
+        body,
+      });
+    }
+  }
+
+  async deleteConfig(namespace: string) {
+    await this.custom.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: "odigosconfigurations",
+      name: "odigos-config",
+    });
+  }
+
+  async createCollectorsGroup(
+    namespace: string,
+    name: string,
+    role: "GATEWAY" | "DATA_COLLECTION",
+  ) {
+    await this.custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: "collectorsgroups",
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: "CollectorsGroup",
+        metadata: { name, namespace },
+        spec: { role },
+      },
+    });
+  }
+
+  async setCollectorsReady(namespace: string, name: string, ready: boolean) {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { group, version, namespace, plural: "collectorsgroups", name, body: { status: { ready } } },
+      mergePatch,
+    );
+  }
+
+  async createWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    options: {
+      annotations?: Record<string, string>;
+      labels?: Record<string, string>;
+      containers?: V1Container[];
+      initContainers?: V1Container[];
+    } = {},
+  ) {
+    const metadata = {
+      name,
+      namespace,
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+    };
+    const template = {
+      metadata: { labels: { app: name } },
+      spec: {
+        containers: options.containers ?? [{ name: "app", image: "example.invalid/app:1" }],
+        ...(options.initContainers ? { initContainers: options.initContainers } : {}),
+      },
+    };
+    const selector = { matchLabels: { app: name } };
+    switch (kind) {
+      case "Deployment":
+        return this.apps.createNamespacedDeployment({
+          namespace,
+          body: { metadata, spec: { selector, template } },
+        });
+      case "StatefulSet":
+        return this.apps.createNamespacedStatefulSet({
+          namespace,
+          body: { metadata, spec: { selector, template, serviceName: name } },
+        });
+      case "DaemonSet":
+        return this.apps.createNamespacedDaemonSet({
+          namespace,
+          body: { metadata, spec: { selector, template } },
+        });
+    }
+  }
+
+  /** The workload as the API server has it now (raw JSON shape). */
+  async readWorkload(kind: WorkloadKind, namespace: string, name: string) {
+    switch (kind) {
+      case "Deployment":
+        return this.apps.readNamespacedDeployment({ namespace, name });
+      case "StatefulSet":
+        return this.apps.readNamespacedStatefulSet({ namespace, name });
+      case "DaemonSet":
+        return this.apps.readNamespacedDaemonSet({ namespace, name });
+    }
+  }
+
+  /** Merge-patches a workload's metadata annotations (null removes). */
+  async annotateWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ) {
+    const body = { metadata: { annotations } };
+    switch (kind) {
+      case "Deployment":
+        return this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch);
+      case "StatefulSet":
+        return this.apps.patchNamespacedStatefulSet({ namespace, name, body }, mergePatch);
+      case "DaemonSet":
+        return this.apps.patchNamespacedDaemonSet({ namespace, name, body }, mergePatch);
+    }
+  }
+
+  async labelWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    labels: Record<string, string | null>,
+  ) {
+    const body = { metadata: { labels } };
+    switch (kind) {
+      case "Deployment":
+        return this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch);
+      case "StatefulSet":
+        return this.apps.patchNamespacedStatefulSet({ namespace, name, body }, mergePatch);
+      case "DaemonSet":
+        return this.apps.patchNamespacedDaemonSet({ namespace, name, body }, mergePatch);
+    }
+  }
+
+  async deleteWorkload(kind: WorkloadKind, namespace: string, name: string) {
+    switch (kind) {
+      case "Deployment":
+        return this.apps.deleteNamespacedDeployment({ namespace, name });
+      case "StatefulSet":
+        return this.apps.deleteNamespacedStatefulSet({ namespace, name });
+      case "DaemonSet":
+        return this.apps.deleteNamespacedDaemonSet({ namespace, name });
+    }
+  }
+
+  /** Creates or replaces `<kind>-<name>` runtime details with these languages. */
+  async putRuntimeDetails(
+    kind: WorkloadKind,
+    namespace: string,
+    workload: string,
+    languages: ReadonlyArray<{ containerName: string; language: Language }>,
+  ) {
+    return this.putRuntimeDetailsNamed(namespace, `${kind.toLowerCase()}-${workload}`, {
+      languages,
+    });
+  }
+
+  async putRuntimeDetailsNamed(namespace: string, name: string, spec: Record<string, unknown>) {
+    const body = {
+      apiVersion: `${group}/${version}`,
+      kind: "InstrumentedApplication",
+      metadata: { name, namespace },
+      spec,
+    };
+    try {
+      const current = (await this.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "instrumentedapplications",
+        name,
+      })) as { metadata: { resourceVersion: string } };
+      await this.custom.replaceNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "instrumentedapplications",
+        name,
+        body: {
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion },
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof ApiException) || error.code !== 404) throw error;
+      await this.custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "instrumentedapplications",
+        body,
+      });
+    }
+  }
+
+  async runtimeDetailsExists(
+    kind: WorkloadKind,
+    namespace: string,
+    workload: string,
+  ): Promise<boolean> {
+    try {
+      await this.custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "instrumentedapplications",
+        name: `${kind.toLowerCase()}-${workload}`,
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return false;
+      throw error;
+    }
+  }
+
+  async deleteRuntimeDetails(kind: WorkloadKind, namespace: string, workload: string) {
+    await this.custom.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: "instrumentedapplications",
+      name: `${kind.toLowerCase()}-${workload}`,
+    });
+  }
+
+  /** Device names per container of the workload's pod template, as the server has them now. */
+  async devices(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, string[]>> {
+    return devicesOf(await this.readWorkload(kind, namespace, name));
+  }
+}
+
+export const defaultSdks = {
+  go: { sdkType: "ebpf", sdkTier: "community" },
+  java: { sdkType: "native", sdkTier: "community" },
+  python: { sdkType: "native", sdkTier: "community" },
+  javascript: { sdkType: "native", sdkTier: "community" },
+  dotnet: { sdkType: "native", sdkTier: "community" },
+};
+
+export const device = (
+  language: Language,
+  sdkType = language === "go" ? "ebpf" : "native",
+  tier = "community",
+) => `instrumentation.odigos.io/${language}-${sdkType}-${tier}`;
+
+/** Device names (limits and requests) per container that has any. */
+export function devicesOf(workload: {
+  spec?: { template?: { spec?: { containers?: V1Container[] } } };
+}): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const container of workload.spec?.template?.spec?.containers ?? []) {
+    const names = new Set<string>();
+    for (const list of [container.resources?.limits, container.resources?.requests]) {
+      for (const name of Object.keys(list ?? {}))
+        if (name.startsWith("instrumentation.odigos.io")) names.add(name);
+    }
+    if (names.size > 0) out[container.name] = [...names].sort();
+  }
+  return out;
+}
+
+// client-node 1.x picks the patch content type from a middleware option.
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+export const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);

@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import { adminKubeConfig } from "./cluster.js";
+import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
+import { Cluster, type WorkloadKind } from "./odigos.js";
+import { waitFor } from "./wait-for.js";
+
+export interface Scenario {
+  readonly cluster: Cluster;
+  /** This file's Odigos namespace (CURRENT_NS of its instrumentor). */
+  readonly odigosNamespace: string;
+  readonly instrumentor: InstrumentorProcess;
+  /** A fresh namespace name with this file's prefix (not created). */
+  readonly namespaceName: (label: string) => string;
+  /** Creates a namespace that is deleted after the file. */
+  readonly namespace: (
+    label: string,
+    annotations?: Record<string, string>,
+    labels?: Record<string, string>,
+  ) => Promise<string>;
+  /** Waits until the workload's devices per container equal `expected` (`{}` = none). */
+  readonly expectDevices: (
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    expected: Record<string, string[]>,
+    timeoutMs?: number,
+  ) => Promise<void>;
+  readonly expectRuntimeDetails: (
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    exists: boolean,
+    timeoutMs?: number,
+  ) => Promise<void>;
+  /** Total reconciles so far, from the instrumentor's /metrics. */
+  readonly reconciles: () => Promise<number>;
+  /**
+   * Waits until the instrumentor has run at least `atLeast` reconciles in all
+   * and is idle (empty queue, no worker busy, the count steady for 300 ms).
+   */
+  readonly settled: (atLeast?: number) => Promise<void>;
+  readonly teardown: () => Promise<void>;
+}
+
+/** Reads one metric family's sum from Prometheus text. */
+export const metricSum = (text: string, name: string): number =>
+  text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+
+/**
+ * One instrumentor process per test file with an Odigos namespace of its own
+ * (odigos-config with default SDKs, a DATA_COLLECTION group, ready unless told).
+ * Files run one after another: an instrumentor watches workloads cluster-wide.
+ */
+export async function startScenario(
+  label: string,
+  options: { collectorsReady?: boolean; args?: readonly string[] } = {},
+): Promise<Scenario> {
+  const kubeConfig = adminKubeConfig();
+  const cluster = new Cluster(kubeConfig);
+  const suffix = randomBytes(3).toString("hex");
+  const namespaceName = (name: string) => `e2e-${label}-${name}-${suffix}`.slice(0, 63);
+  const odigosNamespace = namespaceName("odigos");
+  const created: string[] = [odigosNamespace];
+  await cluster.createOdigosNamespace(odigosNamespace);
+  if (options.collectorsReady ?? true)
+    await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
+  const instrumentor = await startInstrumentorProcess({
+    kubeconfigPath: inject("kubeconfigPath"),
+    odigosNamespace,
+    ...(options.args === undefined ? {} : { args: options.args }),
+  });
+  const metrics = async () =>
+    (await fetch(`http://127.0.0.1:${instrumentor.metricsPort}/metrics`)).text();
+  const reconciles = async () => metricSum(await metrics(), "controller_runtime_reconcile_total");
+  return {
+    reconciles,
+    settled: async (atLeast = 0) => {
+      let previous = -1;
+      let steadySince = Date.now();
+      await waitFor(
+        async () => {
+          const text = await metrics();
+          const total = metricSum(text, "controller_runtime_reconcile_total");
+          const busy =
+            metricSum(text, "workqueue_depth") +
+            metricSum(text, "controller_runtime_active_workers");
+          if (total !== previous || busy > 0 || total < atLeast) {
+            previous = total;
+            steadySince = Date.now();
+            return false;
+          }
+          return Date.now() - steadySince >= 300;
+        },
+        {
+          timeoutMs: 20_000,
+          intervalMs: 50,
+          description: `instrumentor idle after ${atLeast} reconciles`,
+        },
+      );
+    },
+    cluster,
+    odigosNamespace,
+    instrumentor,
+    namespaceName,
+    namespace: async (name, annotations, labels) => {
+      const full = namespaceName(name);
+      await cluster.createNamespace(full, annotations, labels);
+      created.push(full);
+      return full;
+    },
+    expectDevices: async (kind, namespace, name, expected, timeoutMs = 15_000) => {
+      let last: Record<string, string[]> = {};
+      await waitFor(
+        async () => {
+          last = await cluster.devices(kind, namespace, name);
+          return JSON.stringify(last) === JSON.stringify(sortRecord(expected));
+        },
+        {
+          timeoutMs,
+          description: `${kind} ${namespace}/${name} devices ${JSON.stringify(expected)}`,
+        },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`);
+      });
+    },
+    expectRuntimeDetails: async (kind, namespace, name, exists, timeoutMs = 15_000) => {
+      await waitFor(
+        async () => (await cluster.runtimeDetailsExists(kind, namespace, name)) === exists,
+        {
+          timeoutMs,
+          description: `runtime details of ${kind} ${namespace}/${name} ${exists ? "present" : "gone"}`,
+        },
+      );
+    },
+    teardown: async () => {
+      const code = await instrumentor.stop("SIGTERM");
+      for (const name of created)
+        await cluster.core.deleteNamespace({ name }).catch(() => undefined);
+      if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
+      if (instrumentor.unstructured.length > 0) {
+        throw new Error(
+          `instrumentor wrote non-JSON lines:\n${instrumentor.unstructured.join("\n")}`,
+        );
+      }
+    },
+  };
+}
+
+const sortRecord = (record: Record<string, string[]>) =>
+  Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, [...(record[key] ?? [])].sort()]),
+  );
