@@ -73,14 +73,21 @@ describe("cleanup properties", () => {
         fc.func(fc.integer()),
         (inputs, order) => {
           const actions = planNamespaceCleanup(inputs);
-          const optedInNames = new Set(
+          // Workloads of different kinds may share a name: tell them apart by kind.
+          const optedIn = new Set(
             inputs
               .filter((input) => input.optIn.optedIn)
-              .flatMap((input) => [input.ref.name, input.runtimeDetails?.metadata.name]),
+              .flatMap((input) => [
+                `workload ${input.ref.kind}/${input.ref.name}`,
+                `details ${input.runtimeDetails?.metadata.name}`,
+              ]),
           );
           for (const action of actions) {
-            const name = action._tag === "DeleteRuntimeDetails" ? action.name : action.ref.name;
-            expect(optedInNames.has(name)).toBe(false);
+            const touched =
+              action._tag === "DeleteRuntimeDetails"
+                ? `details ${action.name}`
+                : `workload ${action.ref.kind}/${action.ref.name}`;
+            expect(optedIn.has(touched)).toBe(false);
           }
           const reordered = [...inputs].sort((a, b) => order(a) - order(b));
           expect(planNamespaceCleanup(reordered)).toEqual(actions);
