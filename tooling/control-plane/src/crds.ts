@@ -4,6 +4,7 @@ import {
   ApiException,
   ApiextensionsV1Api,
   type KubeConfig,
+  loadAllYaml,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
@@ -32,7 +33,11 @@ export async function readCrds(paths: readonly string[]): Promise<V1CustomResour
       const value: unknown = document.toJS();
       if (typeof value !== "object" || value === null) continue;
       if ((value as { kind?: unknown }).kind !== "CustomResourceDefinition") continue;
-      crds.push(value as V1CustomResourceDefinition);
+      // The typed API serializes model fields only: `enum` is `_enum` there, `x-kubernetes-*` are
+      // camel-cased. A plain object would lose them silently, so go through the model first.
+      const [typed] = loadAllYaml(document.toString()) as V1CustomResourceDefinition[];
+      if (typed === undefined) continue;
+      crds.push(typed);
     }
   }
   return crds;

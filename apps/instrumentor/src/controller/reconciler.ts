@@ -102,6 +102,14 @@ export class Reconciler {
           return { _tag: "Done" } as const;
         }
         const since = orphanSince.get(key) ?? Date.now();
+        if (!orphanSince.has(key)) {
+          const note = `${ref.kind} ${ref.namespace}/${ref.name}, named by runtime details ${runtimeDetails.metadata.name}, does not exist: the runtime details are deleted in ${orphanGraceMs / 1000} s unless it appears`;
+          log.warn(
+            { ...fields, reason: "WorkloadNotFound", runtimeDetails: runtimeDetails.metadata.name },
+            note,
+          );
+          events.warning(runtimeDetailsTarget(runtimeDetails), "WorkloadNotFound", "Cleanup", note);
+        }
         orphanSince.set(key, since);
         const waited = Date.now() - since;
         if (waited < orphanGraceMs)
