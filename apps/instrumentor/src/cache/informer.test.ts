@@ -39,6 +39,11 @@ class FakeApiServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Cuts every open watch as a crashing server would. */
+  dropOpenStreams(): void {
+    for (const res of this.open.splice(0)) res.destroy();
+  }
+
   async stop(): Promise<void> {
     for (const res of this.open) res.destroy();
     this.server.closeAllConnections();
@@ -215,6 +220,30 @@ describe("Informer", () => {
     const { informer } = await start(api);
     await waitUntil(() => informer.get("late") !== undefined);
     expect(informer.stats.failures).toBe(2);
+    // A failed watch resumes from where it was; nothing needs listing again.
+    expect(api.lists).toBe(1);
+    expect(api.watchVersions).toEqual(["10", "10", "10"]);
+  });
+
+  it("resumes a watch cut mid-stream from the last version it delivered", async () => {
+    const api = new FakeApiServer();
+    api.scripts.push(
+      {
+        do: "stream",
+        events: [
+          { type: "ADDED", object: ns("a", "11") },
+          { type: "MODIFIED", object: ns("a", "12") },
+        ],
+        end: false,
+      },
+      { do: "stream", events: [{ type: "ADDED", object: ns("b", "13") }], end: false },
+    );
+    const { informer } = await start(api);
+    await waitUntil(() => informer.get("a")?.metadata.resourceVersion === "12");
+    api.dropOpenStreams();
+    await waitUntil(() => informer.get("b") !== undefined);
+    expect(api.watchVersions).toEqual(["10", "12"]);
+    expect(api.lists).toBe(1);
   });
 
   it("drops a watch that goes silent and opens a new one", async () => {

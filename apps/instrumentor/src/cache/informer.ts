@@ -79,6 +79,8 @@ export class Informer<A> {
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
   private isSynced = false;
+  /** The version the next watch resumes from: the last one any event or bookmark delivered. */
+  private resumeVersion = "";
   /** Counters for metrics and tests. */
   readonly stats = { lists: 0, watches: 0, expired: 0, failures: 0 };
 
@@ -134,35 +136,56 @@ export class Informer<A> {
     });
   }
 
+  /**
+   * client-go's reflector loop: list, then watch from the list's version; a
+   * failed watch is re-opened from the last version seen (nothing is missed:
+   * the server replays from there); only an expired version, or a failed
+   * list, starts over with a list.
+   */
   private async run(): Promise<void> {
-    const backoff = new Backoff({ baseMs: this.options.retryBaseMs ?? 200, maxMs: 30_000 });
+    // Capped low: a re-connect is one cheap request, and a recovering API server should be followed quickly.
+    const backoff = new Backoff({ baseMs: this.options.retryBaseMs ?? 200, maxMs: 5_000 });
     while (!this.stopped) {
       try {
-        let resourceVersion = await this.list();
+        this.resumeVersion = await this.list();
         backoff.reset();
-        while (!this.stopped) {
-          resourceVersion = await this.watch(resourceVersion);
-          backoff.reset();
-        }
       } catch (error) {
         if (this.stopped) break;
-        if (error instanceof Expired) {
-          this.stats.expired++;
-          this.options.log.info(
-            { informer: this.options.name },
-            "watch resource version expired (410): re-listing",
-          );
-          continue;
+        await this.retryAfterFailure("list", error, backoff);
+        continue;
+      }
+      while (!this.stopped) {
+        try {
+          await this.watch(this.resumeVersion);
+          backoff.reset();
+        } catch (error) {
+          if (this.stopped) break;
+          if (error instanceof Expired) {
+            this.stats.expired++;
+            this.options.log.info(
+              { informer: this.options.name, resourceVersion: this.resumeVersion },
+              "watch resource version expired (410): re-listing",
+            );
+            break;
+          }
+          await this.retryAfterFailure("watch", error, backoff);
         }
-        this.stats.failures++;
-        const delayMs = backoff.next();
-        this.options.log.warn(
-          { informer: this.options.name, err: String(error), retryInMs: delayMs },
-          "list/watch failed: retrying",
-        );
-        await this.sleep(delayMs);
       }
     }
+  }
+
+  private async retryAfterFailure(
+    what: "list" | "watch",
+    error: unknown,
+    backoff: Backoff,
+  ): Promise<void> {
+    this.stats.failures++;
+    const delayMs = backoff.next();
+    this.options.log.warn(
+      { informer: this.options.name, err: String(error), retryInMs: delayMs },
+      `${what} failed: retrying`,
+    );
+    await this.sleep(delayMs);
   }
 
   /** Lists every page, replaces the cache and emits the differences. */
@@ -229,8 +252,8 @@ export class Informer<A> {
     this.options.onEvent({ type: "upsert", key, previous, current });
   }
 
-  /** One watch from `resourceVersion`; returns the last version seen when the server ends it. */
-  private async watch(resourceVersion: string): Promise<string> {
+  /** One watch from `resourceVersion`, advancing {@link resumeVersion} with every event. */
+  private async watch(resourceVersion: string): Promise<void> {
     // Server-side timeout spread over 5-10 minutes, like client-go, so watches do not reconnect in lockstep.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const query = new URLSearchParams({
@@ -239,7 +262,6 @@ export class Informer<A> {
       resourceVersion,
       timeoutSeconds: String(timeoutSeconds),
     });
-    let lastVersion = resourceVersion;
     let expired = false;
     let stream: { close: () => void; ended: Promise<void> } | undefined;
     try {
@@ -274,7 +296,7 @@ export class Informer<A> {
               return;
           }
           const version = object.metadata?.resourceVersion;
-          if (version !== undefined) lastVersion = version;
+          if (version !== undefined) this.resumeVersion = version;
         },
         this.options.idleTimeoutMs ?? (timeoutSeconds + 30) * 1000,
       );
@@ -295,6 +317,5 @@ export class Informer<A> {
       this.current = undefined;
     }
     if (expired) throw new Expired();
-    return lastVersion;
   }
 }

@@ -1,0 +1,293 @@
+// Issue 8: the rendered RBAC manifests (deploy/manifests) grant exactly what the instrumentor
+// uses. Run as their ServiceAccount, it converges; with any one verb of any one rule removed,
+// it logs a Forbidden naming that verb and resource, and keeps running.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  ApiException,
+  CoordinationV1Api,
+  EventsV1Api,
+  type KubeConfig,
+  type V1PolicyRule,
+} from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminKubeConfig } from "../support/cluster.js";
+import {
+  type InstrumentorProcess,
+  type LogLine,
+  startInstrumentorProcess,
+} from "../support/instrumentor-process.js";
+import { Cluster, device } from "../support/odigos.js";
+import {
+  applyRbac,
+  deleteClusterRbac,
+  type RenderedManifests,
+  type RuleVerb,
+  readRenderedManifests,
+  retarget,
+  ruleVerbs,
+  setRules,
+  waitForAccess,
+  withoutVerb,
+} from "../support/rbac-manifests.js";
+import { kubeConfigForServiceAccount } from "../support/service-account-client.js";
+import { waitFor } from "../support/wait-for.js";
+
+const go = [{ containerName: "app", language: "go" as const }];
+const leaseName = "instrumentor.odigos.io";
+const warnOrWorse = new Set(["warn", "error", "fatal"]);
+
+/** Every string field of a log line (msg, err, ...). */
+const textOf = (line: LogLine): string =>
+  Object.values(line)
+    .filter((value): value is string => typeof value === "string")
+    .join("\n");
+
+/** A log line that reports the API server's 403 for this verb on this resource. */
+const forbids = (verb: string, resource: string) => (line: LogLine) => {
+  const text = textOf(line);
+  return /forbidden/i.test(text) && text.includes(`cannot ${verb} resource "${resource}"`);
+};
+
+/** Which resources a missing verb must be reported for (the scenario patches a Deployment). */
+const expectedResources = (which: RuleVerb): readonly string[] =>
+  which.verb === "patch" ? ["deployments"] : which.resources;
+
+/**
+ * Lease failures are logged at debug only (apps/instrumentor/src/leader/lease.ts); every other
+ * Forbidden is a warning at the default level.
+ */
+const leaseRule = (which: RuleVerb) => which.resources.includes("leases");
+
+describe("RBAC of the rendered manifests (deploy/manifests)", () => {
+  const admin: KubeConfig = adminKubeConfig();
+  const cluster = new Cluster(admin);
+  const suffix = randomBytes(3).toString("hex");
+  const odigosNamespace = `e2e-rbac-odigos-${suffix}`;
+  const namespaces: string[] = [odigosNamespace];
+  const tempDir = mkdtempSync(join(tmpdir(), "odigos-rbac-"));
+  const kubeconfigPath = join(tempDir, "kubeconfig");
+  let manifests: RenderedManifests;
+  let fullRules: { clusterRole: V1PolicyRule[]; role: V1PolicyRule[] };
+  let serviceAccount: { namespace: string; name: string };
+  let running: InstrumentorProcess | undefined;
+
+  /** A namespace with an opted-in Deployment and an opted-out one, both with runtime details. */
+  const scenarioNamespace = async (label: string): Promise<string> => {
+    const ns = `e2e-rbac-${label}-${suffix}`.slice(0, 63);
+    await cluster.createNamespace(ns);
+    namespaces.push(ns);
+    await cluster.createWorkload("Deployment", ns, "shop", {
+      annotations: { "odigos.io/instrument": "true" },
+    });
+    await cluster.putRuntimeDetails("Deployment", ns, "shop", go);
+    await cluster.createWorkload("Deployment", ns, "gone", {
+      annotations: { "odigos.io/instrument": "false" },
+    });
+    await cluster.putRuntimeDetails("Deployment", ns, "gone", go);
+    return ns;
+  };
+
+  const start = async (args: readonly string[] = [], waitReady = true) => {
+    running = await startInstrumentorProcess({
+      kubeconfigPath,
+      odigosNamespace,
+      args: ["--leader-elect", ...args],
+      waitReady,
+    });
+    return running;
+  };
+
+  const stop = async () => {
+    const child = running;
+    running = undefined;
+    if (child === undefined) return undefined;
+    const code = await child.stop("SIGTERM");
+    expect(child.unstructured).toEqual([]);
+    return code;
+  };
+
+  const deleteLease = async () => {
+    const coordination = admin.makeApiClient(CoordinationV1Api);
+    await coordination
+      .deleteNamespacedLease({ name: leaseName, namespace: odigosNamespace })
+      .catch((error: unknown) => {
+        if (!(error instanceof ApiException) || error.code !== 404) throw error;
+      });
+  };
+
+  beforeAll(async () => {
+    manifests = retarget(readRenderedManifests(), odigosNamespace, suffix);
+    fullRules = {
+      clusterRole: manifests.clusterRole.rules ?? [],
+      role: manifests.role.rules ?? [],
+    };
+    await cluster.createOdigosNamespace(odigosNamespace);
+    await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
+    await applyRbac(admin, manifests);
+    serviceAccount = {
+      namespace: odigosNamespace,
+      name: manifests.serviceAccount.metadata?.name ?? "",
+    };
+    const kubeConfig = await kubeConfigForServiceAccount(admin, serviceAccount);
+    writeFileSync(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
+  });
+
+  afterAll(async () => {
+    await running?.stop("SIGKILL");
+    if (manifests !== undefined) await deleteClusterRbac(admin, manifests);
+    for (const name of namespaces)
+      await cluster.core.deleteNamespace({ name }).catch(() => undefined);
+    rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  it("the rules are the least privilege the app needs: no wildcard, no read of single objects but the Lease", () => {
+    const all = [...fullRules.clusterRole, ...fullRules.role];
+    for (const rule of all) {
+      expect(rule.verbs).not.toContain("*");
+      expect(rule.resources).not.toContain("*");
+      expect(rule.apiGroups).not.toContain("*");
+    }
+    expect(
+      ruleVerbs(manifests).map((r) => `${r.role} ${r.resources.join(",")} ${r.verb}`),
+    ).toMatchInlineSnapshot(`
+        [
+          "ClusterRole deployments,statefulsets,daemonsets list",
+          "ClusterRole deployments,statefulsets,daemonsets watch",
+          "ClusterRole deployments,statefulsets,daemonsets patch",
+          "ClusterRole namespaces list",
+          "ClusterRole namespaces watch",
+          "ClusterRole instrumentedapplications list",
+          "ClusterRole instrumentedapplications watch",
+          "ClusterRole instrumentedapplications delete",
+          "ClusterRole events create",
+          "Role collectorsgroups,odigosconfigurations list",
+          "Role collectorsgroups,odigosconfigurations watch",
+          "Role leases create",
+          "Role leases get",
+          "Role leases update",
+        ]
+      `);
+  });
+
+  it("the rendered Deployment is accepted by the API server (server-side dry run)", async () => {
+    const created = await cluster.apps.createNamespacedDeployment({
+      namespace: odigosNamespace,
+      body: manifests.deployment,
+      dryRun: "All",
+    });
+    const container = created.spec?.template.spec?.containers[0];
+    expect(container?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(container?.args).toContain("--leader-elect");
+    expect(container?.env?.map((env) => [env.name, env.valueFrom?.fieldRef?.fieldPath])).toEqual([
+      ["CURRENT_NS", "metadata.namespace"],
+      ["POD_NAME", "metadata.name"],
+    ]);
+    expect(created.spec?.template.spec?.serviceAccountName).toBe(serviceAccount.name);
+  });
+
+  it("with exactly these rules it converges: device added, then removed with the runtime details on opt-out", async () => {
+    await deleteLease();
+    const ns = await scenarioNamespace("converge");
+    const instrumentor = await start();
+    await waitFor(
+      async () =>
+        JSON.stringify(await cluster.devices("Deployment", ns, "shop")) ===
+        JSON.stringify({ app: [device("go")] }),
+      { timeoutMs: 15_000, description: "device on the opted-in Deployment" },
+    );
+    await waitFor(async () => !(await cluster.runtimeDetailsExists("Deployment", ns, "gone")), {
+      timeoutMs: 15_000,
+      description: "runtime details of the opted-out Deployment deleted",
+    });
+
+    await cluster.annotateWorkload("Deployment", ns, "shop", { "odigos.io/instrument": "false" });
+    await waitFor(
+      async () => JSON.stringify(await cluster.devices("Deployment", ns, "shop")) === "{}",
+      {
+        timeoutMs: 15_000,
+        description: "device removed after opt-out",
+      },
+    );
+    await waitFor(async () => !(await cluster.runtimeDetailsExists("Deployment", ns, "shop")), {
+      timeoutMs: 15_000,
+      description: "runtime details deleted after opt-out",
+    });
+
+    // Events were written (events.k8s.io, in the workload's namespace).
+    const events = admin.makeApiClient(EventsV1Api);
+    await waitFor(
+      async () =>
+        (await events.listNamespacedEvent({ namespace: ns })).items.some(
+          (event) => event.reason === "Instrumented" && event.regarding?.name === "shop",
+        ),
+      { timeoutMs: 10_000, description: "an Instrumented event on shop" },
+    );
+    expect(instrumentor.logs.filter((line) => /forbidden/i.test(textOf(line)))).toEqual([]);
+    // SIGTERM releases the Lease (get + update) and exits 0.
+    expect(await stop()).toBe(0);
+    const lease = await admin
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: leaseName, namespace: odigosNamespace });
+    expect(lease.spec?.holderIdentity ?? null).toBeNull();
+  });
+
+  describe("one verb removed: a Forbidden naming verb and resource is logged, the process keeps running", () => {
+    for (const [index, which] of ruleVerbs(readRenderedManifests()).entries()) {
+      it(`${which.role} ${which.resources.join(",")}: without ${which.verb}`, async () => {
+        // The Lease verbs need their step reached: create only when it is missing, update only
+        // when there is one to take over (a free one), get always.
+        await deleteLease();
+        if (which.resources.includes("leases") && which.verb === "update") {
+          await admin.makeApiClient(CoordinationV1Api).createNamespacedLease({
+            namespace: odigosNamespace,
+            body: {
+              metadata: { name: leaseName, namespace: odigosNamespace },
+              spec: { leaseDurationSeconds: 15 },
+            },
+          });
+        }
+        await scenarioNamespace(`c${index}`);
+
+        const namespace = which.role === "Role" ? odigosNamespace : undefined;
+        await setRules(admin, manifests, {
+          clusterRole:
+            which.role === "ClusterRole"
+              ? withoutVerb(fullRules.clusterRole, which)
+              : fullRules.clusterRole,
+          role: which.role === "Role" ? withoutVerb(fullRules.role, which) : fullRules.role,
+        });
+        await waitForAccess(admin, serviceAccount, which, namespace, false);
+        try {
+          // A missing list or watch keeps the caches from syncing: do not wait for /readyz.
+          const instrumentor = await start(leaseRule(which) ? ["--log-level=debug"] : [], false);
+          for (const resource of expectedResources(which)) {
+            const line = await instrumentor.waitForLog(forbids(which.verb, resource), 15_000);
+            if (!leaseRule(which)) expect(warnOrWorse.has(String(line.level))).toBe(true);
+          }
+          // Still running and alive: the process did not exit, /healthz answers.
+          const exited = await Promise.race([
+            instrumentor.exited.then(() => true),
+            new Promise<false>((resolve) => setTimeout(() => resolve(false), 500)),
+          ]);
+          expect(exited).toBe(false);
+          const health = await fetch(`http://127.0.0.1:${instrumentor.healthPort}/healthz`);
+          expect(health.status).toBe(200);
+          expect(await stop()).toBe(0);
+        } finally {
+          await stop().catch(() => undefined);
+          await setRules(admin, manifests, fullRules);
+          await waitForAccess(admin, serviceAccount, which, namespace, true);
+        }
+      });
+    }
+  });
+});
