@@ -1,6 +1,14 @@
 /** Ready-made decoders for every kind the instrumentor reads. */
-import { makeDecoder } from "./decode.js";
-import { DaemonSet, Deployment, Namespace, StatefulSet, type WorkloadKind } from "./kubernetes.js";
+import type { Either } from "effect";
+import { type DecodeError, makeDecoder } from "./decode.js";
+import {
+  DaemonSet,
+  Deployment,
+  Namespace,
+  StatefulSet,
+  type Workload,
+  type WorkloadKind,
+} from "./kubernetes.js";
 import { CollectorsGroup, InstrumentedApplication, OdigosConfiguration } from "./odigos.js";
 
 export const decodeDeployment = makeDecoder("Deployment", Deployment);
@@ -15,7 +23,9 @@ export const decodeCollectorsGroup = makeDecoder("CollectorsGroup", CollectorsGr
 export const decodeOdigosConfiguration = makeDecoder("OdigosConfiguration", OdigosConfiguration);
 
 /** The decoder for one workload kind. */
-export const workloadDecoder = (kind: WorkloadKind) =>
+export const workloadDecoder = (
+  kind: WorkloadKind,
+): ((raw: unknown) => Either.Either<Workload, DecodeError>) =>
   kind === "Deployment"
     ? decodeDeployment
     : kind === "StatefulSet"

@@ -2,6 +2,8 @@
  * @packageDocumentation
  * effect/Schema types for the Odigos CRDs and the slices of Kubernetes workloads
  * the instrumentor reads; constants; runtime-object naming; generated CRD manifests.
+ *
+ * @module @odigos/crd-types
  */
 export * from "./api-errors.js";
 export * from "./constants.js";

@@ -38,7 +38,11 @@ describe("leader election", () => {
   const leaderOf = async (candidates: InstrumentorProcess[], timeoutMs: number) => {
     const started = Date.now();
     const winner = await Promise.any(
-      candidates.map((candidate) => candidate.waitForLog((line) => line.msg === "became leader", timeoutMs).then(() => candidate)),
+      candidates.map((candidate) =>
+        candidate
+          .waitForLog((line) => line.msg === "became leader", timeoutMs)
+          .then(() => candidate),
+      ),
     );
     return { winner, afterMs: Date.now() - started };
   };
