@@ -20,7 +20,8 @@ import { close, serve } from "./observability/http-servers.js";
 import { makeMetrics } from "./observability/metrics.js";
 import { WorkQueue } from "./queue/work-queue.js";
 
-const controllerName = "workload";
+/** The one work queue, named like controller-runtime names its queues. */
+const queueName = "workload";
 
 export interface RunningInstrumentor {
   /** Bound ports (useful with `:0`). */
@@ -45,7 +46,7 @@ export const startInstrumentor = async (
   const enqueue = (ref: WorkloadRef) => {
     const key = workloadKey(ref);
     refs.set(key, ref);
-    metrics.queueAdds.inc({ name: controllerName });
+    metrics.queueAdds.inc({ name: queueName });
     queue.add(key);
   };
   const events = makeEventRecorder(kube, log, (result) =>
@@ -120,8 +121,8 @@ export const startInstrumentor = async (
   });
   const metricsServer = await serve(config.metricsBindAddress, {
     "/metrics": async () => {
-      metrics.queueDepth.set({ name: controllerName }, queue.depth);
-      metrics.activeWorkers.set({ controller: controllerName }, queue.inFlight);
+      metrics.queueDepth.set({ name: queueName }, queue.depth);
+      metrics.activeWorkers.set({ controller: queueName }, queue.inFlight);
       for (const [informer, size] of state.sizes()) metrics.cacheObjects.set({ informer }, size);
       return {
         status: 200,
@@ -141,6 +142,8 @@ export const startInstrumentor = async (
       const key = await queue.get();
       if (key === undefined) return;
       const ref = refs.get(key);
+      // One controller per workload kind, as controller-runtime would name them.
+      const controller = ref?.kind.toLowerCase() ?? "unknown";
       const started = performance.now();
       try {
         if (ref === undefined) continue;
@@ -149,17 +152,17 @@ export const startInstrumentor = async (
           case "Done":
           case "AwaitingCache":
             queue.forget(key);
-            metrics.reconcileTotal.inc({ controller: controllerName, result: "success" });
+            metrics.reconcileTotal.inc({ controller, result: "success" });
             break;
           case "RequeueAfter":
             queue.addAfter(key, result.delayMs);
-            metrics.reconcileTotal.inc({ controller: controllerName, result: "requeue_after" });
+            metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
             break;
           case "Retry": {
             const delayMs = queue.addRateLimited(key);
-            metrics.reconcileTotal.inc({ controller: controllerName, result: "error" });
-            metrics.reconcileErrors.inc({ controller: controllerName });
-            metrics.queueRetries.inc({ name: controllerName });
+            metrics.reconcileTotal.inc({ controller, result: "error" });
+            metrics.reconcileErrors.inc({ controller });
+            metrics.queueRetries.inc({ name: queueName });
             const error = result.error;
             const expected = "_tag" in error && error._tag === "Conflict";
             log[expected ? "debug" : "warn"](
@@ -178,13 +181,10 @@ export const startInstrumentor = async (
         }
       } catch (defect) {
         const delayMs = queue.addRateLimited(key);
-        metrics.reconcileErrors.inc({ controller: controllerName });
+        metrics.reconcileErrors.inc({ controller });
         log.error({ key, err: String(defect), retryInMs: delayMs }, "reconcile crashed, retrying");
       } finally {
-        metrics.reconcileTime.observe(
-          { controller: controllerName },
-          (performance.now() - started) / 1000,
-        );
+        metrics.reconcileTime.observe({ controller }, (performance.now() - started) / 1000);
         queue.done(key);
       }
     }

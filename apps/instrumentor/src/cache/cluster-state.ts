@@ -4,6 +4,7 @@
  */
 import {
   type CollectorsGroup,
+  type DecodeError,
   DeviceResourcePrefix,
   decodeCollectorsGroup,
   decodeInstrumentedApplication,
@@ -66,7 +67,25 @@ export const carriesDevices = (workload: Workload): boolean =>
     ),
   );
 
-export class ClusterState {
+/** `odigos-config` as the caches have it, or why there is no usable one. */
+export type ConfigurationState =
+  | { readonly _tag: "Available"; readonly config: OdigosConfiguration }
+  | { readonly _tag: "Missing" }
+  | { readonly _tag: "Invalid"; readonly reason: string };
+
+/** What a reconcile reads: the caches, never the API server. */
+export interface ClusterView {
+  readonly odigosNamespace: string;
+  readonly workload: (ref: WorkloadRef) => Workload | undefined;
+  /** Why a workload that exists could not be decoded, if so. */
+  readonly workloadInvalid: (ref: WorkloadRef) => DecodeError | undefined;
+  readonly namespace: (name: string) => Namespace | undefined;
+  readonly runtimeDetailsOf: (ref: WorkloadRef) => InstrumentedApplication | undefined;
+  readonly configuration: () => ConfigurationState;
+  readonly allCollectorsGroups: () => Iterable<CollectorsGroup>;
+}
+
+export class ClusterState implements ClusterView {
   readonly workloads: Readonly<Record<WorkloadKind, Informer<Workload>>>;
   readonly namespaces: Informer<Namespace>;
   readonly runtimeDetails: Informer<InstrumentedApplication>;
@@ -202,7 +221,7 @@ export class ClusterState {
     return this.workloads[ref.kind].get(`${ref.namespace}/${ref.name}`);
   }
 
-  workloadInvalid(ref: WorkloadRef) {
+  workloadInvalid(ref: WorkloadRef): DecodeError | undefined {
     return this.workloads[ref.kind].invalidReason(`${ref.namespace}/${ref.name}`);
   }
 
@@ -214,11 +233,12 @@ export class ClusterState {
     return this.runtimeDetails.get(`${ref.namespace}/${runtimeObjectName(ref.kind, ref.name)}`);
   }
 
+  allCollectorsGroups(): Iterable<CollectorsGroup> {
+    return this.collectorsGroups.values();
+  }
+
   /** `odigos-config`, or why there is no usable one. */
-  configuration():
-    | { readonly _tag: "Available"; readonly config: OdigosConfiguration }
-    | { readonly _tag: "Missing" }
-    | { readonly _tag: "Invalid"; readonly reason: string } {
+  configuration(): ConfigurationState {
     const key = `${this.odigosNamespace}/${OdigosConfigName}`;
     const config = this.configurations.get(key);
     if (config !== undefined) return { _tag: "Available", config };

@@ -29,7 +29,7 @@ import {
 } from "@odigos/instrumentation-rules";
 import { Effect } from "effect";
 import type { Logger } from "pino";
-import type { ClusterState } from "../cache/cluster-state.js";
+import type { ClusterView } from "../cache/cluster-state.js";
 import type { EventRecorder, EventTarget } from "../observability/events.js";
 
 /** What a reconcile asks of the queue afterwards. */
@@ -42,7 +42,7 @@ export type ReconcileResult =
   | { readonly _tag: "Retry"; readonly error: WriteError | Error };
 
 export interface ReconcilerDeps {
-  readonly state: ClusterState;
+  readonly state: ClusterView;
   readonly log: Logger;
   readonly events: EventRecorder;
 }
@@ -149,7 +149,7 @@ export class Reconciler {
       const decision = shouldInstrument({
         optIn,
         runtimeDetails,
-        collectorsReady: collectorsReady(state.collectorsGroups.values()),
+        collectorsReady: collectorsReady(state.allCollectorsGroups()),
       });
       const intent = deviceIntent(
         decision,
