@@ -140,6 +140,18 @@ export async function startScenario(
       const code = await instrumentor.stop("SIGTERM");
       for (const name of created)
         await cluster.core.deleteNamespace({ name }).catch(() => undefined);
+      // The next file's instrumentor watches cluster-wide: leave it nothing of ours to act on.
+      await waitFor(
+        async () => {
+          const left = await cluster.core.listNamespace();
+          return !left.items.some((ns) => created.includes(ns.metadata?.name ?? ""));
+        },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          description: `namespaces ${created.join(", ")} deleted`,
+        },
+      );
       if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
       if (instrumentor.unstructured.length > 0) {
         throw new Error(
