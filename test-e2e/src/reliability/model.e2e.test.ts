@@ -240,9 +240,15 @@ describe("model-based convergence", () => {
       })) as { items: unknown[] }
     ).items.map((raw) => decode(decodeCollectorsGroup(raw)));
     const ready = collectorsReady(groups);
+    const scope = {
+      odigosNamespace: bed.odigosNamespace,
+      ignoredNamespaces: ignoredNamespaces(config, bed.odigosNamespace),
+    };
     const problems: string[] = [];
     for (const namespace of namespaces) {
       const ns = decode(decodeNamespace(await cluster.core.readNamespace({ name: namespace })));
+      const optInOf = (workload: Workload) =>
+        isOptedIn({ namespace, metadata: workload.metadata }, ns.metadata, scope);
       const details = new Map<string, InstrumentedApplication>();
       const rawDetails = (
         (await cluster.custom.listNamespacedCustomObject({
@@ -274,10 +280,7 @@ describe("model-based convergence", () => {
           );
           continue;
         }
-        const optIn = isOptedIn({ namespace, metadata: workload.metadata }, ns.metadata, {
-          odigosNamespace: bed.odigosNamespace,
-          ignoredNamespaces: ignoredNamespaces(config, bed.odigosNamespace),
-        });
+        const optIn = optInOf(workload);
         if (!optIn.optedIn)
           problems.push(
             `${namespace}/${detailsName}: runtime details of ${Either.isRight(owner) ? owner.right.name : "?"}, not opted in (${optIn.reason})`,
@@ -285,10 +288,7 @@ describe("model-based convergence", () => {
       }
       for (const [detailsName, workload] of present) {
         const runtimeDetails = details.get(detailsName);
-        const optIn = isOptedIn({ namespace, metadata: workload.metadata }, ns.metadata, {
-          odigosNamespace: bed.odigosNamespace,
-          ignoredNamespaces: ignoredNamespaces(config, bed.odigosNamespace),
-        });
+        const optIn = optInOf(workload);
         const decision = shouldInstrument({ optIn, runtimeDetails, collectorsReady: ready });
         const intent = deviceIntent(
           decision,

@@ -174,62 +174,64 @@ export class Cluster {
     }
   }
 
-  /** The workload as the API server has it now (raw JSON shape). */
-  async readWorkload(kind: WorkloadKind, namespace: string, name: string) {
+  /** The typed client's calls for one workload kind. */
+  private workloadCalls(kind: WorkloadKind) {
+    const apps = this.apps;
+    type Ref = { namespace: string; name: string };
+    type Patch = Ref & { body: object };
     switch (kind) {
       case "Deployment":
-        return this.apps.readNamespacedDeployment({ namespace, name });
+        return {
+          read: (ref: Ref) => apps.readNamespacedDeployment(ref),
+          mergePatch: (patch: Patch) => apps.patchNamespacedDeployment(patch, mergePatch),
+          delete: (ref: Ref) => apps.deleteNamespacedDeployment(ref),
+        };
       case "StatefulSet":
-        return this.apps.readNamespacedStatefulSet({ namespace, name });
+        return {
+          read: (ref: Ref) => apps.readNamespacedStatefulSet(ref),
+          mergePatch: (patch: Patch) => apps.patchNamespacedStatefulSet(patch, mergePatch),
+          delete: (ref: Ref) => apps.deleteNamespacedStatefulSet(ref),
+        };
       case "DaemonSet":
-        return this.apps.readNamespacedDaemonSet({ namespace, name });
+        return {
+          read: (ref: Ref) => apps.readNamespacedDaemonSet(ref),
+          mergePatch: (patch: Patch) => apps.patchNamespacedDaemonSet(patch, mergePatch),
+          delete: (ref: Ref) => apps.deleteNamespacedDaemonSet(ref),
+        };
     }
   }
 
+  /** The workload as the API server has it now. */
+  readWorkload(kind: WorkloadKind, namespace: string, name: string) {
+    return this.workloadCalls(kind).read({ namespace, name });
+  }
+
   /** Merge-patches a workload's metadata annotations (null removes). */
-  async annotateWorkload(
+  annotateWorkload(
     kind: WorkloadKind,
     namespace: string,
     name: string,
     annotations: Record<string, string | null>,
   ) {
-    const body = { metadata: { annotations } };
-    switch (kind) {
-      case "Deployment":
-        return this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch);
-      case "StatefulSet":
-        return this.apps.patchNamespacedStatefulSet({ namespace, name, body }, mergePatch);
-      case "DaemonSet":
-        return this.apps.patchNamespacedDaemonSet({ namespace, name, body }, mergePatch);
-    }
+    return this.workloadCalls(kind).mergePatch({
+      namespace,
+      name,
+      body: { metadata: { annotations } },
+    });
   }
 
-  async labelWorkload(
+  /** Merge-patches a workload's metadata labels (null removes). */
+  labelWorkload(
     kind: WorkloadKind,
     namespace: string,
     name: string,
     labels: Record<string, string | null>,
   ) {
-    const body = { metadata: { labels } };
-    switch (kind) {
-      case "Deployment":
-        return this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatch);
-      case "StatefulSet":
-        return this.apps.patchNamespacedStatefulSet({ namespace, name, body }, mergePatch);
-      case "DaemonSet":
-        return this.apps.patchNamespacedDaemonSet({ namespace, name, body }, mergePatch);
-    }
+    return this.workloadCalls(kind).mergePatch({ namespace, name, body: { metadata: { labels } } });
   }
 
-  async deleteWorkload(kind: WorkloadKind, namespace: string, name: string) {
-    switch (kind) {
-      case "Deployment":
-        return this.apps.deleteNamespacedDeployment({ namespace, name });
-      case "StatefulSet":
-        return this.apps.deleteNamespacedStatefulSet({ namespace, name });
-      case "DaemonSet":
-        return this.apps.deleteNamespacedDaemonSet({ namespace, name });
-    }
+  deleteWorkload(kind: WorkloadKind, namespace: string, name: string) {
+    return this.workloadCalls(kind).delete({ namespace, name });
   }
 
   /** Creates or replaces `<kind>-<name>` runtime details with these languages. */
