@@ -15,6 +15,7 @@ start: install
 test: install
 	$(PNPM) run lint
 	$(PNPM) run typecheck
+	$(PNPM) run docs
 	$(PNPM) test
 
 bench: install

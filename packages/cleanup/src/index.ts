@@ -4,6 +4,8 @@
  * workload annotation must go when a workload is not, or no longer, opted in
  * or was deleted; the Effect program that removes them through two narrow
  * services; in-memory layers of those services for tests and other tools.
+ *
+ * @module @odigos/cleanup
  */
 export * from "./in-memory.js";
 export * from "./plan.js";

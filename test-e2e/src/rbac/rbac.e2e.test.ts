@@ -55,12 +55,6 @@ const forbids = (verb: string, resource: string) => (line: LogLine) => {
 const expectedResources = (which: RuleVerb): readonly string[] =>
   which.verb === "patch" ? ["deployments"] : which.resources;
 
-/**
- * Lease failures are logged at debug only (apps/instrumentor/src/leader/lease.ts); every other
- * Forbidden is a warning at the default level.
- */
-const leaseRule = (which: RuleVerb) => which.resources.includes("leases");
-
 describe("RBAC of the rendered manifests (deploy/manifests)", () => {
   const admin: KubeConfig = adminKubeConfig();
   const cluster = new Cluster(admin);
@@ -268,10 +262,10 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
         await waitForAccess(admin, serviceAccount, which, namespace, false);
         try {
           // A missing list or watch keeps the caches from syncing: do not wait for /readyz.
-          const instrumentor = await start(leaseRule(which) ? ["--log-level=debug"] : [], false);
+          const instrumentor = await start([], false);
           for (const resource of expectedResources(which)) {
             const line = await instrumentor.waitForLog(forbids(which.verb, resource), 15_000);
-            if (!leaseRule(which)) expect(warnOrWorse.has(String(line.level))).toBe(true);
+            expect(warnOrWorse.has(String(line.level))).toBe(true);
           }
           // Still running and alive: the process did not exit, /healthz answers.
           const exited = await Promise.race([

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -81,10 +81,12 @@ export async function createPki(dir: string, env: Env = process.env): Promise<Pk
     await run(openssl, ["req", "-new", ...ec, "-subj", subject, "-keyout", key, "-out", csr]);
     // biome-ignore format: one openssl flag and its value per pair
     await run(openssl, [
-      "x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-CAcreateserial",
+      "x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-set_serial", randomSerial(),
       "-days", validityDays, "-extfile", ext, "-out", cert,
     ]);
   };
+  // Certificates are issued in parallel: a shared -CAcreateserial file would race, so each gets a random serial.
+  const randomSerial = () => `0x${randomBytes(16).toString("hex")}`;
   await Promise.all([
     issue(
       "apiserver",

@@ -181,8 +181,9 @@ export class Informer<A> {
   ): Promise<void> {
     this.stats.failures++;
     const delayMs = backoff.next();
+    const reason = error instanceof KubeRequestError ? error.reason : undefined;
     this.options.log.warn(
-      { informer: this.options.name, err: String(error), retryInMs: delayMs },
+      { informer: this.options.name, reason, err: String(error), retryInMs: delayMs },
       `${what} failed: retrying`,
     );
     await this.sleep(delayMs);

@@ -37,6 +37,7 @@ export class LeaderElector {
   private leading = false;
   private observed: { holder: string; renewTime: string; at: number } | undefined;
   private wake: (() => void) | undefined;
+  private lastForbiddenLog = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly kube: KubeHttp,
@@ -150,7 +151,18 @@ export class LeaderElector {
       });
       return true;
     } catch (error) {
-      this.log.debug({ lease: name, err: String(error) }, "could not acquire or renew lease");
+      // A refusal (RBAC) needs an operator; a passing fault does not. Say the former at warn, once a minute.
+      const forbidden = error instanceof KubeRequestError && error.status === 403;
+      const now = Date.now();
+      if (forbidden && now - this.lastForbiddenLog >= 60_000) {
+        this.lastForbiddenLog = now;
+        this.log.warn(
+          { lease: name, namespace, reason: "Forbidden", err: String(error) },
+          "forbidden to acquire or renew the leader lease",
+        );
+      } else {
+        this.log.debug({ lease: name, err: String(error) }, "could not acquire or renew lease");
+      }
       return false;
     }
   }

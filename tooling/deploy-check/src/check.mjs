@@ -1,0 +1,26 @@
+// @ts-check
+/**
+ * `pnpm --filter @odigos/deploy-check test`: `helm lint --strict` of the chart, then
+ * `helm template` must equal deploy/manifests (run the `render` script after changing the chart).
+ */
+import { ensureHelm, run } from "./helm.mjs";
+import { chartDir, compareManifests, readManifests, renderChart } from "./manifests.mjs";
+
+const helm = await ensureHelm();
+const lint = await run(helm, ["lint", "--strict", chartDir]);
+process.stdout.write(lint.stdout);
+if (lint.code !== 0) {
+  process.stderr.write(`helm lint failed:\n${lint.stderr}`);
+  process.exit(1);
+}
+const rendered = await renderChart(helm);
+const problems = compareManifests(rendered, readManifests());
+if (problems.length > 0) {
+  process.stderr.write(
+    `deploy/manifests is not what the chart renders:\n${problems.join("\n")}\n\nRun: pnpm --filter @odigos/deploy-check render\n`,
+  );
+  process.exit(1);
+}
+process.stdout.write(
+  `deploy/manifests matches helm template (${[...rendered.keys()].join(", ")})\n`,
+);
