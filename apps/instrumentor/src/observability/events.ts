@@ -24,6 +24,9 @@ export interface EventRecorder {
 /** How long an identical event is suppressed. */
 const dedupeWindowMs = 10 * 60_000;
 const maxRemembered = 20_000;
+/** Events sent at once, and waiting at most. */
+const maxInFlight = 2;
+const maxQueued = 10_000;
 
 const microTime = (date: Date): string => date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 
@@ -74,22 +77,51 @@ export const makeEventRecorder = (
         ...(target.uid === undefined ? {} : { uid: target.uid }),
       },
     };
-    kube.request("POST", eventsPath(target.namespace), { body }).then(
-      () => onSent("ok"),
-      (error: unknown) => {
-        onSent("error");
-        log.warn(
-          {
-            err: String(error),
-            reason,
-            kind: target.kind,
-            namespace: target.namespace,
-            name: target.name,
+    if (outbox.length >= maxQueued) {
+      dropped++;
+      return;
+    }
+    outbox.push({
+      namespace: target.namespace,
+      body,
+      fields: { reason, kind: target.kind, namespace: target.namespace, name: target.name },
+    });
+    pump();
+  };
+
+  // Events trail the writes they describe: a few at a time, so a mass change's device patches keep the
+  // API server's attention. Best effort: beyond the bound they are dropped and counted.
+  interface Pending {
+    readonly namespace: string;
+    readonly body: unknown;
+    readonly fields: Record<string, string>;
+  }
+  const outbox: Array<Pending> = [];
+  let inFlight = 0;
+  let dropped = 0;
+  const pump = (): void => {
+    if (dropped > 0) {
+      log.warn({ dropped }, "event outbox full: dropped events");
+      dropped = 0;
+    }
+    while (inFlight < maxInFlight) {
+      const next = outbox.shift();
+      if (next === undefined) return;
+      inFlight++;
+      kube
+        .request("POST", eventsPath(next.namespace), { body: next.body })
+        .then(
+          () => onSent("ok"),
+          (error: unknown) => {
+            onSent("error");
+            log.warn({ err: String(error), ...next.fields }, "could not record event");
           },
-          "could not record event",
-        );
-      },
-    );
+        )
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
+    }
   };
   return {
     normal: (target, reason, action, note) => emit("Normal", target, reason, action, note),
