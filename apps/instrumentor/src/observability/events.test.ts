@@ -46,18 +46,19 @@ describe("event recorder", () => {
     recorder.normal(target("cart"), "Instrumented", "Instrument", "the workload opts in");
     await transport.releaseAll();
     expect(transport.sent).toHaveLength(1);
-    const [event] = transport.sent;
-    expect(event?.path).toBe("/apis/events.k8s.io/v1/namespaces/shop/events");
-    expect(event?.body).toMatchObject({
+    const event = transport.sent[0];
+    if (event === undefined) throw new Error("no event sent");
+    expect(event.path).toBe("/apis/events.k8s.io/v1/namespaces/shop/events");
+    expect(event.body).toMatchObject({
       apiVersion: "events.k8s.io/v1",
       reason: "Instrumented",
       type: "Normal",
       reportingController: "odigos.io/instrumentor",
       regarding: { kind: "Deployment", name: "cart", uid: "uid-cart" },
     });
-    const name = (event?.body.metadata as { name: string }).name;
+    const name = (event.body.metadata as { name: string }).name;
     expect(name).toMatch(/^cart\.[0-9a-f]+$/);
-    expect(event?.body.eventTime).toMatch(/\.\d{6}Z$/);
+    expect(event.body.eventTime).toMatch(/\.\d{6}Z$/);
   });
 
   it("suppresses the same event on the same object, so a loop cannot flood the API server", async () => {
