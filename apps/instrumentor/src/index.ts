@@ -5,5 +5,5 @@
  */
 export { type InstrumentorConfig, parseConfig, usage } from "./config.js";
 export { type RunningInstrumentor, startInstrumentor } from "./instrumentor.js";
-export { clusterConfigured, loadKubeConfig } from "./kube/config.js";
+export { type ClusterCredentials, clusterConfigured, loadCredentials } from "./kube/config.js";
 export { makeLogger } from "./logger.js";

@@ -5,13 +5,13 @@
  * around it.
  */
 import { hostname } from "node:os";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { type WorkloadRef, workloadKey, workloadOfRuntimeObject } from "@odigos/crd-types";
 import { Either, ManagedRuntime } from "effect";
 import type { Logger } from "pino";
 import { ClusterState } from "./cache/cluster-state.js";
 import type { InstrumentorConfig } from "./config.js";
 import { Reconciler } from "./controller/reconciler.js";
+import type { ClusterCredentials } from "./kube/config.js";
 import { KubeHttp } from "./kube/http.js";
 import { liveWriters } from "./kube/live-writers.js";
 import { LeaderElector } from "./leader/lease.js";
@@ -36,10 +36,10 @@ export interface RunningInstrumentor {
 
 export const startInstrumentor = async (
   config: InstrumentorConfig,
-  kubeConfig: KubeConfig,
+  credentials: ClusterCredentials,
   log: Logger,
 ): Promise<RunningInstrumentor> => {
-  const kube = await KubeHttp.from(kubeConfig);
+  const kube = KubeHttp.from(credentials);
   const metrics = makeMetrics();
   const queue = new WorkQueue<string>();
   const refs = new Map<string, WorkloadRef>();

@@ -3,7 +3,7 @@
 import { Either } from "effect";
 import { parseConfig, usage } from "./config.js";
 import { startInstrumentor } from "./instrumentor.js";
-import { loadKubeConfig } from "./kube/config.js";
+import { type ClusterCredentials, loadCredentials } from "./kube/config.js";
 import { makeLogger } from "./logger.js";
 
 const main = async (): Promise<void> => {
@@ -20,19 +20,19 @@ const main = async (): Promise<void> => {
   }
   const config = parsed.right;
   const log = makeLogger(config.logLevel);
-  let credentials: ReturnType<typeof loadKubeConfig>;
+  let credentials: ClusterCredentials;
   try {
-    credentials = loadKubeConfig();
+    credentials = await loadCredentials();
   } catch (error) {
     log.fatal({ err: (error as Error).message }, "cannot start: no Kubernetes credentials");
     process.exitCode = 1;
     return;
   }
-  const running = await startInstrumentor(config, credentials.kubeConfig, log);
+  const running = await startInstrumentor(config, credentials, log);
   log.info(
     {
       credentials: credentials.source,
-      server: credentials.kubeConfig.getCurrentCluster()?.server,
+      server: credentials.server,
       odigosNamespace: config.odigosNamespace,
       leaderElect: config.leaderElect,
       metricsPort: running.ports.metrics,

@@ -1,9 +1,10 @@
 // SPEC sections 4 and 6: devices come back after a full replace, no write on a converged cluster, no lost edits.
-import type { V1Deployment } from "@kubernetes/client-node";
+import { ApiException, type V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents, instrumentorWrites } from "../support/audit.js";
 import { device } from "../support/odigos.js";
 import { type Scenario, startScenario } from "../support/scenario.js";
+import { waitFor } from "../support/wait-for.js";
 
 const go = [{ containerName: "app", language: "go" as const }];
 
@@ -22,16 +23,10 @@ describe("writing safely (SPEC 4, 6)", () => {
     await s.cluster.createWorkload("Deployment", ns, "gitops");
     await s.cluster.putRuntimeDetails("Deployment", ns, "gitops", go);
     await s.expectDevices("Deployment", ns, "gitops", { app: [device("go")] });
-    const current = await s.cluster.apps.readNamespacedDeployment({
-      namespace: ns,
-      name: "gitops",
-    });
-    const manifest: V1Deployment = {
-      metadata: {
-        name: "gitops",
-        namespace: ns,
-        resourceVersion: current.metadata?.resourceVersion ?? "",
-      },
+    // A full replace from a manifest, as `kubectl replace` or a GitOps tool sends it: retried on 409, since
+    // the controller manager updates the Deployment's status concurrently.
+    const manifest = (resourceVersion: string): V1Deployment => ({
+      metadata: { name: "gitops", namespace: ns, resourceVersion },
       spec: {
         selector: { matchLabels: { app: "gitops" } },
         template: {
@@ -39,11 +34,23 @@ describe("writing safely (SPEC 4, 6)", () => {
           spec: { containers: [{ name: "app", image: "example.invalid/app:2" }] },
         },
       },
-    };
-    await s.cluster.apps.replaceNamespacedDeployment({
-      namespace: ns,
-      name: "gitops",
-      body: manifest,
+    });
+    await waitFor(async () => {
+      const current = await s.cluster.apps.readNamespacedDeployment({
+        namespace: ns,
+        name: "gitops",
+      });
+      try {
+        await s.cluster.apps.replaceNamespacedDeployment({
+          namespace: ns,
+          name: "gitops",
+          body: manifest(current.metadata?.resourceVersion ?? ""),
+        });
+        return true;
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 409) return false;
+        throw error;
+      }
     });
     await s.expectDevices("Deployment", ns, "gitops", { app: [device("go")] });
     const after = await s.cluster.apps.readNamespacedDeployment({ namespace: ns, name: "gitops" });

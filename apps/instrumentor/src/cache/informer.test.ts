@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { decodeNamespace, type Namespace } from "@odigos/crd-types";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeHttp } from "../kube/http.js";
@@ -104,12 +103,12 @@ afterEach(async () => {
 
 const start = async (api: FakeApiServer, options: { idleTimeoutMs?: number } = {}) => {
   const server = await api.start();
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    { name: "fake", server, skipTLSVerify: true },
-    { name: "fake" },
-  );
-  const kube = await KubeHttp.from(kubeConfig);
+  const kube = KubeHttp.from({
+    source: "KUBECONFIG",
+    server,
+    insecureSkipTlsVerify: false,
+    authHeaders: async () => ({}),
+  });
   const events: Array<InformerEvent<Namespace>> = [];
   const informer = new Informer<Namespace>(kube, {
     name: "Namespace",

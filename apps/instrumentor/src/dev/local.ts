@@ -8,7 +8,7 @@
 import { Either } from "effect";
 import { parseConfig } from "../config.js";
 import { startInstrumentor } from "../instrumentor.js";
-import { clusterConfigured, loadKubeConfig } from "../kube/config.js";
+import { type ClusterCredentials, clusterConfigured, loadCredentials } from "../kube/config.js";
 import { KubeHttp } from "../kube/http.js";
 import { makeLogger } from "../logger.js";
 import { demoNamespace, demoWorkload, seedDemo, waitForDevice } from "./demo-seed.js";
@@ -39,13 +39,10 @@ const main = async () => {
   process.on("SIGTERM", () => void stopAll(0));
 
   let kubeconfigPath: string | undefined;
-  let kubeConfig: ReturnType<typeof loadKubeConfig>["kubeConfig"];
+  let credentials: ClusterCredentials;
   if (clusterConfigured()) {
-    const loaded = loadKubeConfig();
-    kubeConfig = loaded.kubeConfig;
-    say(
-      `using the configured cluster (${loaded.source}: ${kubeConfig.getCurrentCluster()?.server})`,
-    );
+    credentials = await loadCredentials();
+    say(`using the configured cluster (${credentials.source}: ${credentials.server})`);
   } else {
     say(
       "no cluster configured: starting a local kube-apiserver + etcd (the first run builds them from source, ~5 min)",
@@ -55,11 +52,11 @@ const main = async () => {
     const plane = await startControlPlane();
     cleanups.push(() => plane.stop());
     kubeconfigPath = plane.kubeconfigPath;
-    kubeConfig = plane.kubeConfig();
+    credentials = await loadCredentials({ KUBECONFIG: plane.kubeconfigPath });
     say(
       `control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${plane.server}`,
     );
-    const kube = await KubeHttp.from(kubeConfig);
+    const kube = KubeHttp.from(credentials);
     await seedDemo(kube, config.odigosNamespace);
     kube.destroy();
     say(
@@ -68,13 +65,13 @@ const main = async () => {
     );
   }
 
-  const running = await startInstrumentor(config, kubeConfig, log);
+  const running = await startInstrumentor(config, credentials, log);
   cleanups.push(() => running.stop());
   await running.synced;
   say(`instrumentor running (metrics :${running.ports.metrics}, health :${running.ports.health})`);
 
   if (kubeconfigPath !== undefined) {
-    const kube = await KubeHttp.from(kubeConfig);
+    const kube = KubeHttp.from(credentials);
     const device = await waitForDevice(kube, 30_000);
     kube.destroy();
     say(`deployment ${demoNamespace}/${demoWorkload} now carries ${device}`);

@@ -7,7 +7,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import { createInterface } from "node:readline";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { ClusterCredentials } from "./config.js";
 
 /** Lets the API server's audit log tell the instrumentor's requests apart, down to the process. */
 export const userAgent = `odigos-instrumentor/0.1.0 (${process.platform}/${process.arch}) pid/${process.pid}`;
@@ -59,49 +59,27 @@ export interface WatchStream {
 
 export class KubeHttp {
   readonly server: URL;
-  private readonly agent: http.Agent;
 
   private constructor(
-    private readonly kubeConfig: KubeConfig,
-    server: string,
-    agent: http.Agent,
+    private readonly credentials: ClusterCredentials,
+    private readonly agent: http.Agent,
   ) {
-    this.server = new URL(server);
-    this.agent = agent;
+    this.server = new URL(credentials.server);
   }
 
-  /** Builds a keep-alive transport from the current context of a KubeConfig. */
-  static async from(kubeConfig: KubeConfig): Promise<KubeHttp> {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (cluster === null) throw new Error("kubeconfig has no current cluster");
-    const options: https.RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(options);
-    const isHttps = cluster.server.startsWith("https:");
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: 64,
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      ...(options.cert === undefined ? {} : { cert: options.cert }),
-      ...(options.key === undefined ? {} : { key: options.key }),
-      ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-    };
-    const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true });
-    return new KubeHttp(kubeConfig, cluster.server, agent);
-  }
-
-  /** Fresh auth headers for each request: service-account tokens rotate. */
-  private async headers(extra: Record<string, string>): Promise<http.OutgoingHttpHeaders> {
-    const options: https.RequestOptions = {};
-    await this.kubeConfig.applyToHTTPSOptions(options);
-    const headers: http.OutgoingHttpHeaders = {
-      "user-agent": userAgent,
-      ...(options.headers as http.OutgoingHttpHeaders | undefined),
-      ...extra,
-    };
-    if (typeof options.auth === "string") {
-      headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
-    }
-    return headers;
+  /** A keep-alive transport for these credentials. */
+  static from(credentials: ClusterCredentials): KubeHttp {
+    const agent = credentials.server.startsWith("https:")
+      ? new https.Agent({
+          keepAlive: true,
+          maxSockets: 64,
+          ...(credentials.ca === undefined ? {} : { ca: credentials.ca }),
+          ...(credentials.cert === undefined ? {} : { cert: credentials.cert }),
+          ...(credentials.key === undefined ? {} : { key: credentials.key }),
+          ...(credentials.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+        })
+      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    return new KubeHttp(credentials, agent);
   }
 
   private async open(
@@ -114,7 +92,7 @@ export class KubeHttp {
     return transport.request(url, {
       method,
       agent: this.agent,
-      headers: await this.headers(headers),
+      headers: { "user-agent": userAgent, ...(await this.credentials.authHeaders()), ...headers },
     });
   }
 
