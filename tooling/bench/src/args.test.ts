@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { parseBenchArgs } from "./args.js";
+
+describe("bench flags", () => {
+  it("has the issue's defaults", () => {
+    const options = parseBenchArgs([]);
+    expect(options.workloads).toBe(1000);
+    expect(options.namespaces).toBe(20);
+    expect(options.cycles).toBe(10);
+    expect(options.flips).toBe(200);
+    expect(options.steadySeconds).toBe(30);
+    expect(options.floorConcurrencies).toEqual([8, 16, 32, 64]);
+  });
+
+  it("ignores pnpm's `--` and splits node args", () => {
+    const options = parseBenchArgs([
+      "--",
+      "--workloads",
+      "5000",
+      "--instrumentor-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof",
+      "--floor-concurrency=8,32",
+    ]);
+    expect(options.workloads).toBe(5000);
+    expect(options.instrumentorNodeArgs).toEqual(["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]);
+    expect(options.floorConcurrencies).toEqual([8, 32]);
+  });
+
+  it("rejects nonsense", () => {
+    expect(() => parseBenchArgs(["--workloads", "0"])).toThrow(/--workloads/);
+    expect(() => parseBenchArgs(["--nope"])).toThrow();
+  });
+});

@@ -1,0 +1,112 @@
+/** Command-line flags of `pnpm bench`. */
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  readonly workloads: number;
+  readonly namespaces: number;
+  readonly cycles: number;
+  readonly flips: number;
+  readonly steadySeconds: number;
+  readonly seedConcurrency: number;
+  /** The floor's concurrencies; the first is the one ratios are taken against (the instrumentor's 8). */
+  readonly floorConcurrencies: ReadonlyArray<number>;
+  readonly instrumentorNodeArgs: ReadonlyArray<string>;
+  readonly instrumentorArgs: ReadonlyArray<string>;
+  /** Another build of the instrumentor's `main.js` (for A/B experiments); default the workspace's. */
+  readonly instrumentorMain: string | undefined;
+  readonly phaseTimeoutSeconds: number;
+  /** Before each timed phase, wait up to this long for other processes to leave the CPUs (0: never wait). */
+  readonly quietWaitSeconds: number;
+  /** After each cycle, force a full GC in the instrumentor (inspector protocol) and record the live heap. */
+  readonly gcProbe: boolean;
+  /** Write a CPU profile of the instrumentor per phase here (through the inspector); needs the GC probe's inspector. */
+  readonly cpuProfileDir: string | undefined;
+  /** JSON output path; default `bench-results/bench-<N>-<timestamp>.json` at the repo root. */
+  readonly out: string | undefined;
+  readonly help: boolean;
+}
+
+export const usage = `pnpm bench [flags]   (from the repo root; builds first)
+
+  --workloads N               workloads to seed (default 1000)
+  --namespaces N              namespaces they are spread over (default 20)
+  --cycles N                  ready/unready cycles, the first is the headline (default 10)
+  --flips N                   single opt-out/opt-in flips (default 200)
+  --steady-seconds N          quiet period measured at the end (default 30)
+  --seed-concurrency N        requests in flight while seeding (default 32)
+  --floor-concurrency LIST    floor client concurrencies, first = reference (default 8,16,32,64)
+  --instrumentor-node-args S  node flags for the instrumentor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --instrumentor-args S       extra instrumentor flags, e.g. "--max-concurrent-reconciles=16"
+  --instrumentor-main PATH    run this main.js instead of apps/instrumentor/dist/main.js (experiments)
+  --phase-timeout-seconds N   give up on a phase that does not converge (default 600)
+  --quiet-wait-seconds N      before each timed phase, wait up to N s for other processes'
+                              CPU use to drop below 0.3 cores (default 15; 0: never wait)
+  --no-gc-probe               do not start the instrumentor with --inspect=127.0.0.1:0 to force a full
+                              GC after each cycle (outside the timings) and record its live heap,
+                              which tells a leak from garbage V8 has not collected yet
+  --cpu-profile-dir DIR       profile the instrumentor during each measured phase (inspector
+                              protocol, 100 µs sampling) into DIR/<phase>.cpuprofile, and report
+                              the top self-time functions (profiling slows it somewhat)
+  --out PATH                  JSON results file
+`;
+
+const words = (value: string | undefined): string[] =>
+  value === undefined ? [] : value.split(/\s+/).filter((word) => word !== "");
+
+const positive = (name: string, value: string | undefined, fallback: number, min = 1): number => {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got "${value}"`);
+  return parsed;
+};
+
+/** Parses argv (`--` separators that pnpm passes along are ignored). */
+export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
+  const { values } = parseArgs({
+    args: argv.filter((arg) => arg !== "--"),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      workloads: { type: "string" },
+      namespaces: { type: "string" },
+      cycles: { type: "string" },
+      flips: { type: "string" },
+      "steady-seconds": { type: "string" },
+      "seed-concurrency": { type: "string" },
+      "floor-concurrency": { type: "string" },
+      "instrumentor-node-args": { type: "string" },
+      "instrumentor-args": { type: "string" },
+      "instrumentor-main": { type: "string" },
+      "phase-timeout-seconds": { type: "string" },
+      "quiet-wait-seconds": { type: "string" },
+      out: { type: "string" },
+      "no-gc-probe": { type: "boolean" },
+      "cpu-profile-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const floorConcurrencies = (values["floor-concurrency"] ?? "8,16,32,64")
+    .split(",")
+    .filter((part) => part.trim() !== "")
+    .map((part) => positive("floor-concurrency", part.trim(), 8));
+  if (floorConcurrencies.length === 0) throw new Error("--floor-concurrency needs a value");
+  return {
+    workloads: positive("workloads", values.workloads, 1000),
+    namespaces: positive("namespaces", values.namespaces, 20),
+    cycles: positive("cycles", values.cycles, 10),
+    flips: positive("flips", values.flips, 200, 0),
+    steadySeconds: positive("steady-seconds", values["steady-seconds"], 30, 0),
+    seedConcurrency: positive("seed-concurrency", values["seed-concurrency"], 32),
+    floorConcurrencies,
+    instrumentorNodeArgs: words(values["instrumentor-node-args"]),
+    instrumentorArgs: words(values["instrumentor-args"]),
+    instrumentorMain: values["instrumentor-main"],
+    phaseTimeoutSeconds: positive("phase-timeout-seconds", values["phase-timeout-seconds"], 600),
+    quietWaitSeconds: positive("quiet-wait-seconds", values["quiet-wait-seconds"], 15, 0),
+    gcProbe: !(values["no-gc-probe"] ?? false) || values["cpu-profile-dir"] !== undefined,
+    cpuProfileDir: values["cpu-profile-dir"],
+    out: values.out,
+    help: values.help ?? false,
+  };
+};

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/** `pnpm bench`: runs the benchmark, writes every figure as JSON and prints the markdown report. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { repoRoot } from "@odigos/control-plane";
+import { type BenchOptions, parseBenchArgs, usage } from "./args.js";
+import { killAll } from "./instrumentor.js";
+import { type BenchResult, evaluateTargets, renderReport } from "./results.js";
+import { machineInfo, type RunHandles, runBench } from "./run.js";
+
+const log = (message: string) => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+};
+
+const main = async (): Promise<number> => {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const startedAt = new Date();
+  const result: BenchResult = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    command: `pnpm bench ${process.argv.slice(2).join(" ")}`.trim(),
+    options: { ...options },
+    machine: machineInfo(),
+  };
+  const out = resolve(
+    options.out ??
+      join(
+        repoRoot,
+        "bench-results",
+        `bench-${options.workloads}-${startedAt
+          .toISOString()
+          .replaceAll(":", "")
+          .replace(/\.\d+Z$/, "Z")}.json`,
+      ),
+  );
+  const handles: RunHandles = {};
+
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping the instrumentor and the control plane`);
+    handles.tracker?.stop();
+    killAll();
+    void (handles.controlPlane?.stop() ?? Promise.resolve()).finally(() =>
+      process.exit(signal === "SIGINT" ? 130 : 143),
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let failed = false;
+  try {
+    await runBench(options, result, handles, log);
+  } catch (error) {
+    failed = true;
+    result.error = error instanceof Error ? error.message : String(error);
+    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (handles.instrumentor !== undefined) {
+      const problems = handles.instrumentor.logStats.problems.slice(-10);
+      if (problems.length > 0) log(`instrumentor's last warnings:\n${problems.join("\n")}`);
+    }
+  } finally {
+    if (handles.instrumentor?.alive === true) await handles.instrumentor.stop("SIGKILL");
+    if (handles.controlPlane !== undefined) {
+      log("stopping the control plane");
+      await handles.controlPlane.stop();
+    }
+  }
+  if (interrupted) return 130;
+  result.finishedAt = new Date().toISOString();
+  result.machine.loadAverageAtEnd = loadavg();
+  result.targets = evaluateTargets(result);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${renderReport(result)}\n\nJSON: ${out}\n`);
+  return failed ? 1 : 0;
+};
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

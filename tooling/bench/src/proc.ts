@@ -1,0 +1,129 @@
+/** Memory and CPU of a process from /proc, sampled in the background. */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** `VmRSS` and `VmHWM` (peak) of a /proc/<pid>/status text, in bytes. */
+export const parseStatus = (text: string): { rss: number; hwm: number } => {
+  const field = (name: string): number => {
+    const match = new RegExp(`^${name}:\\s*(\\d+)\\s*kB`, "m").exec(text);
+    return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
+  };
+  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+};
+
+/** utime + stime of a /proc/<pid>/stat text, in clock ticks. */
+export const parseStatTicks = (text: string): number => {
+  // The command name (field 2) may hold spaces and parentheses: fields restart after the last `)`.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+};
+
+let ticksPerSecond: number | undefined;
+const clockTicks = (): number => {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+    } catch {
+      ticksPerSecond = 100;
+    }
+    if (!Number.isFinite(ticksPerSecond) || ticksPerSecond <= 0) ticksPerSecond = 100;
+  }
+  return ticksPerSecond;
+};
+
+/** CPU seconds (user + system) the process has used so far; `undefined` once it is gone. */
+export const cpuSeconds = (pid: number): number | undefined => {
+  try {
+    return parseStatTicks(readFileSync(`/proc/${pid}/stat`, "utf8")) / clockTicks();
+  } catch {
+    return undefined;
+  }
+};
+
+export const memory = (pid: number): { rss: number; hwm: number } | undefined => {
+  try {
+    return parseStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return undefined;
+  }
+};
+
+/** Samples a process's RSS every `intervalMs`, keeping the peak of the current window. */
+export class MemorySampler {
+  private timer: NodeJS.Timeout | undefined;
+  private windowPeak = 0;
+  private lastRss = 0;
+  private lastHwm = 0;
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 200,
+  ) {}
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  sample(): number {
+    const now = memory(this.pid);
+    if (now !== undefined) {
+      this.lastRss = now.rss;
+      this.lastHwm = now.hwm;
+      this.windowPeak = Math.max(this.windowPeak, now.rss);
+    }
+    return this.lastRss;
+  }
+
+  /** Starts a new window; returns the peak RSS of the one that ended (bytes). */
+  resetWindow(): number {
+    this.sample();
+    const peak = this.windowPeak;
+    this.windowPeak = this.lastRss;
+    return peak;
+  }
+
+  get peak(): number {
+    return this.windowPeak;
+  }
+
+  get rss(): number {
+    return this.lastRss;
+  }
+
+  /** VmHWM: the process's lifetime peak RSS (bytes). */
+  get highWaterMark(): number {
+    return this.lastHwm;
+  }
+}
+
+/** Busy (non-idle, non-iowait) CPU seconds of the whole machine from a /proc/stat text. */
+export const parseSystemBusyTicks = (text: string): number => {
+  const line = text.split("\n").find((entry) => entry.startsWith("cpu "));
+  if (line === undefined) return 0;
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields
+    .slice(0, 8)
+    .reduce((sum, value) => sum + (Number.isFinite(value) ? value : 0), 0);
+  return total - (fields[3] ?? 0) - (fields[4] ?? 0);
+};
+
+export const systemBusySeconds = (): number => {
+  try {
+    return parseSystemBusyTicks(readFileSync("/proc/stat", "utf8")) / clockTicks();
+  } catch {
+    return 0;
+  }
+};
+
+/** CPU seconds this Node process has used so far. */
+export const ownCpuSeconds = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { summarizeRequests } from "./audit.js";
+import { breakdown, renderPhases, renderTable } from "./report.js";
+import { evaluateTargets, renderReport } from "./results.js";
+
+describe("renderTable", () => {
+  it("pads columns, right-aligns where asked and escapes pipes", () => {
+    expect(
+      renderTable(
+        ["name", "n"],
+        [
+          ["a|b", "1"],
+          ["long name", "100"],
+        ],
+        ["l", "r"],
+      ),
+    ).toBe(
+      [
+        "| name      |   n |",
+        "| --------- | --: |",
+        "| a\\|b      |   1 |",
+        "| long name | 100 |",
+      ].join("\n"),
+    );
+  });
+
+  it("fills missing cells", () => {
+    expect(renderTable(["a", "b"], [["x"]])).toBe("| a   | b   |\n| --- | --- |\n| x   |     |");
+  });
+});
+
+describe("phase rows", () => {
+  it("shows ratios to the floor and writes per workload", () => {
+    const requests = summarizeRequests([
+      ...Array.from({ length: 4 }, (_, index) => ({
+        stage: "ResponseComplete",
+        verb: "patch",
+        objectRef: { resource: "deployments", namespace: "ns", name: `w${index}` },
+        responseStatus: { code: 200 },
+      })),
+      { stage: "ResponseComplete", verb: "create", objectRef: { resource: "events" } },
+    ]);
+    const table = renderPhases([
+      {
+        name: "ready #1",
+        wallMs: 2500,
+        floorMs: 2000,
+        workloads: 4,
+        requests,
+        apiServerRequests: 9,
+      },
+    ]);
+    expect(table).toContain("| ready #1 |");
+    expect(table).toContain("1.25×");
+    expect(table).toContain("1.00 (4/4, max 1)");
+    expect(breakdown(requests.byVerbResource)).toBe("patch deployments 4 · create events 1");
+  });
+});
+
+describe("targets and the report", () => {
+  it("marks unmeasured targets n/a and still renders", () => {
+    const result = {
+      version: 1 as const,
+      startedAt: "2025-01-01T00:00:00.000Z",
+      command: "pnpm bench",
+      options: {},
+      machine: { cpus: 2, node: "v20" },
+    };
+    const targets = evaluateTargets(result);
+    expect(targets).toHaveLength(11);
+    expect(targets.every((target) => target.met === undefined)).toBe(true);
+    expect(renderReport({ ...result, targets })).toContain("| target");
+  });
+});

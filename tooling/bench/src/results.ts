@@ -1,0 +1,522 @@
+/** Everything a run measures, the targets it is judged by, and its markdown report. */
+import type { RequestSummary } from "./audit.js";
+import type { ProfileSummary } from "./profile.js";
+import {
+  breakdown,
+  fixed,
+  megabytes,
+  millis,
+  type PhaseRow,
+  ratio,
+  renderLatency,
+  renderPhases,
+  renderTable,
+  renderTargets,
+  seconds,
+  type Target,
+} from "./report.js";
+import { median, type Summary } from "./stats.js";
+
+export interface PhaseResult {
+  readonly name: string;
+  readonly wallMs: number;
+  /** Workloads the phase had to change. */
+  readonly workloads: number;
+  readonly apiServer: {
+    /** `apiserver_request_total` deltas (every client) by `verb resource`. */
+    readonly requests: Readonly<Record<string, number>>;
+    readonly total: number;
+    readonly cpuSeconds: number | undefined;
+    readonly etcdCpuSeconds: number | undefined;
+  };
+  /** CPU outside the API server and the instrumentor, to judge how much the machine interfered. */
+  readonly machine: {
+    readonly benchCpuSeconds: number;
+    /** Busy CPU of processes that are not part of the benchmark. */
+    readonly otherCpuSeconds: number;
+    readonly otherCores: number;
+    /** How long the phase waited for other load to drop before it started. */
+    readonly waitedForQuietMs: number;
+  };
+  /** The instrumentor's own requests (audit log, by its User-Agent pid) and its process figures. */
+  readonly instrumentor?: {
+    readonly requests: RequestSummary;
+    readonly cpuSeconds: number | undefined;
+    readonly peakRssBytes: number;
+    readonly rssAfterBytes: number;
+    /** `nodejs_heap_size_used_bytes` from its /metrics at the end of the phase. */
+    readonly heapUsedBytes: number | undefined;
+  };
+  /** The floor client's requests (audit log). */
+  readonly floorClient?: RequestSummary;
+  /** The benchmark's own driver and watch requests (audit log). */
+  readonly bench?: RequestSummary;
+}
+
+export interface FloorRun {
+  readonly concurrency: number;
+  readonly ready: PhaseResult;
+  readonly unready: PhaseResult;
+}
+
+export interface CycleResult {
+  readonly cycle: number;
+  readonly ready: PhaseResult;
+  readonly unready: PhaseResult;
+  /** Instrumentor RSS once the cycle settled. */
+  readonly rssAfterBytes: number;
+  /** With `--gc-probe`: heap used right after a forced full GC, and RSS then. */
+  readonly liveHeapBytes?: number | undefined;
+  readonly rssAfterGcBytes?: number | undefined;
+}
+
+export interface BenchResult {
+  readonly version: 1;
+  readonly startedAt: string;
+  finishedAt?: string;
+  readonly command: string;
+  readonly options: Record<string, unknown>;
+  readonly machine: Record<string, unknown>;
+  controlPlane?: { readonly startMs: number; readonly server: string };
+  seeding?: {
+    readonly workloads: number;
+    readonly namespaces: number;
+    readonly byKind: Record<string, number>;
+    readonly multiContainer: number;
+    readonly containers: number;
+    readonly devicesWhenReady: number;
+    readonly ms: number;
+    readonly requests: number;
+  };
+  floor?: {
+    readonly reference: number;
+    readonly runs: FloorRun[];
+    /** The reference concurrency again once the instrumentor has stopped (the machine may have changed meanwhile). */
+    after?: FloorRun;
+    single?: {
+      readonly add: Summary | undefined;
+      readonly remove: Summary | undefined;
+      readonly all: Summary | undefined;
+    };
+  };
+  startup?: {
+    readonly startedMs: number;
+    readonly cachesSyncedMs: number;
+    readonly readyMs: number;
+    /** Spawn to the initial reconcile of every workload done. */
+    readonly initialReconcileMs: number;
+    readonly rssAfterSyncBytes: number;
+    readonly phase: PhaseResult;
+  };
+  cycles?: CycleResult[];
+  finalReady?: PhaseResult;
+  singleChange?: {
+    readonly phase: PhaseResult;
+    readonly optOut: Summary | undefined;
+    /** From the runtime details' re-creation (the node agent's report) to the device. */
+    readonly optIn: Summary | undefined;
+    /** From the opt-in annotation write to the device (includes waiting for the instrumentor to settle). */
+    readonly optInFromAnnotation: Summary | undefined;
+    readonly all: Summary | undefined;
+  };
+  steady?: PhaseResult;
+  shutdown?: { readonly code: number | string; readonly ms: number };
+  instrumentor?: {
+    readonly pid: number;
+    readonly highWaterMarkBytes: number;
+    readonly logLines: number;
+    readonly logLevels: Record<string, number>;
+    readonly unstructuredLines: number;
+    readonly lastProblems: string[];
+    readonly cpuProfileDir: string | undefined;
+  };
+  /** With `--cpu-profile-dir`: the instrumentor's top self-time functions per phase. */
+  profiles?: Record<string, ProfileSummary & { readonly file: string }>;
+  targets?: Target[];
+  error?: string;
+}
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
+type Which = "ready" | "unready";
+
+/** The floor of a phase: the faster of the reference-concurrency runs before and after the instrumentor ran. */
+export const floorOf = (result: BenchResult, which: Which): number | undefined => {
+  const floor = result.floor;
+  if (floor === undefined) return undefined;
+  const runs = [floor.runs.find((run) => run.concurrency === floor.reference), floor.after].filter(
+    (run): run is FloorRun => run !== undefined,
+  );
+  return runs.length === 0 ? undefined : Math.min(...runs.map((run) => run[which].wallMs));
+};
+
+/** The fastest floor run of any concurrency. */
+export const bestFloorOf = (
+  result: BenchResult,
+  which: Which,
+): { ms: number; concurrency: number } | undefined => {
+  const runs = [
+    ...(result.floor?.runs ?? []),
+    ...(result.floor?.after === undefined ? [] : [result.floor.after]),
+  ];
+  const winner = runs.reduce<FloorRun | undefined>(
+    (acc, run) => (acc === undefined || run[which].wallMs < acc[which].wallMs ? run : acc),
+    undefined,
+  );
+  return winner === undefined
+    ? undefined
+    : { ms: winner[which].wallMs, concurrency: winner.concurrency };
+};
+
+/** Every target of the issue, measured or `met: undefined` when this run did not get that far. */
+export const evaluateTargets = (result: BenchResult): Target[] => {
+  const targets: Target[] = [];
+  const cycles = result.cycles ?? [];
+  const first = cycles[0];
+  for (const which of ["ready", "unready"] as const) {
+    const floorMs = floorOf(result, which);
+    const ratios = cycles.map((cycle) => cycle[which].wallMs / (floorMs ?? Number.NaN));
+    const headline = ratios[0];
+    const typical = median(ratios);
+    const known = (value: number | undefined): value is number =>
+      value !== undefined && Number.isFinite(value);
+    targets.push({
+      name: `${which}, cycle 1 (cold, with Events) vs floor c=${result.floor?.reference ?? "?"}`,
+      target: "≤ 1.25×",
+      measured: known(headline)
+        ? `${ratio(headline)} (${seconds(first?.[which].wallMs)} vs ${seconds(floorMs)})`
+        : "not run",
+      met: known(headline) ? headline <= 1.25 : undefined,
+    });
+    targets.push({
+      name: `${which}, median of ${ratios.length} cycles vs floor`,
+      target: "≤ 1.25×",
+      measured: known(typical)
+        ? `${ratio(typical)} (${seconds(median(cycles.map((cycle) => cycle[which].wallMs)))} vs ${seconds(floorMs)}; best cycle ${ratio(Math.min(...ratios))})`
+        : "not run",
+      met: known(typical) ? typical <= 1.25 : undefined,
+    });
+  }
+  const phases = cycles.flatMap((cycle) => [cycle.ready, cycle.unready]);
+  const exact = phases.filter(
+    (phase) =>
+      phase.instrumentor?.requests.workloadWrites === phase.workloads &&
+      phase.instrumentor.requests.workloadsWritten === phase.workloads,
+  );
+  const otherWrites = phases.reduce(
+    (sum, phase) =>
+      sum +
+      (phase.instrumentor?.requests.writes ?? 0) -
+      (phase.instrumentor?.requests.workloadWrites ?? 0),
+    0,
+  );
+  targets.push({
+    name: "workload writes per workload per phase",
+    target: "exactly 1",
+    measured:
+      phases.length === 0
+        ? "not run"
+        : `${exact.length}/${phases.length} ready/unready phases exactly 1 per workload; other writes (Events) in them: ${otherWrites}`,
+    met: phases.length === 0 ? undefined : exact.length === phases.length,
+  });
+  const instrumentorPhases = [
+    result.startup?.phase,
+    ...phases,
+    result.finalReady,
+    result.singleChange?.phase,
+    result.steady,
+  ].filter((phase): phase is PhaseResult => phase?.instrumentor !== undefined);
+  const gets = instrumentorPhases.reduce(
+    (sum, phase) => sum + (phase.instrumentor?.requests.workloadGets ?? 0),
+    0,
+  );
+  targets.push({
+    name: "GETs of workloads by the instrumentor",
+    target: "0",
+    measured:
+      instrumentorPhases.length === 0
+        ? "not run"
+        : `${gets} over ${instrumentorPhases.length} phases`,
+    met: instrumentorPhases.length === 0 ? undefined : gets === 0,
+  });
+  const steadyRequests = result.steady?.instrumentor?.requests;
+  targets.push({
+    name: `writes in steady (${seconds(result.steady?.wallMs)})`,
+    target: "0",
+    measured:
+      steadyRequests === undefined
+        ? "not run"
+        : `${steadyRequests.writes} writes, ${steadyRequests.total} requests`,
+    met: steadyRequests === undefined ? undefined : steadyRequests.writes === 0,
+  });
+  const latency = result.singleChange?.all;
+  targets.push({
+    name: "single-change latency p99",
+    target: "< 250 ms",
+    measured:
+      latency === undefined
+        ? "not run"
+        : `p99 ${millis(latency.p99)}, p50 ${millis(latency.p50)} (n=${latency.count}; floor p99 ${millis(result.floor?.single?.all?.p99)})`,
+    met: latency === undefined ? undefined : latency.p99 < 250,
+  });
+  const rss = result.startup?.rssAfterSyncBytes;
+  const workloads = result.seeding?.workloads ?? 0;
+  targets.push({
+    name: "RSS after sync",
+    target: "< 150 MB at N=5000",
+    measured: rss === undefined ? "not run" : `${megabytes(rss)} at N=${workloads}`,
+    met: rss === undefined ? undefined : mb(rss) < 150,
+  });
+  const rssList = cycles.map((cycle) => cycle.rssAfterBytes);
+  const afterGc = cycles.every((cycle) => cycle.rssAfterGcBytes !== undefined)
+    ? cycles.map((cycle) => cycle.rssAfterGcBytes ?? 0)
+    : undefined;
+  const liveHeaps = cycles.every((cycle) => cycle.liveHeapBytes !== undefined)
+    ? cycles.map((cycle) => cycle.liveHeapBytes ?? 0)
+    : undefined;
+  // With the GC probe, growth is judged after a full GC (RSS before it is mostly uncollected garbage).
+  const judged = afterGc ?? rssList;
+  const firstJudged = judged[0];
+  const growth = firstJudged === undefined ? undefined : Math.max(...judged) / firstJudged;
+  const list = (values: ReadonlyArray<number>) =>
+    values.map((bytes) => fixed(mb(bytes), 0)).join(", ");
+  targets.push({
+    name: `no RSS growth across ${cycles.length} cycles`,
+    target: `each ≤ 1.10× cycle 1${afterGc === undefined ? "" : " (after a full GC)"}`,
+    measured:
+      growth === undefined
+        ? "not run"
+        : [
+            afterGc === undefined
+              ? undefined
+              : `RSS after full GC ${list(afterGc)} MB (max ${ratio(growth)})`,
+            liveHeaps === undefined ? undefined : `live heap ${list(liveHeaps)} MB`,
+            `RSS before GC ${list(rssList)} MB`,
+          ]
+            .filter((part) => part !== undefined)
+            .join("; "),
+    met: growth === undefined || cycles.length < 2 ? undefined : growth <= 1.1,
+  });
+  const ready = result.startup?.readyMs;
+  targets.push({
+    name: "start-up to /readyz 200",
+    target: "< 5 s at N=5000",
+    measured: ready === undefined ? "not run" : `${seconds(ready)} at N=${workloads}`,
+    met: ready === undefined ? undefined : ready < 5000,
+  });
+  return targets;
+};
+
+const phaseRow = (
+  phase: PhaseResult,
+  floor?: { readonly ms: number | undefined; readonly best?: { ms: number; concurrency: number } },
+): PhaseRow => ({
+  name: phase.name,
+  wallMs: phase.wallMs,
+  floorMs: floor?.ms,
+  bestFloorMs: floor?.best?.ms,
+  bestFloorConcurrency: floor?.best?.concurrency,
+  workloads: phase.workloads,
+  requests: phase.instrumentor?.requests ?? phase.floorClient,
+  apiServerRequests: phase.apiServer.total,
+  peakRssBytes: phase.instrumentor?.peakRssBytes,
+  cpuSeconds: phase.instrumentor?.cpuSeconds,
+  apiServerCpuSeconds: phase.apiServer.cpuSeconds,
+  otherCores: phase.machine.otherCores,
+});
+
+/** The markdown report: phases, targets, latency, and the instrumentor's requests by verb and resource. */
+export const renderReport = (result: BenchResult): string => {
+  const out: string[] = [];
+  const n = result.seeding?.workloads ?? 0;
+  out.push(
+    `## Instrumentor benchmark: ${n} workloads${
+      result.seeding === undefined
+        ? ""
+        : ` (${Object.entries(result.seeding.byKind)
+            .map(([kind, count]) => `${count} ${kind}`)
+            .join(
+              ", ",
+            )}; ${result.seeding.multiContainer} multi-container) in ${result.seeding.namespaces} namespaces`
+    }`,
+    "",
+    `\`${result.command}\` — ${result.startedAt}, ${String(result.machine.cpus)} CPUs, node ${String(result.machine.node)}${result.error === undefined ? "" : ` — **failed: ${result.error}**`}`,
+    "",
+  );
+  const floor = result.floor;
+  const reference = floor?.runs.find((run) => run.concurrency === floor.reference);
+  const rows: PhaseRow[] = [];
+  for (const run of [
+    ...(floor?.runs ?? []),
+    ...(floor?.after === undefined ? [] : [floor.after]),
+  ]) {
+    rows.push(phaseRow(run.ready), phaseRow(run.unready));
+  }
+  if (result.startup !== undefined) rows.push(phaseRow(result.startup.phase));
+  const cycles = result.cycles ?? [];
+  const against = (which: Which) => ({
+    ms: floorOf(result, which),
+    ...optional(bestFloorOf(result, which)),
+  });
+  for (const cycle of cycles) {
+    if (cycle.cycle === 1 || cycle.cycle === cycles.length) {
+      rows.push(
+        phaseRow(cycle.ready, against("ready")),
+        phaseRow(cycle.unready, against("unready")),
+      );
+    }
+  }
+  if (cycles.length > 2) {
+    for (const which of ["ready", "unready"] as const) {
+      const best = bestFloorOf(result, which);
+      rows.push({
+        name: `${which}, median of ${cycles.length} cycles`,
+        wallMs: median(cycles.map((cycle) => cycle[which].wallMs)),
+        floorMs: floorOf(result, which),
+        bestFloorMs: best?.ms,
+        bestFloorConcurrency: best?.concurrency,
+      });
+    }
+  }
+  if (result.singleChange !== undefined) rows.push(phaseRow(result.singleChange.phase));
+  if (result.steady !== undefined) rows.push(phaseRow(result.steady));
+  out.push("### Phases", "", renderPhases(rows, floor?.reference ?? 8), "");
+  if (cycles.length > 0) {
+    const readyFloor = floorOf(result, "ready");
+    const unreadyFloor = floorOf(result, "unready");
+    out.push(
+      "### Cycles",
+      "",
+      renderTable(
+        [
+          "cycle",
+          "ready",
+          "× floor",
+          "unready",
+          "× floor",
+          "instr. CPU",
+          "apiserver CPU",
+          "RSS after",
+          "heap after",
+          "live heap after full GC",
+          "other load",
+        ],
+        cycles.map((cycle) => [
+          String(cycle.cycle),
+          seconds(cycle.ready.wallMs),
+          ratio(cycle.ready.wallMs / (readyFloor ?? Number.NaN)),
+          seconds(cycle.unready.wallMs),
+          ratio(cycle.unready.wallMs / (unreadyFloor ?? Number.NaN)),
+          `${fixed((cycle.ready.instrumentor?.cpuSeconds ?? 0) + (cycle.unready.instrumentor?.cpuSeconds ?? 0))} s`,
+          `${fixed((cycle.ready.apiServer.cpuSeconds ?? 0) + (cycle.unready.apiServer.cpuSeconds ?? 0))} s`,
+          megabytes(cycle.rssAfterBytes),
+          megabytes(cycle.unready.instrumentor?.heapUsedBytes),
+          cycle.liveHeapBytes === undefined
+            ? "–"
+            : `${megabytes(cycle.liveHeapBytes)} (RSS ${megabytes(cycle.rssAfterGcBytes)})`,
+          `${fixed(Math.max(cycle.ready.machine.otherCores, cycle.unready.machine.otherCores), 1)} cores`,
+        ]),
+        ["r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+      ),
+      "",
+      `Floor: the faster of the c=${floor?.reference ?? "?"} runs before and after the instrumentor (ready ${seconds(readyFloor)}, unready ${seconds(unreadyFloor)}). "other load": CPU cores used by processes outside the benchmark during the phase (the machine is shared: this is the noise).`,
+      "",
+    );
+  }
+  out.push(
+    "Floor rows: the minimal client's own requests; other rows: the instrumentor's (audit log, by its User-Agent pid). " +
+      "`workload writes / wl`: patches of Deployments/StatefulSets/DaemonSets per workload the phase had to change (max: most to one workload); " +
+      "`other writes`: Events and runtime-details deletes; `API-server requests (all)`: `apiserver_request_total` delta, every client.",
+    "",
+  );
+  if (result.targets !== undefined) out.push("### Targets", "", renderTargets(result.targets), "");
+  if (result.singleChange !== undefined) {
+    out.push(
+      "### Single change",
+      "",
+      renderLatency([
+        { name: "opt-out: annotation write → devices gone", summary: result.singleChange.optOut },
+        { name: "opt-in: runtime details write → devices on", summary: result.singleChange.optIn },
+        {
+          name: "opt-in from the annotation write (incl. settle wait)",
+          summary: result.singleChange.optInFromAnnotation,
+        },
+        { name: "all flips", summary: result.singleChange.all },
+        { name: "floor: one device patch → seen by watch", summary: floor?.single?.all },
+      ]),
+      "",
+    );
+  }
+  const startup = result.startup;
+  if (startup !== undefined) {
+    out.push(
+      "### Start-up and memory",
+      "",
+      renderTable(
+        ["figure", "value"],
+        [
+          ['spawn → "instrumentor started"', seconds(startup.startedMs)],
+          ["spawn → `/readyz` 200", seconds(startup.readyMs)],
+          ['spawn → "caches synced"', seconds(startup.cachesSyncedMs)],
+          [`spawn → initial reconcile of ${n} done`, seconds(startup.initialReconcileMs)],
+          ["RSS after sync", megabytes(startup.rssAfterSyncBytes)],
+          [
+            "RSS after each cycle",
+            `${cycles.map((cycle) => fixed(mb(cycle.rssAfterBytes), 0)).join(", ")} MB`,
+          ],
+          ["peak RSS (VmHWM)", megabytes(result.instrumentor?.highWaterMarkBytes)],
+          [
+            "SIGTERM → exit",
+            result.shutdown === undefined
+              ? "–"
+              : `${millis(result.shutdown.ms)} (code ${result.shutdown.code})`,
+          ],
+        ],
+      ),
+      "",
+    );
+  }
+  for (const [phase, profile] of Object.entries(result.profiles ?? {})) {
+    out.push(
+      `### Instrumentor CPU profile: ${phase} (${fixed(profile.busyMs / 1000)} s busy; ${profile.file})`,
+      "",
+      renderTable(
+        ["self time", "%", "where", "package"],
+        profile.bySelf
+          .slice(0, 12)
+          .map((line) => [millis(line.ms), fixed(line.percent, 1), line.where, line.owner]),
+        ["r", "r", "l", "l"],
+      ),
+      "",
+      `By package: ${profile.byOwner
+        .slice(0, 8)
+        .map((line) => `${line.owner} ${fixed(line.percent, 0)} %`)
+        .join(" · ")}`,
+      "",
+    );
+  }
+  const requestRows: string[][] = [];
+  const add = (phase: PhaseResult | undefined, who: "instrumentor" | "floor") => {
+    const requests = who === "instrumentor" ? phase?.instrumentor?.requests : phase?.floorClient;
+    if (phase !== undefined && requests !== undefined)
+      requestRows.push([phase.name, breakdown(requests.byVerbResource)]);
+  };
+  add(reference?.ready, "floor");
+  add(startup?.phase, "instrumentor");
+  add(cycles[0]?.ready, "instrumentor");
+  add(cycles[0]?.unready, "instrumentor");
+  add(cycles[1]?.ready, "instrumentor");
+  add(result.singleChange?.phase, "instrumentor");
+  add(result.steady, "instrumentor");
+  if (requestRows.length > 0)
+    out.push(
+      "### Requests by verb and resource",
+      "",
+      renderTable(["phase", "requests"], requestRows),
+      "",
+    );
+  return out.join("\n");
+};
+
+const optional = <T>(value: T | undefined): { best?: T } =>
+  value === undefined ? {} : { best: value };

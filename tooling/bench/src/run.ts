@@ -1,0 +1,749 @@
+/**
+ * One benchmark run: a local control plane, N seeded workloads, the floor
+ * measured with a minimal client, then the instrumentor as a real process
+ * through start-up, ready/unready cycles, single flips and a quiet period.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { type ControlPlane, repoRoot, startControlPlane } from "@odigos/control-plane";
+import type { BenchOptions } from "./args.js";
+import { type AuditLine, AuditTail, type RequestSummary, summarizeRequests } from "./audit.js";
+import { Inspector } from "./inspector.js";
+import { InstrumentorProcess } from "./instrumentor.js";
+import { jsonPatch, KubeClient, KubeError, mergePatch, pool } from "./kube.js";
+import { cpuSeconds, MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
+import { type CpuProfile, summarizeProfile } from "./profile.js";
+import { diffTotals, metricSum, requestTotals } from "./prometheus.js";
+import type { BenchResult, CycleResult, FloorRun, PhaseResult } from "./results.js";
+import { summarize } from "./stats.js";
+import { Tracker } from "./tracker.js";
+import {
+  carries,
+  defaultSdks,
+  devicePatch,
+  expectedDevices,
+  hasAnyDevice,
+  instrumentAnnotation,
+  keyOf,
+  namespaceManifest,
+  planWorkloads,
+  pluralOf,
+  runtimeDetailsManifest,
+  runtimeDetailsName,
+  workloadManifest,
+} from "./workloads.js";
+
+export const odigosNamespace = "odigos-bench";
+const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
+const collectorsGroup = "data-collection";
+const odigosApi = "/apis/odigos.io/v1alpha1";
+
+export type Log = (message: string) => void;
+
+interface Mark {
+  readonly metrics: ReadonlyMap<string, number>;
+  readonly instrumentorCpu: number | undefined;
+  readonly apiServerCpu: number | undefined;
+  readonly etcdCpu: number | undefined;
+  readonly benchCpu: number;
+  readonly systemBusy: number;
+  readonly at: number;
+  readonly waitedForQuietMs: number;
+}
+
+const delta = (after: number | undefined, before: number | undefined) =>
+  after === undefined || before === undefined ? undefined : after - before;
+
+/** Per-phase figures: API-server counters, the audit log split by client, CPU and memory. */
+class Meter {
+  private instrumentor: { process: InstrumentorProcess; sampler: MemorySampler } | undefined;
+
+  constructor(
+    private readonly driver: KubeClient,
+    private readonly audit: AuditTail,
+    private readonly controlPlane: ControlPlane,
+    private readonly quiet: { readonly maxWaitMs: number; readonly maxOtherCores: number },
+    private readonly log: Log,
+  ) {}
+
+  attach(process: InstrumentorProcess, sampler: MemorySampler): void {
+    this.instrumentor = { process, sampler };
+  }
+
+  detach(): void {
+    this.instrumentor = undefined;
+  }
+
+  private async scrape(): Promise<Map<string, number>> {
+    const { body } = await this.driver.request("GET", "/metrics", { text: true });
+    return requestTotals(String(body));
+  }
+
+  /** CPU seconds of every process of the benchmark (control plane, instrumentor, this one). */
+  private ourCpu(): {
+    apiServer: number | undefined;
+    etcd: number | undefined;
+    instrumentor: number | undefined;
+    bench: number;
+  } {
+    const pids = this.controlPlane.pids();
+    return {
+      apiServer: pids.apiserver === undefined ? undefined : cpuSeconds(pids.apiserver),
+      etcd: cpuSeconds(pids.etcd),
+      instrumentor:
+        this.instrumentor === undefined ? undefined : cpuSeconds(this.instrumentor.process.pid),
+      bench: ownCpuSeconds(),
+    };
+  }
+
+  /** CPU cores used by other processes on the machine over `ms`. */
+  private async otherCores(ms: number): Promise<number> {
+    const before = this.ourCpu();
+    const busyBefore = systemBusySeconds();
+    await sleep(ms);
+    const after = this.ourCpu();
+    const ours =
+      (delta(after.apiServer, before.apiServer) ?? 0) +
+      (delta(after.etcd, before.etcd) ?? 0) +
+      (delta(after.instrumentor, before.instrumentor) ?? 0) +
+      (after.bench - before.bench);
+    return Math.max(0, systemBusySeconds() - busyBefore - ours) / (ms / 1000);
+  }
+
+  /** Waits (bounded) until other processes leave the CPUs mostly to the benchmark. */
+  private async waitForQuiet(): Promise<number> {
+    if (this.quiet.maxWaitMs <= 0) return 0;
+    const started = performance.now();
+    let logged = false;
+    for (;;) {
+      const other = await this.otherCores(500);
+      const waited = performance.now() - started;
+      if (other <= this.quiet.maxOtherCores) return waited;
+      if (waited >= this.quiet.maxWaitMs) {
+        this.log(`  other processes still use ${other.toFixed(1)} cores: measuring anyway`);
+        return waited;
+      }
+      if (!logged) {
+        this.log(
+          `  other processes use ${other.toFixed(1)} cores: waiting up to ${(this.quiet.maxWaitMs / 1000).toFixed(0)} s for quiet`,
+        );
+        logged = true;
+      }
+    }
+  }
+
+  /** Starts a phase; with `quiet`, first waits for other load on the machine to drop. */
+  async begin(quiet = false): Promise<Mark> {
+    const waitedForQuietMs = quiet ? await this.waitForQuiet() : 0;
+    await this.audit.read([]); // skip what happened before the phase
+    const metrics = await this.scrape();
+    this.instrumentor?.sampler.resetWindow();
+    const cpu = this.ourCpu();
+    return {
+      metrics,
+      instrumentorCpu: this.instrumentor === undefined ? 0 : cpu.instrumentor,
+      apiServerCpu: cpu.apiServer,
+      etcdCpu: cpu.etcd,
+      benchCpu: cpu.bench,
+      systemBusy: systemBusySeconds(),
+      at: performance.now(),
+      waitedForQuietMs,
+    };
+  }
+
+  async end(mark: Mark, name: string, wallMs: number, workloads: number): Promise<PhaseResult> {
+    const cpu = this.ourCpu();
+    const systemBusy = systemBusySeconds();
+    const elapsed = (performance.now() - mark.at) / 1000;
+    const lines = await this.audit.read(["odigos-instrumentor/", "odigos-bench/"]);
+    const metrics = await this.scrape();
+    const requests = diffTotals(mark.metrics, metrics);
+    const by = (predicate: (agent: string) => boolean): AuditLine[] =>
+      lines.filter((line) => predicate(line.userAgent ?? ""));
+    const instrumentor = this.instrumentor;
+    const floorClient = by((agent) => agent === userAgent("floor"));
+    const bench = by((agent) => agent.startsWith("odigos-bench/") && agent !== userAgent("floor"));
+    const apiServerCpu = delta(cpu.apiServer, mark.apiServerCpu);
+    const etcdCpu = delta(cpu.etcd, mark.etcdCpu);
+    const instrumentorCpu = delta(cpu.instrumentor, mark.instrumentorCpu);
+    const benchCpu = cpu.bench - mark.benchCpu;
+    const otherCpu = Math.max(
+      0,
+      systemBusy -
+        mark.systemBusy -
+        (apiServerCpu ?? 0) -
+        (etcdCpu ?? 0) -
+        (instrumentorCpu ?? 0) -
+        benchCpu,
+    );
+    let heapUsedBytes: number | undefined;
+    if (instrumentor !== undefined) {
+      const text = await instrumentor.process.metrics().catch(() => "");
+      heapUsedBytes = metricSum(text, "nodejs_heap_size_used_bytes") || undefined;
+    }
+    const result: PhaseResult = {
+      name,
+      wallMs,
+      workloads,
+      apiServer: {
+        requests,
+        total: Object.values(requests).reduce((sum, count) => sum + count, 0),
+        cpuSeconds: apiServerCpu,
+        etcdCpuSeconds: etcdCpu,
+      },
+      machine: {
+        benchCpuSeconds: benchCpu,
+        otherCpuSeconds: otherCpu,
+        otherCores: elapsed > 0 ? otherCpu / elapsed : 0,
+        waitedForQuietMs: mark.waitedForQuietMs,
+      },
+      ...(instrumentor === undefined
+        ? {}
+        : {
+            instrumentor: {
+              requests: summarizeRequests(
+                by(
+                  (agent) =>
+                    agent.startsWith("odigos-instrumentor/") &&
+                    agent.endsWith(` pid/${instrumentor.process.pid}`),
+                ),
+              ),
+              cpuSeconds: instrumentorCpu,
+              peakRssBytes: instrumentor.sampler.resetWindow(),
+              rssAfterBytes: instrumentor.sampler.rss,
+              heapUsedBytes,
+            },
+          }),
+      ...(floorClient.length === 0 ? {} : { floorClient: summarizeRequests(floorClient) }),
+      ...(bench.length === 0 ? {} : { bench: summarizeRequests(bench) }),
+    };
+    return result;
+  }
+}
+
+const gitDescription = (): string | undefined => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "apps", "packages"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    }).trim();
+    return dirty === "" ? head : `${head} + uncommitted changes in apps/ or packages/`;
+  } catch {
+    return undefined;
+  }
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `report` every `everyMs` while `work` runs. */
+const ticking = async <T>(work: Promise<T>, report: () => void, everyMs = 2000): Promise<T> => {
+  const timer = setInterval(report, everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+};
+
+const throttled = (log: Log, label: string, total: number) => {
+  const started = performance.now();
+  let last = started;
+  return (done: number) => {
+    const now = performance.now();
+    if (now - last < 2000 && done < total) return;
+    last = now;
+    const rate = done / Math.max(0.001, (now - started) / 1000);
+    log(`${label}: ${done}/${total} (${rate.toFixed(0)}/s)`);
+  };
+};
+
+/** Evenly spread picks of `count` specs. */
+const spread = <T>(items: ReadonlyArray<T>, count: number): T[] => {
+  const picked: T[] = [];
+  const n = Math.min(count, items.length);
+  for (let i = 0; i < n; i++) {
+    const item = items[Math.floor((i * items.length) / n)];
+    if (item !== undefined) picked.push(item);
+  }
+  return picked;
+};
+
+/** Forces a full GC in the instrumentor and reads the heap then in use from its metrics. */
+const liveHeap = async (
+  instrumentor: InstrumentorProcess,
+  inspector: Inspector,
+): Promise<{ heap: number; rss: number }> => {
+  await inspector.collectGarbage();
+  await inspector.collectGarbage();
+  const text = await instrumentor.metrics();
+  return { heap: metricSum(text, "nodejs_heap_size_used_bytes"), rss: 0 };
+};
+
+export interface RunHandles {
+  controlPlane?: ControlPlane;
+  instrumentor?: InstrumentorProcess;
+  tracker?: Tracker;
+}
+
+/**
+ * Runs the whole benchmark, filling `result` as it goes (so a failure still
+ * leaves every figure measured so far). `handles` exposes what must be
+ * stopped on Ctrl-C.
+ */
+export async function runBench(
+  options: BenchOptions,
+  result: BenchResult,
+  handles: RunHandles,
+  log: Log,
+): Promise<void> {
+  const n = options.workloads;
+  const phaseTimeoutMs = options.phaseTimeoutSeconds * 1000;
+  const specs = planWorkloads(n, options.namespaces);
+  const desired = new Map(specs.map((spec) => [keyOf(spec), expectedDevices(spec)]));
+
+  log(`starting the control plane (audit log on)`);
+  const cpStarted = performance.now();
+  const controlPlane = await startControlPlane({
+    auditLog: true,
+    // The audit log would rotate at 100 MB (a 5000-workload run writes several hundred): never.
+    extraApiServerArgs: ["--audit-log-maxsize=1000000"],
+  });
+  handles.controlPlane = controlPlane;
+  result.controlPlane = { startMs: performance.now() - cpStarted, server: controlPlane.server };
+  log(
+    `control plane up at ${controlPlane.server} in ${(result.controlPlane.startMs / 1000).toFixed(1)} s`,
+  );
+  const auditLogPath = controlPlane.auditLogPath;
+  if (auditLogPath === undefined) throw new Error("the control plane has no audit log");
+
+  const driver = await KubeClient.fromKubeconfig(controlPlane.kubeconfigPath, userAgent("driver"));
+  const floorClient = await KubeClient.fromKubeconfig(
+    controlPlane.kubeconfigPath,
+    userAgent("floor"),
+  );
+  const watchClient = await KubeClient.fromKubeconfig(
+    controlPlane.kubeconfigPath,
+    userAgent("watch"),
+  );
+  const meter = new Meter(
+    driver,
+    new AuditTail(auditLogPath),
+    controlPlane,
+    { maxWaitMs: options.quietWaitSeconds * 1000, maxOtherCores: 0.3 },
+    log,
+  );
+  try {
+    // ---- seed ----------------------------------------------------------------
+    const seedStarted = performance.now();
+    await driver.request("POST", "/api/v1/namespaces", {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: odigosNamespace } },
+    });
+    await driver.request(
+      "POST",
+      `${odigosApi}/namespaces/${odigosNamespace}/odigosconfigurations`,
+      {
+        body: {
+          apiVersion: "odigos.io/v1alpha1",
+          kind: "OdigosConfiguration",
+          metadata: { name: "odigos-config", namespace: odigosNamespace },
+          spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
+        },
+      },
+    );
+    await driver.request("POST", `${odigosApi}/namespaces/${odigosNamespace}/collectorsgroups`, {
+      body: {
+        apiVersion: "odigos.io/v1alpha1",
+        kind: "CollectorsGroup",
+        metadata: { name: collectorsGroup, namespace: odigosNamespace },
+        spec: { role: "DATA_COLLECTION" },
+      },
+    });
+    const setCollectorsReady = (ready: boolean) =>
+      driver.request(
+        "PATCH",
+        `${odigosApi}/namespaces/${odigosNamespace}/collectorsgroups/${collectorsGroup}/status`,
+        { body: { status: { ready } }, contentType: mergePatch },
+      );
+    await setCollectorsReady(false);
+    await pool(
+      Array.from({ length: options.namespaces }, (_, index) => index),
+      options.seedConcurrency,
+      async (index) => {
+        await driver.request("POST", "/api/v1/namespaces", { body: namespaceManifest(index) });
+      },
+    );
+    const creates: Array<{ path: string; body: Record<string, unknown> }> = specs.flatMap(
+      (spec) => [
+        {
+          path: `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}`,
+          body: workloadManifest(spec),
+        },
+        {
+          path: `${odigosApi}/namespaces/${spec.namespace}/instrumentedapplications`,
+          body: runtimeDetailsManifest(spec),
+        },
+      ],
+    );
+    const seedProgress = throttled(log, "seeding workloads and runtime details", creates.length);
+    await pool(
+      creates,
+      options.seedConcurrency,
+      async ({ path, body }) => {
+        await driver.request("POST", path, { body });
+      },
+      seedProgress,
+    );
+    const byKind: Record<string, number> = {};
+    for (const spec of specs) byKind[spec.kind] = (byKind[spec.kind] ?? 0) + 1;
+    result.seeding = {
+      workloads: n,
+      namespaces: options.namespaces,
+      byKind,
+      multiContainer: specs.filter((spec) => spec.containers.length > 1).length,
+      containers: specs.reduce((sum, spec) => sum + spec.containers.length, 0),
+      devicesWhenReady: specs.reduce(
+        (sum, spec) => sum + Object.keys(expectedDevices(spec)).length,
+        0,
+      ),
+      ms: performance.now() - seedStarted,
+      requests: creates.length + options.namespaces + 5,
+    };
+    log(`seeded ${n} workloads in ${(result.seeding.ms / 1000).toFixed(1)} s`);
+
+    let trackerError: Error | undefined;
+    const tracker = new Tracker(watchClient, desired, (error) => {
+      trackerError = error;
+      log(`watch problem: ${error.message}`);
+    });
+    handles.tracker = tracker;
+    await tracker.start();
+    await tracker.until(
+      () => tracker.size >= n && tracker.runtimeDetailsCount >= n,
+      phaseTimeoutMs,
+      "the watch to see every seeded object",
+    );
+    const waitTracker = (check: () => boolean, what: string, progress: () => string) =>
+      ticking(tracker.until(check, phaseTimeoutMs, what), () => log(`  ${what}: ${progress()}`));
+    const allInstrumented = () => tracker.instrumentedCount === n;
+    const noneInstrumented = () => tracker.withDevicesCount === 0;
+
+    // ---- the floor -----------------------------------------------------------
+    /** Patches every workload to `ready` (devices) or not with `concurrency` in flight, as fast as the server takes it. */
+    const floorPass = async (
+      concurrency: number,
+      ready: boolean,
+      suffix = "",
+    ): Promise<PhaseResult> => {
+      const name = `floor ${ready ? "ready" : "unready"} c=${concurrency}${suffix}`;
+      const mark = await meter.begin(true);
+      const started = performance.now();
+      await pool(specs, concurrency, async (spec) => {
+        const key = keyOf(spec);
+        for (let attempt = 0; ; attempt++) {
+          const state = tracker.workload(key);
+          if (state === undefined) throw new Error(`${key} is not in the watch cache`);
+          const operations = devicePatch(state, ready ? (desired.get(key) ?? {}) : {});
+          if (operations === undefined) return;
+          try {
+            await floorClient.request(
+              "PATCH",
+              `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}/${spec.name}`,
+              { body: operations, contentType: jsonPatch },
+            );
+            return;
+          } catch (error) {
+            if (!(error instanceof KubeError && error.status === 409) || attempt > 20) throw error;
+            await sleep(5);
+          }
+        }
+      });
+      const seen = await waitTracker(
+        ready ? allInstrumented : noneInstrumented,
+        name,
+        () => `${ready ? tracker.instrumentedCount : tracker.withDevicesCount}/${n}`,
+      );
+      const phase = await meter.end(mark, name, seen - started, n);
+      log(`${name}: ${(phase.wallMs / 1000).toFixed(2)} s`);
+      return phase;
+    };
+    const [reference = 8] = options.floorConcurrencies;
+    result.floor = { reference, runs: [] };
+    for (const concurrency of options.floorConcurrencies) {
+      const run: FloorRun = {
+        concurrency,
+        ready: await floorPass(concurrency, true),
+        unready: await floorPass(concurrency, false),
+      };
+      result.floor.runs.push(run);
+    }
+
+    const flipTargets = spread(specs, Math.floor(options.flips / 2));
+    const floorSingle = { add: [] as number[], remove: [] as number[] };
+    for (const spec of flipTargets) {
+      const key = keyOf(spec);
+      const path = `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}/${spec.name}`;
+      for (const ready of [true, false]) {
+        const state = tracker.workload(key);
+        const operations =
+          state === undefined
+            ? undefined
+            : devicePatch(state, ready ? (desired.get(key) ?? {}) : {});
+        if (operations === undefined) continue;
+        const started = performance.now();
+        await floorClient.request("PATCH", path, { body: operations, contentType: jsonPatch });
+        const seen = await tracker.until(
+          () => {
+            const now = tracker.workload(key);
+            return (
+              now !== undefined &&
+              (ready ? carries(now, desired.get(key) ?? {}) : !hasAnyDevice(now))
+            );
+          },
+          30_000,
+          `floor single change of ${key}`,
+        );
+        (ready ? floorSingle.add : floorSingle.remove).push(seen - started);
+      }
+    }
+    result.floor.single = {
+      add: summarize(floorSingle.add),
+      remove: summarize(floorSingle.remove),
+      all: summarize([...floorSingle.add, ...floorSingle.remove]),
+    };
+    if (flipTargets.length > 0)
+      log(
+        `floor single change: p50 ${result.floor.single.all?.p50.toFixed(1)} ms, p99 ${result.floor.single.all?.p99.toFixed(1)} ms`,
+      );
+
+    // ---- the instrumentor: start-up -----------------------------------------------
+    log(
+      `starting the instrumentor${options.instrumentorNodeArgs.length > 0 ? ` with node ${options.instrumentorNodeArgs.join(" ")}` : ""}`,
+    );
+    const startMark = await meter.begin(true);
+    const { process: instrumentor, timings } = await InstrumentorProcess.start({
+      kubeconfigPath: controlPlane.kubeconfigPath,
+      odigosNamespace,
+      main: options.instrumentorMain,
+      nodeArgs: [
+        ...options.instrumentorNodeArgs,
+        ...(options.gcProbe ? ["--inspect=127.0.0.1:0"] : []),
+      ],
+      args: options.instrumentorArgs,
+    });
+    handles.instrumentor = instrumentor;
+    const inspectorUrl = instrumentor.inspectorUrl;
+    const inspector =
+      inspectorUrl === undefined ? undefined : await Inspector.connect(inspectorUrl);
+    if (options.gcProbe && inspector === undefined)
+      log("note: no inspector URL from the instrumentor: live heap after GC is not measured");
+    const profileDir = options.cpuProfileDir;
+    if (profileDir !== undefined && inspector !== undefined) {
+      await mkdir(profileDir, { recursive: true });
+      await inspector.call("Profiler.enable");
+      await inspector.call("Profiler.setSamplingInterval", { interval: 100 });
+    }
+    /** Profiles `work` in the instrumentor when asked to; the profile is written and summarised. */
+    const profiled = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+      if (profileDir === undefined || inspector === undefined) return work();
+      await inspector.call("Profiler.start");
+      try {
+        return await work();
+      } finally {
+        const { profile } = (await inspector.call("Profiler.stop")) as { profile: CpuProfile };
+        const file = join(profileDir, `${phase.replaceAll(/[^a-zA-Z0-9-]+/g, "_")}.cpuprofile`);
+        await writeFile(file, JSON.stringify(profile));
+        result.profiles ??= {};
+        result.profiles[phase] = { ...summarizeProfile(profile, 25), file };
+      }
+    };
+    const sampler = new MemorySampler(instrumentor.pid, 200);
+    sampler.start();
+    meter.attach(instrumentor, sampler);
+    await instrumentor.settled({ atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
+    const initialReconcileMs = performance.now() - instrumentor.spawnedAt;
+    const rssAfterSyncBytes = sampler.sample();
+    result.startup = {
+      ...timings,
+      initialReconcileMs,
+      rssAfterSyncBytes,
+      phase: await meter.end(startMark, "start-up (collectors not ready)", initialReconcileMs, 0),
+    };
+    log(
+      `instrumentor pid ${instrumentor.pid}: /readyz 200 after ${(timings.readyMs / 1000).toFixed(2)} s, initial reconcile done after ${(initialReconcileMs / 1000).toFixed(2)} s, RSS ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB`,
+    );
+
+    const collectorsPhase = async (name: string, ready: boolean): Promise<PhaseResult> => {
+      const mark = await meter.begin(true);
+      const started = performance.now();
+      const seen = await profiled(name, async () => {
+        await setCollectorsReady(ready);
+        return waitTracker(
+          ready ? allInstrumented : noneInstrumented,
+          name,
+          () => `${ready ? tracker.instrumentedCount : tracker.withDevicesCount}/${n}`,
+        );
+      });
+      await instrumentor.settled({ timeoutMs: phaseTimeoutMs });
+      const phase = await meter.end(mark, name, seen - started, n);
+      const requests: RequestSummary | undefined = phase.instrumentor?.requests;
+      log(
+        `${name}: ${(phase.wallMs / 1000).toFixed(2)} s, ${requests?.workloadWrites ?? "?"} workload writes, ${(requests?.writes ?? 0) - (requests?.workloadWrites ?? 0)} other writes, RSS ${((phase.instrumentor?.rssAfterBytes ?? 0) / 1048576).toFixed(0)} MB`,
+      );
+      return phase;
+    };
+
+    // ---- ready / unready cycles --------------------------------------------------
+    result.cycles = [];
+    for (let cycle = 1; cycle <= options.cycles; cycle++) {
+      const ready = await collectorsPhase(`ready #${cycle}`, true);
+      const unready = await collectorsPhase(`unready #${cycle}`, false);
+      const rssAfterBytes = sampler.sample();
+      const probe = inspector === undefined ? undefined : await liveHeap(instrumentor, inspector);
+      if (probe !== undefined) probe.rss = sampler.sample();
+      const entry: CycleResult = {
+        cycle,
+        ready,
+        unready,
+        rssAfterBytes,
+        ...(probe === undefined ? {} : { liveHeapBytes: probe.heap, rssAfterGcBytes: probe.rss }),
+      };
+      result.cycles.push(entry);
+    }
+
+    // ---- single changes -----------------------------------------------------------
+    result.finalReady = await collectorsPhase("ready (before flips)", true);
+    if (flipTargets.length > 0) {
+      const optOut: number[] = [];
+      const optIn: number[] = [];
+      const optInFromAnnotation: number[] = [];
+      const mark = await meter.begin();
+      const started = performance.now();
+      const progress = throttled(log, "single changes", flipTargets.length * 2);
+      let done = 0;
+      for (const spec of flipTargets) {
+        const key = keyOf(spec);
+        const path = `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}/${spec.name}`;
+        const annotate = (value: string) =>
+          driver.request("PATCH", path, {
+            body: { metadata: { annotations: { [instrumentAnnotation]: value } } },
+            contentType: mergePatch,
+          });
+        const outStarted = performance.now();
+        await annotate("false");
+        const outSeen = await tracker.until(
+          () => {
+            const now = tracker.workload(key);
+            return now !== undefined && !hasAnyDevice(now);
+          },
+          30_000,
+          `opt-out of ${key}`,
+        );
+        optOut.push(outSeen - outStarted);
+        // Opting out deletes the runtime details (SPEC 5); the node agent reports them again after an opt-in.
+        await tracker.until(
+          () => !tracker.hasRuntimeDetails(spec.namespace, runtimeDetailsName(spec)),
+          30_000,
+          `runtime details of ${key} deleted`,
+        );
+        const before = await instrumentor.settled({ quietMs: 150 });
+        progress(++done);
+        const inStarted = performance.now();
+        await annotate("true");
+        await instrumentor.settled({ quietMs: 150, atLeastReconciles: before + 1 });
+        const reported = performance.now();
+        await driver.request(
+          "POST",
+          `${odigosApi}/namespaces/${spec.namespace}/instrumentedapplications`,
+          {
+            body: runtimeDetailsManifest(spec),
+          },
+        );
+        const inSeen = await tracker.until(
+          () => {
+            const now = tracker.workload(key);
+            return now !== undefined && carries(now, desired.get(key) ?? {});
+          },
+          30_000,
+          `opt-in of ${key}`,
+        );
+        optIn.push(inSeen - reported);
+        optInFromAnnotation.push(inSeen - inStarted);
+        await instrumentor.settled({ quietMs: 150 });
+        progress(++done);
+      }
+      const phase = await meter.end(
+        mark,
+        `single changes (${done})`,
+        performance.now() - started,
+        0,
+      );
+      result.singleChange = {
+        phase,
+        optOut: summarize(optOut),
+        optIn: summarize(optIn),
+        optInFromAnnotation: summarize(optInFromAnnotation),
+        all: summarize([...optOut, ...optIn]),
+      };
+      log(
+        `single changes: p50 ${result.singleChange.all?.p50.toFixed(1)} ms, p99 ${result.singleChange.all?.p99.toFixed(1)} ms`,
+      );
+    }
+
+    // ---- steady ---------------------------------------------------------------------
+    if (options.steadySeconds > 0) {
+      log(`steady: ${options.steadySeconds} s with no input changes`);
+      const mark = await meter.begin();
+      const started = performance.now();
+      await sleep(options.steadySeconds * 1000);
+      result.steady = await meter.end(mark, "steady", performance.now() - started, 0);
+    }
+
+    sampler.sample();
+    // An attached inspector would keep the process waiting for it at exit.
+    inspector?.close();
+    result.shutdown = await instrumentor.stop("SIGTERM");
+    meter.detach();
+    sampler.stop();
+    result.instrumentor = {
+      pid: instrumentor.pid,
+      highWaterMarkBytes: sampler.highWaterMark,
+      logLines: instrumentor.logStats.lines,
+      logLevels: instrumentor.logStats.byLevel,
+      unstructuredLines: instrumentor.logStats.unstructured,
+      lastProblems: instrumentor.logStats.problems.slice(-10),
+      cpuProfileDir:
+        options.instrumentorNodeArgs
+          .find((arg) => arg.startsWith("--cpu-prof-dir="))
+          ?.slice("--cpu-prof-dir=".length) ?? undefined,
+    };
+    // The floor once more, now that the instrumentor is gone: the machine may have changed meanwhile.
+    if (result.floor !== undefined) {
+      const unready = await floorPass(reference, false, " (after)");
+      const ready = await floorPass(reference, true, " (after)");
+      result.floor.after = { concurrency: reference, ready, unready };
+    }
+    if (trackerError !== undefined)
+      log(`note: the benchmark's watch had a problem: ${trackerError.message}`);
+  } finally {
+    handles.tracker?.stop();
+    driver.destroy();
+    floorClient.destroy();
+    watchClient.destroy();
+  }
+}
+
+export const machineInfo = (): Record<string, unknown> => ({
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  memoryBytes: totalmem(),
+  loadAverageAtStart: loadavg(),
+  node: process.version,
+  platform: `${process.platform}/${process.arch}`,
+  git: gitDescription(),
+});

@@ -1,0 +1,291 @@
+/**
+ * The seeded cluster, as pure data: which workloads exist, what their runtime
+ * details say, which devices each container must end up with, and the JSON
+ * Patch a minimal client sends to get there.
+ */
+
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+export type Language = "java" | "python" | "go" | "dotnet" | "javascript";
+
+export const languages: ReadonlyArray<Language> = ["java", "python", "go", "dotnet", "javascript"];
+export const devicePrefix = "instrumentation.odigos.io";
+export const instrumentAnnotation = "odigos.io/instrument";
+export const legacyLabel = "odigos-instrumentation";
+
+/** `odigos-config` `spec.defaultSDKs` of the benchmark. */
+export const defaultSdks: Readonly<Record<Language, { sdkType: string; sdkTier: string }>> = {
+  java: { sdkType: "native", sdkTier: "community" },
+  python: { sdkType: "native", sdkTier: "community" },
+  go: { sdkType: "ebpf", sdkTier: "community" },
+  dotnet: { sdkType: "native", sdkTier: "community" },
+  javascript: { sdkType: "native", sdkTier: "community" },
+};
+
+export const deviceOf = (language: Language): string =>
+  `${devicePrefix}/${language}-${defaultSdks[language].sdkType}-${defaultSdks[language].sdkTier}`;
+
+export const pluralOf: Readonly<Record<WorkloadKind, string>> = {
+  Deployment: "deployments",
+  StatefulSet: "statefulsets",
+  DaemonSet: "daemonsets",
+};
+
+/** How a seeded container's `resources` look before any device: the patch shape depends on it. */
+export type ResourcesShape = "none" | "requests-only" | "limits";
+
+export interface ContainerSpec {
+  readonly name: string;
+  /** Language reported by the runtime details; none for a sidecar. */
+  readonly language: Language | undefined;
+  readonly resources: ResourcesShape;
+}
+
+export interface WorkloadSpec {
+  readonly index: number;
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly containers: ReadonlyArray<ContainerSpec>;
+  /** Carries its own `odigos.io/instrument: "true"` (the others inherit their namespace's marker). */
+  readonly selfOptIn: boolean;
+}
+
+export const namespaceName = (index: number): string => `bench-${String(index).padStart(2, "0")}`;
+
+/** `kind/namespace/name`. */
+export const workloadKey = (kind: WorkloadKind, namespace: string, name: string): string =>
+  `${kind}/${namespace}/${name}`;
+
+export const keyOf = (spec: Pick<WorkloadSpec, "kind" | "namespace" | "name">): string =>
+  workloadKey(spec.kind, spec.namespace, spec.name);
+
+/**
+ * `count` workloads over `namespaces` namespaces: 85 % Deployments, 10 %
+ * StatefulSets, 5 % DaemonSets; one in five has two instrumented containers and
+ * one in 25 a third, un-instrumented, sidecar; one in ten opts itself in.
+ * Deterministic in `count`.
+ */
+export const planWorkloads = (count: number, namespaces: number): WorkloadSpec[] =>
+  Array.from({ length: count }, (_, index): WorkloadSpec => {
+    const kind: WorkloadKind =
+      index % 20 === 19 ? "DaemonSet" : index % 10 === 4 ? "StatefulSet" : "Deployment";
+    const shapes: ReadonlyArray<ResourcesShape> = ["none", "requests-only", "limits"];
+    const shape = (offset: number): ResourcesShape => shapes[(index + offset) % 3] ?? "none";
+    const language = (offset: number): Language => languages[(index + offset) % 5] ?? "go";
+    const containers: ContainerSpec[] = [
+      { name: "app", language: language(0), resources: shape(0) },
+    ];
+    if (index % 5 === 1 || index % 25 === 3)
+      containers.push({ name: "worker", language: language(1), resources: shape(1) });
+    if (index % 25 === 3)
+      containers.push({ name: "proxy", language: undefined, resources: "limits" });
+    return {
+      index,
+      kind,
+      namespace: namespaceName(index % namespaces),
+      name: `app-${String(index).padStart(5, "0")}`,
+      containers,
+      selfOptIn: index % 10 === 7,
+    };
+  });
+
+/** The devices each container must carry when the workload is instrumented. */
+export const expectedDevices = (spec: WorkloadSpec): Record<string, string[]> => {
+  const out: Record<string, string[]> = {};
+  for (const container of spec.containers)
+    if (container.language !== undefined) out[container.name] = [deviceOf(container.language)];
+  return out;
+};
+
+const resourcesOf = (shape: ResourcesShape) => {
+  switch (shape) {
+    case "none":
+      return undefined;
+    case "requests-only":
+      return { requests: { cpu: "10m" } };
+    case "limits":
+      return { limits: { cpu: "100m", memory: "64Mi" }, requests: { cpu: "10m" } };
+  }
+};
+
+/** The apps/v1 manifest of a seeded workload. */
+export const workloadManifest = (spec: WorkloadSpec): Record<string, unknown> => {
+  const labels = { app: spec.name };
+  const template = {
+    metadata: { labels },
+    spec: {
+      containers: spec.containers.map((container) => {
+        const resources = resourcesOf(container.resources);
+        return {
+          name: container.name,
+          image: `example.invalid/${container.name}:1`,
+          ...(resources === undefined ? {} : { resources }),
+        };
+      }),
+    },
+  };
+  const metadata = {
+    name: spec.name,
+    namespace: spec.namespace,
+    ...(spec.selfOptIn ? { annotations: { [instrumentAnnotation]: "true" } } : {}),
+  };
+  const selector = { matchLabels: labels };
+  return {
+    apiVersion: "apps/v1",
+    kind: spec.kind,
+    metadata,
+    spec:
+      spec.kind === "StatefulSet"
+        ? { selector, template, serviceName: spec.name }
+        : { selector, template },
+  };
+};
+
+export const runtimeDetailsName = (spec: Pick<WorkloadSpec, "kind" | "name">): string =>
+  `${spec.kind.toLowerCase()}-${spec.name}`;
+
+/** The InstrumentedApplication the node agent would report for the workload. */
+export const runtimeDetailsManifest = (spec: WorkloadSpec): Record<string, unknown> => ({
+  apiVersion: "odigos.io/v1alpha1",
+  kind: "InstrumentedApplication",
+  metadata: { name: runtimeDetailsName(spec), namespace: spec.namespace },
+  spec: {
+    languages: spec.containers
+      .filter((container) => container.language !== undefined)
+      .map((container) => ({ containerName: container.name, language: container.language })),
+  },
+});
+
+/** Even namespaces opt in by annotation, odd ones by the legacy label. */
+export const namespaceManifest = (index: number): Record<string, unknown> => ({
+  apiVersion: "v1",
+  kind: "Namespace",
+  metadata: {
+    name: namespaceName(index),
+    ...(index % 2 === 0
+      ? { annotations: { [instrumentAnnotation]: "true" } }
+      : { labels: { [legacyLabel]: "enabled" } }),
+  },
+});
+
+/** What the benchmark tracks of one workload, from the watch. */
+export interface ContainerState {
+  readonly name: string;
+  readonly hasResources: boolean;
+  readonly hasLimits: boolean;
+  /** Device names in `limits`, sorted. */
+  readonly limitDevices: ReadonlyArray<string>;
+  /** Device names in `requests`, sorted. */
+  readonly requestDevices: ReadonlyArray<string>;
+}
+
+export interface WorkloadState {
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly resourceVersion: string;
+  readonly containers: ReadonlyArray<ContainerState>;
+}
+
+const deviceNames = (list: unknown): string[] =>
+  list !== null && typeof list === "object"
+    ? Object.keys(list)
+        .filter((name) => name.startsWith(devicePrefix))
+        .sort()
+    : [];
+
+/** The tracked slice of a raw apps/v1 workload; `undefined` when it is not one. */
+export const stateOf = (kind: WorkloadKind, raw: unknown): WorkloadState | undefined => {
+  const object = raw as {
+    metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+    spec?: {
+      template?: {
+        spec?: {
+          containers?: ReadonlyArray<{
+            name?: string;
+            resources?: { limits?: unknown; requests?: unknown };
+          }>;
+        };
+      };
+    };
+  };
+  const metadata = object?.metadata;
+  if (metadata?.name === undefined || metadata.namespace === undefined) return undefined;
+  return {
+    kind,
+    namespace: metadata.namespace,
+    name: metadata.name,
+    resourceVersion: metadata.resourceVersion ?? "",
+    containers: (object.spec?.template?.spec?.containers ?? []).map((container) => ({
+      name: container.name ?? "",
+      hasResources: container.resources !== undefined,
+      hasLimits: container.resources?.limits !== undefined,
+      limitDevices: deviceNames(container.resources?.limits),
+      requestDevices: deviceNames(container.resources?.requests),
+    })),
+  };
+};
+
+export const hasAnyDevice = (state: WorkloadState): boolean =>
+  state.containers.some(
+    (container) => container.limitDevices.length > 0 || container.requestDevices.length > 0,
+  );
+
+/** Whether every container carries exactly its desired devices (in limits, none in requests). */
+export const carries = (
+  state: WorkloadState,
+  desired: Readonly<Record<string, ReadonlyArray<string>>>,
+): boolean =>
+  state.containers.every((container) => {
+    const wanted = [...(desired[container.name] ?? [])].sort();
+    return (
+      container.requestDevices.length === 0 &&
+      container.limitDevices.length === wanted.length &&
+      container.limitDevices.every((name, index) => name === wanted[index])
+    );
+  });
+
+const pointer = (segments: ReadonlyArray<string | number>): string =>
+  segments
+    .map((segment) => `/${String(segment).replaceAll("~", "~0").replaceAll("/", "~1")}`)
+    .join("");
+
+export type PatchOperation =
+  | { readonly op: "add" | "replace"; readonly path: string; readonly value: unknown }
+  | { readonly op: "remove"; readonly path: string };
+
+/**
+ * The JSON Patch that gives every container exactly `desired` (`{}` removes
+ * every device), led by a resourceVersion precondition, as the instrumentor's
+ * planner writes it; `undefined` when nothing is to change.
+ */
+export const devicePatch = (
+  state: WorkloadState,
+  desired: Readonly<Record<string, ReadonlyArray<string>>>,
+): PatchOperation[] | undefined => {
+  const operations: PatchOperation[] = [];
+  state.containers.forEach((container, index) => {
+    const base = ["spec", "template", "spec", "containers", index, "resources"] as const;
+    const wanted = new Set(desired[container.name] ?? []);
+    for (const name of container.limitDevices)
+      if (!wanted.has(name))
+        operations.push({ op: "remove", path: pointer([...base, "limits", name]) });
+    for (const name of container.requestDevices)
+      operations.push({ op: "remove", path: pointer([...base, "requests", name]) });
+    const added = [...wanted].filter((name) => !container.limitDevices.includes(name)).sort();
+    if (added.length === 0) return;
+    const fresh = Object.fromEntries(added.map((name) => [name, "1"]));
+    if (!container.hasResources)
+      operations.push({ op: "add", path: pointer(base), value: { limits: fresh } });
+    else if (!container.hasLimits)
+      operations.push({ op: "add", path: pointer([...base, "limits"]), value: fresh });
+    else
+      for (const name of added)
+        operations.push({ op: "add", path: pointer([...base, "limits", name]), value: "1" });
+  });
+  if (operations.length === 0) return undefined;
+  return [
+    { op: "replace", path: "/metadata/resourceVersion", value: state.resourceVersion },
+    ...operations,
+  ];
+};
