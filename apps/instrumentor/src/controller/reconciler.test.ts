@@ -233,6 +233,23 @@ describe("Reconciler", () => {
     );
   });
 
+  it("does not delete runtime details twice while the cache still shows them", async () => {
+    const { cluster, run } = setup();
+    cluster.put(deployment({ "odigos.io/instrument": "false" }));
+    const stale = details();
+    cluster.details.set("shop/deployment-cart", stale);
+    await run();
+    expect(cluster.writes).toEqual(["delete shop/deployment-cart"]);
+    // The watch has not delivered the deletion yet: the view still holds the old object.
+    cluster.details.set("shop/deployment-cart", stale);
+    expect(await run()).toEqual({ _tag: "Done" });
+    expect(cluster.writes).toEqual(["delete shop/deployment-cart"]);
+    // Runtime details re-created by the node agent (a new UID) are deleted again.
+    cluster.details.set("shop/deployment-cart", details("d-uid-2"));
+    await run();
+    expect(cluster.writes).toEqual(["delete shop/deployment-cart", "delete shop/deployment-cart"]);
+  });
+
   it("without a usable odigos-config adds nothing, removes nothing, and says so", async () => {
     const { cluster, recorded, run } = setup();
     cluster.config = { _tag: "Invalid", reason: "spec.defaultSDKs.go.sdkType: Expected ..." };

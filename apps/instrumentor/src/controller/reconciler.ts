@@ -75,6 +75,8 @@ export class Reconciler {
   private readonly writtenFrom = new Map<string, string>();
   /** When runtime details were first seen without their workload. */
   private readonly orphanSince = new Map<string, number>();
+  /** Per workload, the UID of runtime details we deleted, until the watch takes them out of the cache. */
+  private readonly deletedRuntimeDetails = new Map<string, string>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -90,9 +92,19 @@ export class Reconciler {
     const fields = { workload: ref.name, namespace: ref.namespace, kind: ref.kind };
     const writtenFrom = this.writtenFrom;
     const orphanSince = this.orphanSince;
+    const deletedRuntimeDetails = this.deletedRuntimeDetails;
     return Effect.gen(function* () {
       const workload = state.workload(ref);
-      const runtimeDetails = state.runtimeDetailsOf(ref);
+      const cachedDetails = state.runtimeDetailsOf(ref);
+      // Runtime details we already deleted are gone, whatever a lagging cache says: no second delete.
+      const deletedUid = deletedRuntimeDetails.get(key);
+      const runtimeDetails =
+        deletedUid !== undefined && cachedDetails?.metadata.uid === deletedUid
+          ? undefined
+          : cachedDetails;
+      if (deletedUid !== undefined && cachedDetails?.metadata.uid !== deletedUid) {
+        deletedRuntimeDetails.delete(key);
+      }
 
       if (workload === undefined) {
         writtenFrom.delete(key);
@@ -118,6 +130,7 @@ export class Reconciler {
         // SPEC 5: a deleted workload's runtime details go too (the node agent may set no owner).
         const report = yield* runCleanup(planDeletedWorkloadCleanup(ref, runtimeDetails));
         for (const done of report.done) {
+          if (done._tag === "DeleteRuntimeDetails") deletedRuntimeDetails.set(key, done.uid);
           log.info(
             { ...fields, reason: "WorkloadDeleted", action: done._tag },
             "deleted runtime details of a workload that no longer exists",
@@ -232,6 +245,7 @@ export class Reconciler {
         if (done._tag === "RemoveReportedName")
           writtenFrom.set(key, workload.metadata.resourceVersion);
         if (done._tag === "DeleteRuntimeDetails" && runtimeDetails !== undefined) {
+          deletedRuntimeDetails.set(key, done.uid);
           events.normal(
             runtimeDetailsTarget(runtimeDetails),
             "RuntimeDetailsDeleted",
