@@ -57,26 +57,35 @@ export class Cluster {
   }
 
   async putConfig(namespace: string, spec: Record<string, unknown>) {
-    const body = {
+    await this.putCustomObject(namespace, "odigosconfigurations", {
       apiVersion: `${group}/${version}`,
       kind: "OdigosConfiguration",
       metadata: { name: "odigos-config", namespace },
       spec: { configVersion: 1, odigosVersion: "v1.0.0", ...spec },
-    };
+    });
+  }
+
+  /** Creates an Odigos object, or replaces the one of that name (a full replace, as `kubectl replace`). */
+  private async putCustomObject(
+    namespace: string,
+    plural: string,
+    body: { metadata: { name: string; namespace: string } } & Record<string, unknown>,
+  ) {
+    const name = body.metadata.name;
     try {
       const current = (await this.custom.getNamespacedCustomObject({
         group,
         version,
         namespace,
-        plural: "odigosconfigurations",
-        name: "odigos-config",
+        plural,
+        name,
       })) as { metadata: { resourceVersion: string } };
       await this.custom.replaceNamespacedCustomObject({
         group,
         version,
         namespace,
-        plural: "odigosconfigurations",
-        name: "odigos-config",
+        plural,
+        name,
         body: {
           ...body,
           metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion },
@@ -84,13 +93,7 @@ export class Cluster {
       });
     } catch (error) {
       if (!(error instanceof ApiException) || error.code !== 404) throw error;
-      await this.custom.createNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: "odigosconfigurations",
-        body,
-      });
+      await this.custom.createNamespacedCustomObject({ group, version, namespace, plural, body });
     }
   }
 
@@ -247,41 +250,12 @@ export class Cluster {
   }
 
   async putRuntimeDetailsNamed(namespace: string, name: string, spec: Record<string, unknown>) {
-    const body = {
+    await this.putCustomObject(namespace, "instrumentedapplications", {
       apiVersion: `${group}/${version}`,
       kind: "InstrumentedApplication",
       metadata: { name, namespace },
       spec,
-    };
-    try {
-      const current = (await this.custom.getNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: "instrumentedapplications",
-        name,
-      })) as { metadata: { resourceVersion: string } };
-      await this.custom.replaceNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: "instrumentedapplications",
-        name,
-        body: {
-          ...body,
-          metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion },
-        },
-      });
-    } catch (error) {
-      if (!(error instanceof ApiException) || error.code !== 404) throw error;
-      await this.custom.createNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural: "instrumentedapplications",
-        body,
-      });
-    }
+    });
   }
 
   async runtimeDetailsExists(
