@@ -1,7 +1,8 @@
 /** Flags and environment, validated once at start (SPEC section 7). */
 import { parseArgs } from "node:util";
 import { odigosNamespaceFrom } from "@odigos/crd-types";
-import { Data, Either } from "effect";
+import * as Data from "effect/Data";
+import * as Either from "effect/Either";
 
 /** A listen address: `:8080`, `127.0.0.1:0`, or disabled with `0`. */
 export type BindAddress =

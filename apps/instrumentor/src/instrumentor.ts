@@ -6,7 +6,8 @@
  */
 import { hostname } from "node:os";
 import { type WorkloadRef, workloadKey, workloadOfRuntimeObject } from "@odigos/crd-types";
-import { Either, ManagedRuntime } from "effect";
+import * as Either from "effect/Either";
+import * as ManagedRuntime from "effect/ManagedRuntime";
 import type { Logger } from "pino";
 import { ClusterState } from "./cache/cluster-state.js";
 import type { InstrumentorConfig } from "./config.js";

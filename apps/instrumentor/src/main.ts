@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Process entry: flags, credentials, start, and a clean exit on SIGTERM. */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { parseConfig, usage } from "./config.js";
 import { startInstrumentor } from "./instrumentor.js";
 import { type ClusterCredentials, loadCredentials } from "./kube/config.js";

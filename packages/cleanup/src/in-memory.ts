@@ -13,7 +13,8 @@ import {
   type WriteError,
   workloadKey,
 } from "@odigos/crd-types";
-import { Effect, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import { RuntimeDetailsWriter, WorkloadAnnotationWriter } from "./writers.js";
 
 /** A stored InstrumentedApplication: identity is all the writer needs (any decoded one fits). */

@@ -1,7 +1,7 @@
 /** fast-check properties of the cleanup planners and runCleanup. */
 import type { InstrumentedApplication, StringMap, WorkloadKind } from "@odigos/crd-types";
 import type { OptIn, OptInReason } from "@odigos/instrumentation-rules";
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeInMemoryCleanupWriters } from "./in-memory.js";

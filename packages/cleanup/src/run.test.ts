@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from "@effect/vitest";
 import { Conflict, Forbidden, NotFound } from "@odigos/crd-types";
-import { Effect, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import { makeInMemoryCleanupWriters } from "./in-memory.js";
 import { type CleanupAction, planWorkloadCleanup } from "./plan.js";
 import { runCleanup } from "./run.js";

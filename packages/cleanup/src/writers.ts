@@ -1,6 +1,7 @@
 /** The two narrow write capabilities cleanup needs; the caller provides their Layers. */
 import type { WorkloadRef, WriteError } from "@odigos/crd-types";
-import { Context, type Effect } from "effect";
+import * as Context from "effect/Context";
+import type * as Effect from "effect/Effect";
 
 /**
  * Deletes one InstrumentedApplication with a UID precondition. A live

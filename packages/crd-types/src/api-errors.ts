@@ -2,7 +2,7 @@
  * Typed failures of a write to the Kubernetes API, shared by every library that
  * declares a writing service, so callers handle one vocabulary.
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 
 /** Which object a write was for, e.g. `Deployment shop/cart`. */
 export interface ObjectRef {

@@ -2,7 +2,10 @@
  * Decoding at the edge: raw JSON from the API server becomes a typed value, or
  * a {@link DecodeError} that names the object and the path that failed.
  */
-import { Data, Either, ParseResult, Schema } from "effect";
+import * as Data from "effect/Data";
+import * as Either from "effect/Either";
+import * as ParseResult from "effect/ParseResult";
+import * as Schema from "effect/Schema";
 
 /** One failed path inside an object, e.g. `spec.languages[0].language`. */
 export interface DecodeIssue {

@@ -1,5 +1,5 @@
 /** Ready-made decoders for every kind the instrumentor reads. */
-import type { Either } from "effect";
+import type * as Either from "effect/Either";
 import { type DecodeError, makeDecoder } from "./decode.js";
 import {
   DaemonSet,

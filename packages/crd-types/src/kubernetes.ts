@@ -2,7 +2,7 @@
  * The slices of core Kubernetes objects the instrumentor reads. Decoding keeps
  * only these fields, so a cache of thousands of workloads stays small.
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 
 /** String-to-string map such as labels or annotations. */
 export const StringMap = Schema.Record({ key: Schema.String, value: Schema.String });

@@ -2,7 +2,7 @@
  * effect/Schema types for the Odigos custom resources, as the CRDs in
  * `shared/fixtures/odigos-crds/` describe them.
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { ObjectMeta } from "./kubernetes.js";
 
 /** Programming languages the node agent reports. */

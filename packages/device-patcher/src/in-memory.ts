@@ -13,7 +13,9 @@ import {
   type WriteError,
   workloadKey,
 } from "@odigos/crd-types";
-import { Effect, Either, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
 import { applyJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { WorkloadPatcher } from "./patcher.js";
 

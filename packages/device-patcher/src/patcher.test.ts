@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from "@effect/vitest";
 import { Conflict, Forbidden } from "@odigos/crd-types";
-import { Effect, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import { makeInMemoryWorkloadPatcher } from "./in-memory.js";
 import { applyDevicePlan, WorkloadPatcher } from "./patcher.js";
 import { planDevices } from "./plan.js";

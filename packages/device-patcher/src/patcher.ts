@@ -4,7 +4,8 @@
  * provides (the live Kubernetes layer, or the in-memory one).
  */
 import type { WorkloadRef, WriteError } from "@odigos/crd-types";
-import { Context, Effect } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
 import type { JsonPatchOperation } from "./json-patch.js";
 import {
   type DevicePatchSubject,

@@ -6,7 +6,8 @@ import {
   type ResourceList,
 } from "@odigos/crd-types";
 import { isDeviceName } from "@odigos/instrumentation-rules";
-import { Effect, Either } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeInMemoryWorkloadPatcher } from "./in-memory.js";

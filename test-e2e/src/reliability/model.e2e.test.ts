@@ -20,7 +20,7 @@ import {
   isOptedIn,
   shouldInstrument,
 } from "@odigos/instrumentation-rules";
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstrumentorProcess } from "../support/instrumentor-process.js";

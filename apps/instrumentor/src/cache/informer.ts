@@ -7,7 +7,7 @@
  * kept out of the cache.
  */
 import type { DecodeError } from "@odigos/crd-types";
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import type { KubeHttp } from "../kube/http.js";
 import { KubeRequestError } from "../kube/http.js";
 import { Backoff } from "../queue/backoff.js";

@@ -12,7 +12,9 @@ import {
   workloadKey,
 } from "@odigos/crd-types";
 import { applyJsonPatch, type JsonPatchOperation, WorkloadPatcher } from "@odigos/device-patcher";
-import { Effect, Either, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ClusterView, ConfigurationState } from "../cache/cluster-state.js";

@@ -27,7 +27,7 @@ import {
   isOptedIn,
   shouldInstrument,
 } from "@odigos/instrumentation-rules";
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { Logger } from "pino";
 import type { ClusterView } from "../cache/cluster-state.js";
 import type { EventRecorder, EventTarget } from "../observability/events.js";

@@ -5,7 +5,7 @@
  * here with a short demo that shows a workload getting instrumented. Ctrl-C
  * stops everything and leaves nothing behind.
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { parseConfig } from "../config.js";
 import { startInstrumentor } from "../instrumentor.js";
 import { type ClusterCredentials, clusterConfigured, loadCredentials } from "../kube/config.js";

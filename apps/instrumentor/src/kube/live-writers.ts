@@ -6,7 +6,8 @@
 import { RuntimeDetailsWriter, WorkloadAnnotationWriter } from "@odigos/cleanup";
 import type { ObjectRef, WorkloadRef } from "@odigos/crd-types";
 import { WorkloadPatcher } from "@odigos/device-patcher";
-import { Effect, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import { toWriteError } from "./errors.js";
 import type { KubeHttp } from "./http.js";
 import { runtimeDetailsPath, workloadPath } from "./resources.js";

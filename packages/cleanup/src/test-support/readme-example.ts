@@ -3,7 +3,9 @@ import {
   decodeInstrumentedApplication,
   type WorkloadRef,
 } from "@odigos/crd-types";
-import { Effect, Either, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
 import {
   describeCleanupAction,
   makeInMemoryCleanupWriters,

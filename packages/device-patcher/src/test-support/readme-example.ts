@@ -1,5 +1,7 @@
 import { decodeDeployment, type WorkloadRef } from "@odigos/crd-types";
-import { Effect, Either, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
 import {
   applyDevicePlan,
   type JsonPatchOperation,
