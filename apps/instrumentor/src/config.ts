@@ -1,6 +1,7 @@
 /** Flags and environment, validated once at start (SPEC section 7). */
 import { parseArgs } from "node:util";
 import { odigosNamespaceFrom } from "@odigos/crd-types";
+import * as Context from "effect/Context";
 import * as Data from "effect/Data";
 import * as Either from "effect/Either";
 
@@ -18,6 +19,12 @@ export interface InstrumentorConfig {
   readonly maxConcurrentReconciles: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
 }
+
+/** The validated flags and environment of this process. */
+export class Config extends Context.Tag("@odigos/instrumentor/Config")<
+  Config,
+  InstrumentorConfig
+>() {}
 
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly problems: ReadonlyArray<string>;

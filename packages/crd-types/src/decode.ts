@@ -82,6 +82,18 @@ const metadataOf = (raw: unknown): { namespace?: string; name?: string } => {
   };
 };
 
+/** The failing leaf paths of a parse error, each prefixed with `prefix` (e.g. `spec.languages[2]`). */
+export const issuesOf = (
+  error: ParseResult.ParseError,
+  prefix: ReadonlyArray<PropertyKey> = [],
+): ReadonlyArray<DecodeIssue> =>
+  leafIssues(
+    ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+      path: formatPath([...prefix, ...issue.path]),
+      message: issue.message,
+    })),
+  );
+
 /**
  * Builds a decoder for one kind. Excess fields are dropped, so only the slice
  * the schema names is kept in memory.
@@ -91,12 +103,6 @@ export const makeDecoder = <A, I>(kind: string, schema: Schema.Schema<A, I, neve
   return (raw: unknown): Either.Either<A, DecodeError> =>
     Either.mapLeft(decode(raw), (error) => {
       const { name, namespace } = metadataOf(raw);
-      const issues = leafIssues(
-        ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-          path: formatPath(issue.path),
-          message: issue.message,
-        })),
-      );
-      return new DecodeError({ kind, name, namespace, issues });
+      return new DecodeError({ kind, name, namespace, issues: issuesOf(error) });
     });
 };

@@ -1,7 +1,6 @@
 /**
  * RFC 6902 JSON Patch: the operations the planner emits, JSON-pointer escaping,
- * and a pure `applyJsonPatch` (backed by `fast-json-patch`) for tests and the
- * in-memory layer.
+ * and a pure `applyJsonPatch` (backed by `fast-json-patch`) for tests.
  */
 import * as Data from "effect/Data";
 import * as Either from "effect/Either";
