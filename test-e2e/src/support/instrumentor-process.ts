@@ -51,6 +51,10 @@ export async function startInstrumentorProcess(
       instrumentorMain,
       "--metrics-bind-address=127.0.0.1:0",
       "--health-probe-bind-address=127.0.0.1:0",
+      // The plain control plane has no scheduler or nodes: rollouts never complete there, so the
+      // budget and the collectors grace are off unless a test turns them on (a later flag wins).
+      "--max-concurrent-rollouts=0",
+      "--collectors-unready-grace=0",
       ...(options.args ?? []),
     ],
     {
