@@ -1,7 +1,7 @@
 export interface ReadmeExampleOptions {
   /** The package name the README imports, e.g. `@odigos/cleanup`. */
   readonly packageName: string;
-  /** The example file (importing `../index.js`). */
+  /** The example file (importing `../index.js`, and `../<entry>/index.js` for a subpath export). */
   readonly exampleUrl: URL;
   /** The package README. */
   readonly readmeUrl: URL;

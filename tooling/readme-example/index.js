@@ -8,7 +8,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 /** @param {import("./index.js").ReadmeExampleOptions} options */
 export const describeReadmeExample = (options) => {
   const exampleSource = readFileSync(options.exampleUrl, "utf8");
-  const asPublished = exampleSource.replace('from "../index.js"', `from "${options.packageName}"`);
+  // `../index.js` is the package itself; `../<entry>/index.js` one of its subpath exports.
+  const asPublished = exampleSource
+    .replace('from "../index.js"', `from "${options.packageName}"`)
+    .replace(/from "\.\.\/([a-z-]+)\/index\.js"/g, `from "${options.packageName}/$1"`);
   const promised = exampleSource
     .split("\n")
     .flatMap((line) => /console\.log\(.*\); \/\/ (.*)$/.exec(line)?.slice(1) ?? []);

@@ -1,7 +1,9 @@
 /** Flags and environment, validated once at start (SPEC section 7). */
 import { parseArgs } from "node:util";
 import { odigosNamespaceFrom } from "@odigos/crd-types";
-import { Data, Either } from "effect";
+import * as Context from "effect/Context";
+import * as Data from "effect/Data";
+import * as Either from "effect/Either";
 
 /** A listen address: `:8080`, `127.0.0.1:0`, or disabled with `0`. */
 export type BindAddress =
@@ -17,6 +19,12 @@ export interface InstrumentorConfig {
   readonly maxConcurrentReconciles: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
 }
+
+/** The validated flags and environment of this process. */
+export class Config extends Context.Tag("@odigos/instrumentor/Config")<
+  Config,
+  InstrumentorConfig
+>() {}
 
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly problems: ReadonlyArray<string>;

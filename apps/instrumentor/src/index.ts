@@ -1,9 +1,10 @@
 /**
  * @packageDocumentation
- * The Odigos instrumentor as a library: start it in-process (tests, the local
- * demo) with {@link startInstrumentor}; `main.js` is the process entry point.
+ * The Odigos instrumentor as a library: its layer graph and manager (run it in-process, as the
+ * local demo does, with {@link instrumentorLayer} and {@link runManager}); `main.js` is the
+ * process entry point.
  */
 export { type InstrumentorConfig, parseConfig, usage } from "./config.js";
-export { type RunningInstrumentor, startInstrumentor } from "./instrumentor.js";
-export { type ClusterCredentials, clusterConfigured, loadCredentials } from "./kube/config.js";
-export { makeLogger } from "./logger.js";
+export { loadCredentials } from "./kube/credentials.js";
+export { instrumentorLayer, LeadershipLost, runManager } from "./manager.js";
+export { makeLogger } from "./observability/log.js";

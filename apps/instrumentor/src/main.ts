@@ -1,64 +1,63 @@
 #!/usr/bin/env node
-/** Process entry: flags, credentials, start, and a clean exit on SIGTERM. */
-import { Either } from "effect";
+/** Process entry: flags, credentials, the manager, and exit codes (0 on SIGTERM, 1 on failure, 2 on bad flags). */
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Exit from "effect/Exit";
+import * as Fiber from "effect/Fiber";
 import { parseConfig, usage } from "./config.js";
-import { startInstrumentor } from "./instrumentor.js";
-import { type ClusterCredentials, loadCredentials } from "./kube/config.js";
-import { makeLogger } from "./logger.js";
+import { loadCredentials } from "./kube/credentials.js";
+import { instrumentorLayer, runManager } from "./manager.js";
+import { makeLogger } from "./observability/log.js";
 
-const main = async (): Promise<void> => {
+const main = async (): Promise<number> => {
   const argv = process.argv.slice(2);
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${usage}\n`);
-    return;
+    return 0;
   }
   const parsed = parseConfig(argv, process.env);
   if (Either.isLeft(parsed)) {
     process.stderr.write(`${parsed.left.message}\n\n${usage}\n`);
-    process.exitCode = 2;
-    return;
+    return 2;
   }
   const config = parsed.right;
   const log = makeLogger(config.logLevel);
-  let credentials: ClusterCredentials;
-  try {
-    credentials = await loadCredentials();
-  } catch (error) {
-    log.fatal({ err: (error as Error).message }, "cannot start: no Kubernetes credentials");
-    process.exitCode = 1;
-    return;
+  const credentials = await Effect.runPromise(Effect.either(loadCredentials()));
+  if (Either.isLeft(credentials)) {
+    log.fatal({ err: credentials.left.message }, "cannot start: no usable Kubernetes credentials");
+    return 1;
   }
-  const running = await startInstrumentor(config, credentials, log);
-  log.info(
-    {
-      credentials: credentials.source,
-      server: credentials.server,
-      odigosNamespace: config.odigosNamespace,
-      leaderElect: config.leaderElect,
-      metricsPort: running.ports.metrics,
-      healthPort: running.ports.health,
-      pid: process.pid,
-    },
-    "instrumentor started",
+  const { source, server } = credentials.right;
+  const fiber = Effect.runFork(
+    runManager({ credentials: source, server }).pipe(
+      Effect.provide(instrumentorLayer(config, credentials.right, log)),
+    ),
   );
-
-  let stopping = false;
-  const shutdown = async (signal: string, exitCode: number) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "stopping: no new work, finishing in-flight writes");
-    await running.stop();
-    log.info({ signal }, "stopped");
-    process.exit(exitCode);
+  let signal: string | undefined;
+  const stop = (name: string) => {
+    if (signal !== undefined) return;
+    signal = name;
+    log.info({ signal: name }, "stopping: no new work, finishing in-flight writes");
+    fiber.unsafeInterruptAsFork(fiber.id());
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
-  process.on("SIGINT", () => void shutdown("SIGINT", 0));
-  void running.leadershipLost.then(() => shutdown("leadership-lost", 1));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  const exit = await Effect.runPromise(Fiber.await(fiber));
+  if (Exit.isSuccess(exit) || Exit.isInterrupted(exit)) {
+    log.info({ signal }, "stopped");
+    return 0;
+  }
+  log.fatal({ err: Cause.pretty(exit.cause) }, "instrumentor stopped on a failure");
+  return 1;
 };
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `instrumentor failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `instrumentor failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,12 +1,20 @@
 /** fast-check properties of the cleanup planners and runCleanup. */
-import type { InstrumentedApplication, StringMap, WorkloadKind } from "@odigos/crd-types";
+import {
+  type InstrumentedApplication,
+  OdigosResources,
+  type StringMap,
+  type WorkloadKind,
+  workloadResource,
+} from "@odigos/crd-types";
 import type { OptIn, OptInReason } from "@odigos/instrumentation-rules";
-import { Effect } from "effect";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { makeInMemoryCleanupWriters } from "./in-memory.js";
 import { planNamespaceCleanup, planWorkloadCleanup, type WorkloadCleanupInput } from "./plan.js";
 import { runCleanup } from "./run.js";
+import { CleanupWritersLive } from "./writers.js";
 
 const optedInReasons: ReadonlyArray<OptInReason> = ["WorkloadEnabled", "NamespaceEnabled"];
 const optedOutReasons: ReadonlyArray<OptInReason> = [
@@ -96,28 +104,68 @@ describe("cleanup properties", () => {
     );
   });
 
-  it("running a plan against the store it was planned from leaves nothing to do", async () => {
+  it("running a plan against the cluster it was planned from leaves nothing to do", async () => {
     await fc.assert(
-      fc.asyncProperty(workloadInput(optIn), async (input) => {
-        const store = makeInMemoryCleanupWriters({
-          runtimeDetails: input.runtimeDetails === undefined ? [] : [input.runtimeDetails],
-          workloads: [
-            {
-              kind: input.ref.kind,
-              metadata: { name: input.ref.name, namespace: "shop", ...input.workload.metadata },
-            },
-          ],
+      fc.asyncProperty(workloadInput(optIn), async (generated) => {
+        const fake = new FakeApiServer();
+        const resource = workloadResource(generated.ref.kind);
+        const workload = fake.put(resource, {
+          metadata: { name: generated.ref.name, namespace: "shop", ...generated.workload.metadata },
         });
+        const details =
+          generated.runtimeDetails === undefined
+            ? undefined
+            : fake.put(OdigosResources.InstrumentedApplication, generated.runtimeDetails);
+        // Planned from what the cluster holds (its resourceVersion and UID).
+        const input: WorkloadCleanupInput = {
+          ...generated,
+          workload: {
+            metadata: {
+              ...generated.workload.metadata,
+              resourceVersion: workload.metadata.resourceVersion ?? "",
+            },
+          },
+          runtimeDetails:
+            generated.runtimeDetails === undefined || details === undefined
+              ? undefined
+              : {
+                  ...generated.runtimeDetails,
+                  metadata: {
+                    ...generated.runtimeDetails.metadata,
+                    uid: details.metadata.uid ?? "",
+                  },
+                },
+        };
         const report = await Effect.runPromise(
-          runCleanup(planWorkloadCleanup(input)).pipe(Effect.provide(store.layer)),
+          runCleanup(planWorkloadCleanup(input)).pipe(
+            Effect.provide(Layer.provide(CleanupWritersLive, fake.layer)),
+          ),
         );
         expect(report.failed).toEqual([]);
         expect(report.skipped).toEqual([]);
-        const after = store.workload(input.ref);
+        const after = fake.get(resource, generated.ref.name, "shop");
+        const left = fake.list(OdigosResources.InstrumentedApplication)[0];
         const again = planWorkloadCleanup({
           ...input,
-          workload: after ?? input.workload,
-          runtimeDetails: store.runtimeDetails().values().next().value,
+          workload: {
+            metadata: {
+              resourceVersion: after?.metadata.resourceVersion ?? "",
+              ...(after?.metadata.annotations === undefined
+                ? {}
+                : { annotations: after.metadata.annotations }),
+            },
+          },
+          runtimeDetails:
+            left === undefined
+              ? undefined
+              : {
+                  metadata: {
+                    name: left.metadata.name,
+                    namespace: "shop",
+                    uid: left.metadata.uid ?? "",
+                    resourceVersion: left.metadata.resourceVersion ?? "",
+                  },
+                },
         });
         expect(again).toEqual([]);
       }),

@@ -1,6 +1,7 @@
 /** The Effect program that carries out a cleanup plan, one action at a time, never stopping early. */
-import { ReportedNameAnnotation, type WriteError } from "@odigos/crd-types";
-import { Effect } from "effect";
+import { ReportedNameAnnotation } from "@odigos/crd-types";
+import type { WriteError } from "@odigos/kube-client";
+import * as Effect from "effect/Effect";
 import type { CleanupAction } from "./plan.js";
 import { RuntimeDetailsWriter, WorkloadAnnotationWriter } from "./writers.js";
 

@@ -2,7 +2,8 @@
  * CustomResourceDefinition manifests generated from the schemas, so that a
  * cluster without Odigos installed can be given CRDs that match this code.
  */
-import { JSONSchema, type Schema } from "effect";
+import * as JSONSchema from "effect/JSONSchema";
+import type * as Schema from "effect/Schema";
 import { OdigosGroup, OdigosPlurals, OdigosVersion } from "./constants.js";
 import {
   CollectorsGroupSpec,

@@ -1,4 +1,4 @@
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { describe, expect, it } from "vitest";
 import {
   decodeCollectorsGroup,
@@ -55,8 +55,14 @@ describe("decoding at the edge", () => {
     expect(decoded).toEqual(
       Either.right({
         kind: "Deployment",
-        metadata: { ...meta("cart"), annotations: { "odigos.io/instrument": "true" } },
+        metadata: {
+          ...meta("cart"),
+          annotations: { "odigos.io/instrument": "true" },
+          managedFields: [{ manager: "kubectl" }],
+        },
         spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "cart" } },
           template: {
             spec: {
               containers: [
@@ -70,6 +76,7 @@ describe("decoding at the edge", () => {
             },
           },
         },
+        status: { replicas: 3 },
       }),
     );
   });
@@ -82,21 +89,24 @@ describe("decoding at the edge", () => {
     expect(Either.map(decoded, (d) => d.kind)).toEqual(Either.right("Deployment"));
   });
 
-  it("names the object and the failing path for an unknown language", () => {
-    const error = leftOf(
-      decodeInstrumentedApplication({
-        metadata: meta("deployment-cart"),
-        spec: { languages: [{ containerName: "app", language: "rust" }] },
-      }),
-    );
-    expect(error._tag).toBe("DecodeError");
-    expect(error.objectName).toBe("InstrumentedApplication shop/deployment-cart");
-    expect(error.issues.map((issue) => issue.path)).toEqual(["spec.languages[0].language"]);
-    expect(error.message).toContain("shop/deployment-cart");
-    expect(error.message).toContain("spec.languages[0].language");
-    expect(error.issues[0]?.message).toBe(
-      `Expected "java" | "python" | "go" | "dotnet" | "javascript", actual "rust"`,
-    );
+  it("skips a language entry with an unknown language, naming its path, and keeps the others", () => {
+    const decoded = decodeInstrumentedApplication({
+      metadata: meta("deployment-cart"),
+      spec: {
+        languages: [
+          { containerName: "app", language: "rust" },
+          { containerName: "side", language: "go" },
+        ],
+      },
+    });
+    const details = Either.getOrThrow(decoded);
+    expect(details.spec?.languages).toEqual([{ containerName: "side", language: "go" }]);
+    expect(details.skippedLanguages).toEqual([
+      {
+        path: "spec.languages[0].language",
+        message: `Expected "java" | "python" | "go" | "dotnet" | "javascript", actual "rust"`,
+      },
+    ]);
   });
 
   it("rejects languages that is not a list", () => {
@@ -106,22 +116,43 @@ describe("decoding at the edge", () => {
         spec: { languages: "go" },
       }),
     );
+    expect(error.objectName).toBe("InstrumentedApplication shop/deployment-cart");
     expect(error.issues.map((issue) => issue.path)).toEqual(["spec.languages"]);
   });
 
-  it("reports every failing path, not only the first", () => {
-    const error = leftOf(
+  it("reports every failing entry and path, not only the first", () => {
+    const details = Either.getOrThrow(
       decodeInstrumentedApplication({
         metadata: meta("deployment-cart"),
         spec: {
-          languages: [{ containerName: "a", language: "cobol" }, { language: "go" }],
+          languages: [{ containerName: "a", language: "cobol" }, { language: "go" }, 7],
         },
       }),
     );
-    expect(error.issues.map((issue) => issue.path).sort()).toEqual([
+    expect(details.spec?.languages).toEqual([]);
+    expect(details.skippedLanguages.map((issue) => issue.path).sort()).toEqual([
       "spec.languages[0].language",
       "spec.languages[1].containerName",
+      "spec.languages[2]",
     ]);
+  });
+
+  it("never reads spec.options or status, so nothing in them fails decoding", () => {
+    const details = Either.getOrThrow(
+      decodeInstrumentedApplication({
+        metadata: meta("deployment-cart"),
+        spec: {
+          languages: [{ containerName: "app", language: "java" }],
+          options: "not even a list",
+        },
+        status: 42,
+      }),
+    );
+    expect(details).toEqual({
+      metadata: meta("deployment-cart"),
+      spec: { languages: [{ containerName: "app", language: "java" }] },
+      skippedLanguages: [],
+    });
   });
 
   it("accepts runtime details without spec or languages", () => {
@@ -167,5 +198,19 @@ describe("decoding at the edge", () => {
   it("names a nameless object as such", () => {
     const error = leftOf(decodeCollectorsGroup({ spec: { role: "GATEWAY" } }));
     expect(error.objectName).toBe("CollectorsGroup <unnamed>");
+  });
+});
+
+describe("timestamps", () => {
+  it("accepts managedFields times as strings, and as Dates (what @kubernetes/client-node returns)", () => {
+    const decode = (time: unknown) =>
+      Either.getOrThrow(
+        decodeDeployment({
+          metadata: { ...meta("cart"), managedFields: [{ manager: "kubectl", time }] },
+          spec: { template: { spec: { containers: [] } } },
+        }),
+      ).metadata.managedFields?.[0]?.time;
+    expect(decode("2026-11-26T06:49:52Z")).toBe("2026-11-26T06:49:52Z");
+    expect(decode(new Date("2026-11-26T06:49:52Z"))).toBe("2026-11-26T06:49:52.000Z");
   });
 });

@@ -2,7 +2,10 @@
  * Decoding at the edge: raw JSON from the API server becomes a typed value, or
  * a {@link DecodeError} that names the object and the path that failed.
  */
-import { Data, Either, ParseResult, Schema } from "effect";
+import * as Data from "effect/Data";
+import * as Either from "effect/Either";
+import * as ParseResult from "effect/ParseResult";
+import * as Schema from "effect/Schema";
 
 /** One failed path inside an object, e.g. `spec.languages[0].language`. */
 export interface DecodeIssue {
@@ -79,6 +82,18 @@ const metadataOf = (raw: unknown): { namespace?: string; name?: string } => {
   };
 };
 
+/** The failing leaf paths of a parse error, each prefixed with `prefix` (e.g. `spec.languages[2]`). */
+export const issuesOf = (
+  error: ParseResult.ParseError,
+  prefix: ReadonlyArray<PropertyKey> = [],
+): ReadonlyArray<DecodeIssue> =>
+  leafIssues(
+    ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+      path: formatPath([...prefix, ...issue.path]),
+      message: issue.message,
+    })),
+  );
+
 /**
  * Builds a decoder for one kind. Excess fields are dropped, so only the slice
  * the schema names is kept in memory.
@@ -88,12 +103,6 @@ export const makeDecoder = <A, I>(kind: string, schema: Schema.Schema<A, I, neve
   return (raw: unknown): Either.Either<A, DecodeError> =>
     Either.mapLeft(decode(raw), (error) => {
       const { name, namespace } = metadataOf(raw);
-      const issues = leafIssues(
-        ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-          path: formatPath(issue.path),
-          message: issue.message,
-        })),
-      );
-      return new DecodeError({ kind, name, namespace, issues });
+      return new DecodeError({ kind, name, namespace, issues: issuesOf(error) });
     });
 };

@@ -1,6 +1,7 @@
 /** Ready-made decoders for every kind the instrumentor reads. */
-import type { Either } from "effect";
-import { type DecodeError, makeDecoder } from "./decode.js";
+import * as Either from "effect/Either";
+import * as Schema from "effect/Schema";
+import { type DecodeError, type DecodeIssue, issuesOf, makeDecoder } from "./decode.js";
 import {
   DaemonSet,
   Deployment,
@@ -9,16 +10,56 @@ import {
   type Workload,
   type WorkloadKind,
 } from "./kubernetes.js";
-import { CollectorsGroup, InstrumentedApplication, OdigosConfiguration } from "./odigos.js";
+import {
+  CollectorsGroup,
+  type InstrumentedApplication,
+  InstrumentedApplicationInput,
+  LanguageByContainer,
+  OdigosConfiguration,
+} from "./odigos.js";
 
 export const decodeDeployment = makeDecoder("Deployment", Deployment);
 export const decodeStatefulSet = makeDecoder("StatefulSet", StatefulSet);
 export const decodeDaemonSet = makeDecoder("DaemonSet", DaemonSet);
 export const decodeNamespace = makeDecoder("Namespace", Namespace);
-export const decodeInstrumentedApplication = makeDecoder(
+
+/** Runtime details as decoded: the language entries that are valid, and why the others are not. */
+export type DecodedInstrumentedApplication = InstrumentedApplication & {
+  /** Entries of `spec.languages` that did not decode: skipped, for the caller to report. */
+  readonly skippedLanguages: ReadonlyArray<DecodeIssue>;
+};
+
+const decodeRuntimeDetailsInput = makeDecoder(
   "InstrumentedApplication",
-  InstrumentedApplication,
+  InstrumentedApplicationInput,
 );
+const decodeLanguage = Schema.decodeUnknownEither(LanguageByContainer, {
+  errors: "all",
+  onExcessProperty: "ignore",
+});
+
+/**
+ * Decodes runtime details entry by entry: a `languages` entry with an unknown language or a
+ * missing field is skipped and listed in `skippedLanguages`, and the others still count; only
+ * a malformed `metadata`, `spec` or a `languages` that is not a list fails the whole object.
+ */
+export const decodeInstrumentedApplication = (
+  raw: unknown,
+): Either.Either<DecodedInstrumentedApplication, DecodeError> =>
+  Either.map(decodeRuntimeDetailsInput(raw), (input) => {
+    const languages: Array<LanguageByContainer> = [];
+    const skippedLanguages: Array<DecodeIssue> = [];
+    input.spec?.languages?.forEach((entry, index) => {
+      const decoded = decodeLanguage(entry);
+      if (Either.isRight(decoded)) languages.push(decoded.right);
+      else skippedLanguages.push(...issuesOf(decoded.left, ["spec", "languages", index]));
+    });
+    const spec =
+      input.spec === undefined
+        ? {}
+        : { spec: input.spec.languages === undefined ? {} : { languages } };
+    return { metadata: input.metadata, ...spec, skippedLanguages };
+  });
 export const decodeCollectorsGroup = makeDecoder("CollectorsGroup", CollectorsGroup);
 export const decodeOdigosConfiguration = makeDecoder("OdigosConfiguration", OdigosConfiguration);
 

@@ -5,7 +5,6 @@
  *
  * @module @odigos/crd-types
  */
-export * from "./api-errors.js";
 export * from "./constants.js";
 export * from "./crds.js";
 export * from "./decode.js";
@@ -13,3 +12,4 @@ export * from "./decoders.js";
 export * from "./kubernetes.js";
 export * from "./naming.js";
 export * from "./odigos.js";
+export * from "./resources.js";

@@ -2,7 +2,7 @@
  * The slices of core Kubernetes objects the instrumentor reads. Decoding keeps
  * only these fields, so a cache of thousands of workloads stays small.
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 
 /** String-to-string map such as labels or annotations. */
 export const StringMap = Schema.Record({ key: Schema.String, value: Schema.String });
@@ -52,11 +52,80 @@ export const WorkloadKind = Schema.Literal("Deployment", "StatefulSet", "DaemonS
 export type WorkloadKind = typeof WorkloadKind.Type;
 export const WorkloadKinds: ReadonlyArray<WorkloadKind> = WorkloadKind.literals;
 
+/**
+ * A timestamp as an RFC 3339 string: as the API server serves it, or from a `Date` (what
+ * `@kubernetes/client-node` turns it into).
+ */
+export const Timestamp = Schema.Union(
+  Schema.String,
+  Schema.transform(Schema.DateFromSelf, Schema.String, {
+    strict: true,
+    decode: (date) => date.toISOString(),
+    encode: (text) => new Date(text),
+  }),
+);
+
+/** Who last wrote an object, as `metadata.managedFields` records it (without the field sets). */
+export const ManagedFieldsEntry = Schema.Struct({
+  manager: Schema.optional(Schema.String),
+  operation: Schema.optional(Schema.String),
+  time: Schema.optional(Timestamp),
+});
+export type ManagedFieldsEntry = typeof ManagedFieldsEntry.Type;
+
+/** A workload's `metadata`: what every object keeps, plus its generation and writers. */
+export const WorkloadMeta = Schema.Struct({
+  ...ObjectMeta.fields,
+  generation: Schema.optional(Schema.Number),
+  managedFields: Schema.optional(Schema.Array(ManagedFieldsEntry)),
+});
+export type WorkloadMeta = typeof WorkloadMeta.Type;
+
+/** `status.conditions[]` of a workload (Deployment: `Progressing`, `Available`). */
+export const WorkloadCondition = Schema.Struct({
+  type: Schema.String,
+  status: Schema.String,
+  reason: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.String),
+});
+
+/**
+ * The rollout progress of any of the three kinds: Deployments and StatefulSets report
+ * replicas, DaemonSets the number of nodes scheduled; all report `observedGeneration`.
+ */
+export const WorkloadStatus = Schema.Struct({
+  observedGeneration: Schema.optional(Schema.Number),
+  replicas: Schema.optional(Schema.Number),
+  updatedReplicas: Schema.optional(Schema.Number),
+  readyReplicas: Schema.optional(Schema.Number),
+  availableReplicas: Schema.optional(Schema.Number),
+  currentRevision: Schema.optional(Schema.String),
+  updateRevision: Schema.optional(Schema.String),
+  desiredNumberScheduled: Schema.optional(Schema.Number),
+  currentNumberScheduled: Schema.optional(Schema.Number),
+  updatedNumberScheduled: Schema.optional(Schema.Number),
+  numberAvailable: Schema.optional(Schema.Number),
+  numberReady: Schema.optional(Schema.Number),
+  conditions: Schema.optional(Schema.Array(WorkloadCondition)),
+});
+export type WorkloadStatus = typeof WorkloadStatus.Type;
+
+/** `spec.selector` as far as pods are found by it. */
+export const LabelSelector = Schema.Struct({
+  matchLabels: Schema.optional(StringMap),
+});
+
 const workload = <K extends WorkloadKind>(kind: K) =>
   Schema.Struct({
     kind: Schema.optionalWith(Schema.Literal(kind), { default: () => kind }),
-    metadata: ObjectMeta,
-    spec: Schema.Struct({ template: PodTemplateSpec }),
+    metadata: WorkloadMeta,
+    spec: Schema.Struct({
+      template: PodTemplateSpec,
+      replicas: Schema.optional(Schema.Number),
+      paused: Schema.optional(Schema.Boolean),
+      selector: Schema.optional(LabelSelector),
+    }),
+    status: Schema.optional(WorkloadStatus),
   });
 
 /** `apps/v1` Deployment slice. */

@@ -2,7 +2,8 @@
  * Runtime-object naming: an InstrumentedApplication for workload `cart` of kind
  * Deployment is named `deployment-cart`; the name splits back at the first `-`.
  */
-import { Data, Either } from "effect";
+import * as Data from "effect/Data";
+import * as Either from "effect/Either";
 import { type WorkloadKind, WorkloadKinds } from "./kubernetes.js";
 
 /** Identifies one workload in the cluster. */

@@ -2,7 +2,7 @@
  * effect/Schema types for the Odigos custom resources, as the CRDs in
  * `shared/fixtures/odigos-crds/` describe them.
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { ObjectMeta } from "./kubernetes.js";
 
 /** Programming languages the node agent reports. */
@@ -50,6 +50,18 @@ export const InstrumentedApplication = Schema.Struct({
   status: Schema.optional(Schema.Struct({})),
 });
 export type InstrumentedApplication = typeof InstrumentedApplication.Type;
+
+/**
+ * What decoding reads of runtime details: every `languages` entry is decoded on its own
+ * (a bad entry is skipped and reported, the others still count), and `spec.options` and
+ * `status` are never read, so nothing in them can fail decoding.
+ */
+export const InstrumentedApplicationInput = Schema.Struct({
+  metadata: ObjectMeta,
+  spec: Schema.optional(
+    Schema.Struct({ languages: Schema.optional(Schema.Array(Schema.Unknown)) }),
+  ),
+});
 
 export const InstrumentedApplicationList = Schema.Struct({
   items: Schema.Array(InstrumentedApplication),

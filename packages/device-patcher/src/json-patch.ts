@@ -1,9 +1,9 @@
 /**
  * RFC 6902 JSON Patch: the operations the planner emits, JSON-pointer escaping,
- * and a pure `applyJsonPatch` (backed by `fast-json-patch`) for tests and the
- * in-memory layer.
+ * and a pure `applyJsonPatch` (backed by `fast-json-patch`) for tests.
  */
-import { Data, Either } from "effect";
+import * as Data from "effect/Data";
+import * as Either from "effect/Either";
 import jsonPatch from "fast-json-patch";
 
 /** The RFC 6902 operations this library emits (no move/copy). */

@@ -1,39 +1,64 @@
-/** applyDevicePlan and the in-memory WorkloadPatcher: writes, no-writes, typed failures. */
+/** applyDevicePlan and WorkloadPatcherLive on the fake API server: writes, no-writes, typed failures. */
 
 import { describe, expect, it } from "@effect/vitest";
-import { Conflict, Forbidden } from "@odigos/crd-types";
-import { Effect, Layer } from "effect";
-import { makeInMemoryWorkloadPatcher } from "./in-memory.js";
-import { applyDevicePlan, WorkloadPatcher } from "./patcher.js";
-import { planDevices } from "./plan.js";
+import { type Deployment, decodeDeployment } from "@odigos/crd-types";
+import { Forbidden, Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
+import { applyDevicePlan, WorkloadPatcher, WorkloadPatcherLive } from "./patcher.js";
 import { cartRef, container, deployment, goDevice, javaDevice } from "./test-support/builders.js";
 
-describe("applyDevicePlan", () => {
-  it.effect("patches once, then writes nothing on the converged copy", () => {
-    const store = makeInMemoryWorkloadPatcher([deployment([container("app")])]);
-    return Effect.gen(function* () {
-      const target = { _tag: "Instrument", devices: { app: [goDevice] } } as const;
-      const first = yield* applyDevicePlan(cartRef, deployment([container("app")]), target);
-      expect(first).toEqual({
-        _tag: "Patched",
-        summary: {
-          added: [{ container: "app", device: goDevice }],
-          removed: [],
-          normalised: [],
-          annotationRemoved: false,
-        },
-      });
-      const stored = store.get(cartRef);
-      expect(stored?.spec.template.spec.containers[0]?.resources).toEqual({
-        limits: { [goDevice]: "1" },
-      });
-      expect(stored?.metadata.resourceVersion).toBe("8");
-      if (stored === undefined) return;
-      const second = yield* applyDevicePlan(cartRef, stored, target);
-      expect(second).toEqual({ _tag: "Unchanged" });
-      expect(store.patchCount()).toBe(1);
-    }).pipe(Effect.provide(store.layer));
-  });
+/** A fake API server holding `workload`, the cached (decoded) copy of it, and the live layer over it. */
+const cluster = (workload: Deployment) => {
+  const fake = new FakeApiServer({ fieldManager: "odigos-instrumentor" });
+  fake.put(Resources.Deployment, workload);
+  const read = () => {
+    const stored = fake.get(Resources.Deployment, "cart", "shop");
+    return stored === undefined ? undefined : Either.getOrThrow(decodeDeployment(stored));
+  };
+  const cached = read();
+  if (cached === undefined) throw new Error("not stored");
+  return { fake, cached, read, layer: Layer.provide(WorkloadPatcherLive, fake.layer) };
+};
+
+describe("applyDevicePlan over WorkloadPatcherLive", () => {
+  it.effect(
+    "patches once with the field manager, then writes nothing on the converged copy",
+    () => {
+      const { fake, cached, read, layer } = cluster(deployment([container("app")]));
+      return Effect.gen(function* () {
+        const target = { _tag: "Instrument", devices: { app: [goDevice] } } as const;
+        const first = yield* applyDevicePlan(cartRef, cached, target);
+        expect(first).toEqual({
+          _tag: "Patched",
+          summary: {
+            added: [{ container: "app", device: goDevice }],
+            removed: [],
+            normalised: [],
+            annotationRemoved: false,
+          },
+        });
+        const stored = read();
+        expect(stored?.spec.template.spec.containers[0]?.resources).toEqual({
+          limits: { [goDevice]: "1" },
+        });
+        expect(Number(stored?.metadata.resourceVersion)).toBeGreaterThan(
+          Number(cached.metadata.resourceVersion),
+        );
+        if (stored === undefined) return;
+        expect(yield* applyDevicePlan(cartRef, stored, target)).toEqual({ _tag: "Unchanged" });
+        expect(fake.writes({ verb: "patch" })).toEqual([
+          expect.objectContaining({
+            resource: "deployments",
+            name: "cart",
+            fieldManager: "odigos-instrumentor",
+          }),
+        ]);
+      }).pipe(Effect.provide(layer));
+    },
+  );
 
   it.effect("writes nothing and needs no patcher call when converged", () =>
     Effect.gen(function* () {
@@ -53,90 +78,69 @@ describe("applyDevicePlan", () => {
   it.effect(
     "fails with Conflict when the cached copy is stale, leaving the object as it was",
     () => {
-      const cached = deployment([container("app", { limits: { [javaDevice]: "1" } })]);
-      const store = makeInMemoryWorkloadPatcher([cached]);
+      const { fake, cached, read, layer } = cluster(
+        deployment([container("app", { limits: { [javaDevice]: "1" } })]),
+      );
       // Someone else edits the workload after our cache saw it.
-      const edited = store.put(
+      fake.put(
+        Resources.Deployment,
         deployment([container("app", { limits: { [javaDevice]: "1", cpu: "1" } })]),
       );
+      const edited = read();
       return Effect.gen(function* () {
         const error = yield* Effect.flip(
           applyDevicePlan(cartRef, cached, { _tag: "Uninstrument" }),
         );
-        expect(error).toBeInstanceOf(Conflict);
-        expect(store.get(cartRef)).toEqual(edited);
-        expect(store.patchCount()).toBe(0);
+        expect(error._tag).toBe("Conflict");
+        expect(read()).toEqual(edited);
         // Re-planned from a fresh read, the write goes through and keeps the other edit.
-        const fresh = store.get(cartRef);
-        if (fresh === undefined) return;
-        yield* applyDevicePlan(cartRef, fresh, { _tag: "Uninstrument" });
-        expect(store.get(cartRef)?.spec.template.spec.containers[0]?.resources).toEqual({
+        if (edited === undefined) return;
+        yield* applyDevicePlan(cartRef, edited, { _tag: "Uninstrument" });
+        expect(read()?.spec.template.spec.containers[0]?.resources).toEqual({
           limits: { cpu: "1" },
         });
-      }).pipe(Effect.provide(store.layer));
+      }).pipe(Effect.provide(layer));
     },
   );
 
-  it.effect("fails with NotFound for a workload the store does not have", () => {
-    const store = makeInMemoryWorkloadPatcher([]);
-    return Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        applyDevicePlan(cartRef, deployment([container("app")]), {
-          _tag: "Instrument",
-          devices: { app: [goDevice] },
-        }),
-      );
-      expect(error._tag).toBe("NotFound");
-    }).pipe(Effect.provide(store.layer));
-  });
-
-  it.effect("passes the patcher's own typed error through", () =>
-    Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        applyDevicePlan(cartRef, deployment([container("app")]), {
-          _tag: "Instrument",
-          devices: { app: [goDevice] },
-        }),
-      );
-      expect(error).toBeInstanceOf(Forbidden);
-    }).pipe(
-      Effect.provide(
-        Layer.succeed(WorkloadPatcher, {
-          patch: (ref) =>
-            Effect.fail(new Forbidden({ object: ref, verb: "patch", detail: "rbac" })),
-        }),
-      ),
-    ),
+  it.effect(
+    "maps the API server's answers to typed errors: 404 NotFound, 429 Unavailable, 403 Forbidden",
+    () => {
+      const { fake, cached, layer } = cluster(deployment([container("app")]));
+      const target = { _tag: "Instrument", devices: { app: [goDevice] } } as const;
+      return Effect.gen(function* () {
+        fake.failNext({ verb: "patch" }, 429);
+        expect((yield* Effect.flip(applyDevicePlan(cartRef, cached, target)))._tag).toBe(
+          "Unavailable",
+        );
+        fake.failNext({ verb: "patch" }, 403);
+        const forbidden = yield* Effect.flip(applyDevicePlan(cartRef, cached, target));
+        expect(forbidden).toBeInstanceOf(Forbidden);
+        expect(forbidden.message).toMatch(/^forbidden to patch Deployment shop\/cart/);
+        fake.remove(Resources.Deployment, "cart", "shop");
+        expect((yield* Effect.flip(applyDevicePlan(cartRef, cached, target)))._tag).toBe(
+          "NotFound",
+        );
+      }).pipe(Effect.provide(layer));
+    },
   );
-});
 
-describe("makeInMemoryWorkloadPatcher", () => {
   it.effect("rejects a patch that does not apply as Invalid, writing nothing", () => {
-    const store = makeInMemoryWorkloadPatcher([deployment([container("app")])]);
+    const { fake, cached, layer } = cluster(deployment([container("app")]));
     return Effect.gen(function* () {
       const patcher = yield* WorkloadPatcher;
       const error = yield* Effect.flip(
         patcher.patch(cartRef, [
-          { op: "replace", path: "/metadata/resourceVersion", value: "7" },
+          {
+            op: "replace",
+            path: "/metadata/resourceVersion",
+            value: cached.metadata.resourceVersion,
+          },
           { op: "remove", path: "/spec/template/spec/containers/0/resources/limits/cpu" },
         ]),
       );
       expect(error._tag).toBe("Invalid");
-      expect(store.get(cartRef)?.metadata.resourceVersion).toBe("7");
-      expect(store.patchCount()).toBe(0);
-    }).pipe(Effect.provide(store.layer));
-  });
-
-  it.effect("never mutates the objects it was seeded with, and lists them by key", () => {
-    const initial = deployment([container("app")]);
-    const before = structuredClone(initial);
-    const store = makeInMemoryWorkloadPatcher([initial]);
-    return Effect.gen(function* () {
-      const plan = planDevices(initial, { _tag: "Instrument", devices: { app: [goDevice] } });
-      if (plan._tag === "Patch") yield* (yield* WorkloadPatcher).patch(cartRef, plan.operations);
-      expect(initial).toEqual(before);
-      expect([...store.objects().keys()]).toEqual(["Deployment/shop/cart"]);
-      expect(store.patchCount()).toBe(1);
-    }).pipe(Effect.provide(store.layer));
+      expect(fake.writes()).toEqual([]);
+    }).pipe(Effect.provide(layer));
   });
 });

@@ -1,10 +1,13 @@
 /**
  * The Effect program that plans a workload's devices and, when something must
- * change, applies the patch through the `WorkloadPatcher` service the caller
- * provides (the live Kubernetes layer, or the in-memory one).
+ * change, applies the patch through the `WorkloadPatcher` service; its live layer
+ * sends the patch through `KubeClient` (the real API server, or the fake one in tests).
  */
-import type { WorkloadRef, WriteError } from "@odigos/crd-types";
-import { Context, Effect } from "effect";
+import { type WorkloadRef, workloadResource } from "@odigos/crd-types";
+import { KubeClient, toWriteError, type WriteError } from "@odigos/kube-client";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import type { JsonPatchOperation } from "./json-patch.js";
 import {
   type DevicePatchSubject,
@@ -27,6 +30,28 @@ export class WorkloadPatcher extends Context.Tag("@odigos/device-patcher/Workloa
     ) => Effect.Effect<void, WriteError>;
   }
 >() {}
+
+/**
+ * `WorkloadPatcher` over `KubeClient`: one `application/json-patch+json` PATCH per call, with
+ * the client's field manager; 409 becomes `Conflict`, 404 `NotFound`, and so on.
+ */
+export const WorkloadPatcherLive: Layer.Layer<WorkloadPatcher, never, KubeClient> = Layer.effect(
+  WorkloadPatcher,
+  Effect.map(KubeClient, (client) => ({
+    patch: (ref, operations) =>
+      client
+        .patch(
+          workloadResource(ref.kind),
+          ref.name,
+          { type: "json", operations },
+          { namespace: ref.namespace },
+        )
+        .pipe(
+          Effect.asVoid,
+          Effect.mapError((error) => toWriteError(error, ref, "patch")),
+        ),
+  })),
+);
 
 /** What `applyDevicePlan` did. */
 export type DevicePlanOutcome =

@@ -1,5 +1,5 @@
 /** SPEC section 4, one named case per rule: the exact patch and the state it leads to. */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { describe, expect, it } from "vitest";
 import { applyJsonPatch, type JsonPatchOperation } from "./json-patch.js";
 import { type DevicePlanSummary, type DevicePlanTarget, planDevices } from "./plan.js";

@@ -1,17 +1,15 @@
-/** fast-check properties of the planner and the in-memory patcher. */
-import {
-  Conflict,
-  type Container,
-  DeprecatedEbpfAnnotation,
-  type ResourceList,
-} from "@odigos/crd-types";
+/** fast-check properties of the planner, and of its patches on the fake API server. */
+import { type Container, DeprecatedEbpfAnnotation, type ResourceList } from "@odigos/crd-types";
 import { isDeviceName } from "@odigos/instrumentation-rules";
-import { Effect, Either } from "effect";
+import { Conflict, Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { makeInMemoryWorkloadPatcher } from "./in-memory.js";
 import { applyJsonPatch, unescapePointerSegment } from "./json-patch.js";
-import { WorkloadPatcher } from "./patcher.js";
+import { WorkloadPatcher, WorkloadPatcherLive } from "./patcher.js";
 import { type DevicePatchSubject, type DevicePlanTarget, planDevices } from "./plan.js";
 import { shuffled, target, workload } from "./test-support/arbitraries.js";
 import { cartRef } from "./test-support/builders.js";
@@ -142,21 +140,26 @@ describe("planDevices properties", () => {
     );
   });
 
-  it("the in-memory patcher rejects a plan from a stale resourceVersion with Conflict", async () => {
+  it("the API server rejects a plan from a stale resourceVersion with Conflict", async () => {
     await fc.assert(
       fc.asyncProperty(workload, target, async (subject, goal) => {
-        const plan = planDevices(subject, goal);
+        const fake = new FakeApiServer();
+        const stored = fake.put(Resources.Deployment, subject);
+        const cached = {
+          ...subject,
+          metadata: { ...subject.metadata, resourceVersion: stored.metadata.resourceVersion ?? "" },
+        };
+        const plan = planDevices(cached, goal);
         if (plan._tag === "NoChange") return;
-        const store = makeInMemoryWorkloadPatcher([subject]);
-        const edited = store.put(subject);
+        const edited = fake.put(Resources.Deployment, stored);
         const result = await Effect.runPromise(
           Effect.flatMap(WorkloadPatcher, (patcher) =>
             patcher.patch(cartRef, plan.operations),
-          ).pipe(Effect.flip, Effect.provide(store.layer)),
+          ).pipe(Effect.flip, Effect.provide(Layer.provide(WorkloadPatcherLive, fake.layer))),
         );
         expect(result).toBeInstanceOf(Conflict);
-        expect(store.get(cartRef)).toEqual(edited);
-        expect(store.patchCount()).toBe(0);
+        expect(fake.get(Resources.Deployment, "cart", "shop")).toEqual(edited);
+        expect(fake.writes()).toEqual([]);
       }),
     );
   });

@@ -17,9 +17,8 @@ describe("runtime details (SPEC 3.2)", () => {
   });
 
   it("no runtime details: no devices", async () => {
-    const before = await s.reconciles();
     await s.cluster.createWorkload("Deployment", ns, "bare");
-    await s.settled(before + 1);
+    await s.evaluated("Deployment", ns, "bare");
     expect(await s.cluster.devices("Deployment", ns, "bare")).toEqual({});
     await s.cluster.createWorkload("Deployment", ns, "sibling");
     await s.cluster.putRuntimeDetails("Deployment", ns, "sibling", [
@@ -29,10 +28,10 @@ describe("runtime details (SPEC 3.2)", () => {
   });
 
   it("empty languages: no devices; a language appears: device; languages emptied: removed", async () => {
-    const before = await s.reconciles();
     await s.cluster.createWorkload("Deployment", ns, "empty");
     await s.cluster.putRuntimeDetails("Deployment", ns, "empty", []);
-    await s.settled(before + 2);
+    await s.evaluated("Deployment", ns, "empty");
+    await s.evaluated("InstrumentedApplication", ns, "deployment-empty");
     expect(await s.cluster.devices("Deployment", ns, "empty")).toEqual({});
     await s.cluster.putRuntimeDetails("Deployment", ns, "empty", [
       { containerName: "app", language: "python" },
@@ -87,11 +86,10 @@ describe("collectors readiness (SPEC 3.3)", () => {
   });
 
   it("nothing is instrumented while no data-collection group is ready (a ready gateway does not count)", async () => {
-    const before = await s.reconciles();
     await s.cluster.createCollectorsGroup(s.odigosNamespace, "gateway", "GATEWAY");
     await s.cluster.setCollectorsReady(s.odigosNamespace, "gateway", true);
-    // Each group change re-evaluates every workload with runtime details.
-    await s.settled(before + 2 * names.length);
+    await s.evaluated("CollectorsGroup", s.odigosNamespace, "gateway");
+    for (const name of names) await s.evaluated("Deployment", ns, name);
     for (const name of names) expect(await s.cluster.devices("Deployment", ns, name)).toEqual({});
   });
 

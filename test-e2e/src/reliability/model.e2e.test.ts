@@ -20,7 +20,7 @@ import {
   isOptedIn,
   shouldInstrument,
 } from "@odigos/instrumentation-rules";
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstrumentorProcess } from "../support/instrumentor-process.js";
@@ -323,8 +323,10 @@ describe("model-based convergence", () => {
             return last.length === 0;
           },
           { timeoutMs: 25_000, intervalMs: 250, description: "the cluster to match the rules" },
-        ).catch(() => {
-          throw new Error(`not converged after ${JSON.stringify(sequence)}:\n${last.join("\n")}`);
+        ).catch((error: Error) => {
+          throw new Error(
+            `not converged after ${JSON.stringify(sequence)}:\n${last.join("\n")}\n${error.message}`,
+          );
         });
       }),
       { seed, numRuns: runs, endOnFailure: true },

@@ -12,6 +12,13 @@ const version = "v1alpha1";
 
 export type Language = "java" | "python" | "go" | "dotnet" | "javascript";
 export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+/** The instrumentor's caches, by the name its logs give them. */
+export type Informer =
+  | WorkloadKind
+  | "Namespace"
+  | "InstrumentedApplication"
+  | "CollectorsGroup"
+  | "OdigosConfiguration";
 
 /** Typed helpers over the admin client for the objects the scenarios create. */
 export class Cluster {
@@ -289,6 +296,31 @@ export class Cluster {
   }
 
   /** Device names per container of the workload's pod template, as the server has them now. */
+  /** The current resourceVersion of an object, named by the instrumentor informer that caches it. */
+  async resourceVersionOf(informer: Informer, namespace: string | undefined, name: string) {
+    const object = await this.readByInformer(informer, namespace ?? "", name);
+    return (object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? "";
+  }
+
+  private readByInformer(informer: Informer, namespace: string, name: string): Promise<unknown> {
+    switch (informer) {
+      case "Deployment":
+      case "StatefulSet":
+      case "DaemonSet":
+        return this.readWorkload(informer, namespace, name);
+      case "Namespace":
+        return this.core.readNamespace({ name });
+      default:
+        return this.custom.getNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural: `${informer.toLowerCase()}s`,
+          name,
+        });
+    }
+  }
+
   async devices(
     kind: WorkloadKind,
     namespace: string,

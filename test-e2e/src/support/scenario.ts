@@ -2,14 +2,17 @@ import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { adminKubeConfig } from "./cluster.js";
 import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
-import { Cluster, type WorkloadKind } from "./odigos.js";
+import { Cluster, type Informer, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
 export interface Scenario {
   readonly cluster: Cluster;
   /** This file's Odigos namespace (CURRENT_NS of its instrumentor). */
   readonly odigosNamespace: string;
+  /** The running instrumentor (a new one after {@link Scenario.restart}). */
   readonly instrumentor: InstrumentorProcess;
+  /** Stops the instrumentor with SIGTERM (it must exit 0) and starts a new one with the same flags. */
+  readonly restart: () => Promise<InstrumentorProcess>;
   /** A fresh namespace name with this file's prefix (not created). */
   readonly namespaceName: (label: string) => string;
   /** Creates a namespace that is deleted after the file. */
@@ -36,10 +39,18 @@ export interface Scenario {
   /** Total reconciles so far, from the instrumentor's /metrics. */
   readonly reconciles: () => Promise<number>;
   /**
-   * Waits until the instrumentor has run at least `atLeast` reconciles in all
-   * and is idle (empty queue, no worker busy, the count steady for 300 ms).
+   * Waits for evidence that the instrumentor has evaluated this object as it is now: its debug
+   * log says its cache observed the object's current resourceVersion (or a later one), and then
+   * its queue is empty with no worker busy, so every reconcile that change queued is done.
+   * A check that something did *not* happen comes after this.
    */
-  readonly settled: (atLeast?: number) => Promise<void>;
+  readonly evaluated: (
+    informer: Informer,
+    namespace: string | undefined,
+    name: string,
+  ) => Promise<void>;
+  /** Waits until the work queue is empty and no worker is busy. */
+  readonly idle: () => Promise<void>;
   readonly teardown: () => Promise<void>;
 }
 
@@ -68,43 +79,57 @@ export async function startScenario(
   await cluster.createOdigosNamespace(odigosNamespace);
   if (options.collectorsReady ?? true)
     await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
-  const instrumentor = await startInstrumentorProcess({
-    kubeconfigPath: inject("kubeconfigPath"),
-    odigosNamespace,
-    ...(options.args === undefined ? {} : { args: options.args }),
-  });
+  const start = () =>
+    startInstrumentorProcess({
+      kubeconfigPath: inject("kubeconfigPath"),
+      odigosNamespace,
+      // Debug level: scenarios wait for the "observed" line of an object before a negative check.
+      args: ["--log-level=debug", ...(options.args ?? [])],
+    });
+  let instrumentor = await start();
   const metrics = async () =>
     (await fetch(`http://127.0.0.1:${instrumentor.metricsPort}/metrics`)).text();
   const reconciles = async () => metricSum(await metrics(), "controller_runtime_reconcile_total");
+  const idle = async () => {
+    await waitFor(
+      async () => {
+        const text = await metrics();
+        return (
+          metricSum(text, "workqueue_depth") +
+            metricSum(text, "controller_runtime_active_workers") ===
+          0
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 50, description: "an idle work queue" },
+    );
+  };
   return {
     reconciles,
-    settled: async (atLeast = 0) => {
-      let previous = -1;
-      let steadySince = Date.now();
-      await waitFor(
-        async () => {
-          const text = await metrics();
-          const total = metricSum(text, "controller_runtime_reconcile_total");
-          const busy =
-            metricSum(text, "workqueue_depth") +
-            metricSum(text, "controller_runtime_active_workers");
-          if (total !== previous || busy > 0 || total < atLeast) {
-            previous = total;
-            steadySince = Date.now();
-            return false;
-          }
-          return Date.now() - steadySince >= 300;
-        },
-        {
-          timeoutMs: 20_000,
-          intervalMs: 50,
-          description: `instrumentor idle after ${atLeast} reconciles`,
-        },
+    evaluated: async (informer, namespace, name) => {
+      const version = Number(await cluster.resourceVersionOf(informer, namespace, name));
+      const key = namespace === undefined ? name : `${namespace}/${name}`;
+      await instrumentor.waitForLog(
+        (line) =>
+          line.msg === "observed" &&
+          line.informer === informer &&
+          line.key === key &&
+          Number(line.resourceVersion) >= version,
+        30_000,
       );
+      await idle();
     },
+    idle,
     cluster,
     odigosNamespace,
-    instrumentor,
+    get instrumentor() {
+      return instrumentor;
+    },
+    restart: async () => {
+      const code = await instrumentor.stop("SIGTERM");
+      if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
+      instrumentor = await start();
+      return instrumentor;
+    },
     namespaceName,
     namespace: async (name, annotations, labels) => {
       const full = namespaceName(name);

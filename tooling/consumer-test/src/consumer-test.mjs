@@ -2,11 +2,11 @@
 /**
  * `pnpm --filter @odigos/consumer-test test`: what a user of the published libraries gets.
  *
- * 1. `pnpm pack` each of the four libraries (they must be built: turbo's `^build` does it) into
+ * 1. `pnpm pack` each of the five libraries (they must be built: turbo's `^build` does it) into
  *    a temporary folder outside the workspace, and checks each tarball: only `dist/`, README,
  *    LICENSE and package.json (and crd-types' generated `crds/`), no test files, no
  *    `workspace:` ranges left, `publishConfig.access` public, a repository.
- * 2. Creates a scratch npm project there, `npm install`s the four tarballs plus effect,
+ * 2. Creates a scratch npm project there, `npm install`s the five tarballs plus effect,
  *    typescript and @types/node from the registry.
  * 3. Compiles fixture/main.ts with tsc (strict, NodeNext) and runs it; checks what it prints.
  *
@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = fileURLToPath(new URL("../fixture/main.ts", import.meta.url));
-const packages = ["crd-types", "instrumentation-rules", "device-patcher", "cleanup"];
+const packages = ["kube-client", "crd-types", "instrumentation-rules", "device-patcher", "cleanup"];
 const registryDeps = ["effect@3.22.4", "typescript@5.9.3", "@types/node@20.19.25"];
 
 /** What the program must print, in order. */
@@ -30,7 +30,7 @@ const expected = [
   "decision: true Instrument (NamespaceEnabled)",
   'devices: {"app":["instrumentation.odigos.io/go-ebpf-community"]}',
   "plan: Patch with 2 operation(s)",
-  "applyDevicePlan: Patched, resourceVersion 2",
+  "applyDevicePlan: Patched, resourceVersion 3",
   "re-plan: NoChange",
   "cleanup plan: DeleteRuntimeDetails",
   "cleanup: 1 done, 0 failed, 0 runtime details left",

@@ -1,9 +1,16 @@
 /**
- * The watch-fed caches of everything a decision reads, and the mapping from a
- * change of any of them to the workloads it can affect.
+ * The watch-fed caches of everything a decision reads, and the mapping from a change of any
+ * of them to the workloads it can affect, which are put on the work queue:
+ * - a workload change queues that workload;
+ * - a namespace whose opt-in marker changed queues its workloads;
+ * - runtime details queue their workload (a name that denotes none is reported);
+ * - a CollectorsGroup or `odigos-config` change queues every workload with Odigos state
+ *   (runtime details, devices or a reported name), and is remembered as a global change so
+ *   the workloads it moves can be reported once, on the object that caused it.
  */
 import {
   type CollectorsGroup,
+  type DecodedInstrumentedApplication,
   type DecodeError,
   DeviceResourcePrefix,
   decodeCollectorsGroup,
@@ -12,8 +19,10 @@ import {
   decodeOdigosConfiguration,
   type InstrumentedApplication,
   type Namespace,
+  OdigosApiVersion,
   OdigosConfigName,
   type OdigosConfiguration,
+  OdigosResources,
   ReportedNameAnnotation,
   runtimeObjectName,
   type Workload,
@@ -21,41 +30,37 @@ import {
   WorkloadKinds,
   type WorkloadRef,
   workloadDecoder,
+  workloadKey,
+  workloadOfRuntimeObject,
+  workloadResource,
 } from "@odigos/crd-types";
-import { readMarker } from "@odigos/instrumentation-rules";
-import type { KubeHttp } from "../kube/http.js";
-import {
-  collectorsGroupsPath,
-  namespaceCollectionPath,
-  odigosConfigurationsPath,
-  runtimeDetailsCollectionPath,
-  workloadCollectionPath,
-} from "../kube/resources.js";
-import { Informer, type InformerEvent, type InformerLog } from "./informer.js";
+import { collectorsReady, readMarker } from "@odigos/instrumentation-rules";
+import { KubeClient, type KubeClientApi, type Resource, Resources } from "@odigos/kube-client";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
+import type { Logger } from "pino";
+import { Config } from "../config.js";
+import { WorkloadQueue, type WorkQueue } from "../controller/work-queue.js";
+import { EventRecorder, type EventTarget } from "../observability/events.js";
+import { Log } from "../observability/log.js";
+import { Metrics, type MetricsApi } from "../observability/metrics.js";
+import { createInformer, type Informer, type InformerEvent } from "./informer.js";
 
 const resourceVersionOf = (value: { readonly metadata: { readonly resourceVersion: string } }) =>
   value.metadata.resourceVersion;
-
-/** What the cluster state tells its owner as objects change. */
-export interface ClusterStateListener {
-  /** A workload whose desired state may have changed. */
-  readonly workloadChanged: (ref: WorkloadRef) => void;
-  /** An object arrived that could not be decoded. */
-  readonly invalidObject: (
-    kind: string,
-    event: Extract<InformerEvent<unknown>, { type: "invalid" }>,
-  ) => void;
-  /** Runtime details changed (for name validation and orphan reporting). */
-  readonly runtimeDetailsChanged: (
-    key: string,
-    current: InstrumentedApplication | undefined,
-  ) => void;
-}
 
 /** `namespace/name` -> the ref of a workload of `kind`. */
 const refOf = (kind: WorkloadKind, key: string): WorkloadRef => {
   const slash = key.indexOf("/");
   return { kind, namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+};
+
+/** `Deployment/shop/cart` -> its ref (queue keys are {@link workloadKey}s). */
+export const parseWorkloadKey = (key: string): WorkloadRef => {
+  const [kind = "", namespace = "", name = ""] = key.split("/");
+  return { kind: kind as WorkloadKind, namespace, name };
 };
 
 export const carriesDevices = (workload: Workload): boolean =>
@@ -73,6 +78,18 @@ export type ConfigurationState =
   | { readonly _tag: "Missing" }
   | { readonly _tag: "Invalid"; readonly reason: string };
 
+/** A change of a cluster-wide input, and the global inputs as they were before it. */
+export interface GlobalChange {
+  /** The object whose change moved the workloads: a CollectorsGroup, or `odigos-config`. */
+  readonly cause: EventTarget;
+  /** e.g. `collectors became ready`, `odigos-config changed`. */
+  readonly description: string;
+  readonly before: {
+    readonly collectorsReady: boolean;
+    readonly configuration: ConfigurationState;
+  };
+}
+
 /** What a reconcile reads: the caches, never the API server. */
 export interface ClusterView {
   readonly odigosNamespace: string;
@@ -83,200 +100,361 @@ export interface ClusterView {
   readonly runtimeDetailsOf: (ref: WorkloadRef) => InstrumentedApplication | undefined;
   readonly configuration: () => ConfigurationState;
   readonly allCollectorsGroups: () => Iterable<CollectorsGroup>;
+  /** The last change of collectors readiness or `odigos-config`, if any since start. */
+  readonly lastGlobalChange: () => GlobalChange | undefined;
+  /**
+   * Why a workload was queued, read once by its reconcile: the global change, when only that
+   * queued it since its last reconcile; undefined when any of its own inputs did.
+   */
+  readonly takeCause: (ref: WorkloadRef) => GlobalChange | undefined;
 }
 
-export class ClusterState implements ClusterView {
-  readonly workloads: Readonly<Record<WorkloadKind, Informer<Workload>>>;
-  readonly namespaces: Informer<Namespace>;
-  readonly runtimeDetails: Informer<InstrumentedApplication>;
-  readonly collectorsGroups: Informer<CollectorsGroup>;
-  readonly configurations: Informer<OdigosConfiguration>;
+export interface ClusterStateApi extends ClusterView {
+  /** Completes once every cache has listed once. */
+  readonly synced: Effect.Effect<void>;
+  readonly hasSynced: () => boolean;
+  /** Objects per cache, for metrics. */
+  readonly sizes: () => ReadonlyArray<readonly [string, number]>;
+  readonly allWorkloads: () => Iterable<WorkloadRef>;
+  /** The cache whose lists and watches have been failing longest, and since when. */
+  readonly failing: () => { readonly informer: string; readonly since: number } | undefined;
+}
+
+export class ClusterState extends Context.Tag("@odigos/instrumentor/ClusterState")<
+  ClusterState,
+  ClusterStateApi
+>() {}
+
+const apiVersionOfKind = (kind: string) =>
+  (WorkloadKinds as ReadonlyArray<string>).includes(kind) ? "apps/v1" : OdigosApiVersion;
+
+/** What the caches report to the queue and to the person on call. */
+const makeReporter = Effect.gen(function* () {
+  const log = yield* Log;
+  const metrics = yield* Metrics;
+  const events = yield* EventRecorder;
+  return {
+    invalid: (kind: string, error: DecodeError) => {
+      metrics.decodeErrors.inc({ kind });
+      log.warn(
+        {
+          kind,
+          namespace: error.namespace,
+          name: error.name,
+          reason: "Malformed",
+          issues: error.issues,
+        },
+        error.message,
+      );
+      if (error.namespace === undefined || error.name === undefined) return;
+      const target = {
+        apiVersion: apiVersionOfKind(kind),
+        kind,
+        namespace: error.namespace,
+        name: error.name,
+      };
+      events.warning(target, "Malformed", "Decode", error.message);
+    },
+    badRuntimeDetails: (details: DecodedInstrumentedApplication, reason: string, note: string) => {
+      const namespace = details.metadata.namespace ?? "";
+      const { name, uid } = details.metadata;
+      log.warn({ kind: "InstrumentedApplication", namespace, name, reason }, note);
+      const target = {
+        apiVersion: OdigosApiVersion,
+        kind: "InstrumentedApplication",
+        namespace,
+        name,
+        uid,
+      };
+      events.warning(target, reason, "Decode", note);
+    },
+  };
+});
+
+type Reporter = Effect.Effect.Success<typeof makeReporter>;
+type Versioned = { readonly metadata: { readonly resourceVersion: string } };
+
+/** The caches, their view, and what their changes queue. */
+class Caches implements ClusterStateApi {
+  readonly odigosNamespace: string;
+  private readonly configKey: string;
+  /** Workload keys by namespace, for namespace fan-out. */
+  private readonly byNamespace = new Map<string, Set<string>>();
+  /** Per queued workload: the global change that queued it, or "own" once any own input did. */
+  private readonly causes = new Map<string, GlobalChange | "own">();
+  private globalChange: GlobalChange | undefined;
+  private readiness: boolean | undefined;
+  private configurationBefore: ConfigurationState = { _tag: "Missing" };
+  private readonly workloads: Readonly<Record<WorkloadKind, Informer<Workload>>>;
+  private readonly namespaces: Informer<Namespace>;
+  private readonly runtimeDetails: Informer<DecodedInstrumentedApplication>;
+  private readonly collectorsGroups: Informer<CollectorsGroup>;
+  private readonly configurations: Informer<OdigosConfiguration>;
+  readonly all: ReadonlyArray<Informer<unknown>>;
+  readonly synced: Effect.Effect<void>;
 
   constructor(
-    kube: KubeHttp,
-    readonly odigosNamespace: string,
-    listener: ClusterStateListener,
-    log: InformerLog,
+    private readonly client: KubeClientApi,
+    private readonly log: Logger,
+    private readonly queue: WorkQueue<string>,
+    private readonly metrics: MetricsApi,
+    private readonly report: Reporter,
+    odigosNamespace: string,
   ) {
-    const invalid =
-      (kind: string) =>
-      <A>(event: InformerEvent<A>): boolean => {
-        if (event.type !== "invalid") return false;
-        listener.invalidObject(kind, event);
-        return true;
-      };
-    const workloadInformer = (kind: WorkloadKind) =>
-      new Informer<Workload>(kube, {
-        name: kind,
-        path: workloadCollectionPath(kind),
-        decode: workloadDecoder(kind),
-        resourceVersionOf,
-        log,
-        onEvent: (event) => {
-          invalid(kind)(event);
-          listener.workloadChanged(refOf(kind, event.key));
-        },
-      });
+    this.odigosNamespace = odigosNamespace;
+    this.configKey = `${odigosNamespace}/${OdigosConfigName}`;
     this.workloads = {
-      Deployment: workloadInformer("Deployment"),
-      StatefulSet: workloadInformer("StatefulSet"),
-      DaemonSet: workloadInformer("DaemonSet"),
+      Deployment: this.workloadInformer("Deployment"),
+      StatefulSet: this.workloadInformer("StatefulSet"),
+      DaemonSet: this.workloadInformer("DaemonSet"),
     };
-    this.namespaces = new Informer<Namespace>(kube, {
-      name: "Namespace",
-      path: namespaceCollectionPath,
-      decode: decodeNamespace,
-      resourceVersionOf,
-      log,
-      onEvent: (event) => {
-        if (invalid("Namespace")(event)) return;
-        // Only the marker of a namespace feeds decisions; status churn must not requeue thousands.
-        const before =
-          event.previous === undefined ? "" : JSON.stringify(readMarker(event.previous.metadata));
-        const after =
-          event.type === "upsert" ? JSON.stringify(readMarker(event.current.metadata)) : "";
-        if (before === after) return;
-        for (const ref of this.workloadsIn(event.key)) listener.workloadChanged(ref);
-      },
-    });
-    this.runtimeDetails = new Informer<InstrumentedApplication>(kube, {
-      name: "InstrumentedApplication",
-      path: runtimeDetailsCollectionPath,
-      decode: decodeInstrumentedApplication,
-      resourceVersionOf,
-      log,
-      onEvent: (event) => {
-        invalid("InstrumentedApplication")(event);
-        listener.runtimeDetailsChanged(
-          event.key,
-          event.type === "upsert" ? event.current : undefined,
-        );
-      },
-    });
-    const everyAffectedWorkload =
-      <A>(kind: string) =>
-      (event: InformerEvent<A>) => {
-        invalid(kind)(event);
-        for (const ref of this.workloadsWithOdigosState()) listener.workloadChanged(ref);
-      };
-    this.collectorsGroups = new Informer<CollectorsGroup>(kube, {
-      name: "CollectorsGroup",
-      path: collectorsGroupsPath(odigosNamespace),
-      decode: decodeCollectorsGroup,
-      resourceVersionOf,
-      log,
-      onEvent: everyAffectedWorkload("CollectorsGroup"),
-    });
-    this.configurations = new Informer<OdigosConfiguration>(kube, {
-      name: "OdigosConfiguration",
-      path: odigosConfigurationsPath(odigosNamespace),
-      decode: decodeOdigosConfiguration,
-      resourceVersionOf,
-      log,
-      onEvent: (event) => {
-        if (event.key !== `${odigosNamespace}/${OdigosConfigName}`) return;
-        everyAffectedWorkload("OdigosConfiguration")(event);
-      },
-    });
-  }
-
-  private informers(): ReadonlyArray<Informer<unknown>> {
-    return [
+    this.namespaces = this.informer(
+      "Namespace",
+      Resources.Namespace,
+      undefined,
+      decodeNamespace,
+      (event) => this.onNamespace(event),
+    );
+    this.runtimeDetails = this.informer(
+      "InstrumentedApplication",
+      OdigosResources.InstrumentedApplication,
+      undefined,
+      decodeInstrumentedApplication,
+      (event) => this.onRuntimeDetails(event),
+    );
+    this.collectorsGroups = this.informer(
+      "CollectorsGroup",
+      OdigosResources.CollectorsGroup,
+      odigosNamespace,
+      decodeCollectorsGroup,
+      (event) => this.onCollectorsGroup(event),
+    );
+    this.configurations = this.informer(
+      "OdigosConfiguration",
+      OdigosResources.OdigosConfiguration,
+      odigosNamespace,
+      decodeOdigosConfiguration,
+      (event) => this.onConfiguration(event),
+    );
+    this.all = [
       ...Object.values(this.workloads),
       this.namespaces,
       this.runtimeDetails,
       this.collectorsGroups,
       this.configurations,
     ] as ReadonlyArray<Informer<unknown>>;
+    this.synced = Effect.asVoid(
+      Effect.all(
+        this.all.map((one) => one.synced),
+        { concurrency: "unbounded" },
+      ),
+    );
   }
 
-  start(): void {
-    for (const informer of this.informers()) informer.start();
+  private informer<A extends Versioned>(
+    name: string,
+    resource: Resource,
+    namespace: string | undefined,
+    decode: (raw: unknown) => Either.Either<A, DecodeError>,
+    onEvent: (event: InformerEvent<A>) => void,
+  ): Informer<A> {
+    return createInformer(this.client, this.log, {
+      name,
+      resource,
+      namespace,
+      decode,
+      resourceVersionOf,
+      onFailure: () => this.metrics.watchFailures.inc({ informer: name }),
+      onEvent: (event) => {
+        if (event.type === "invalid") this.report.invalid(name, event.error);
+        onEvent(event);
+      },
+    });
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.informers().map((informer) => informer.stop()));
+  private workloadInformer(kind: WorkloadKind): Informer<Workload> {
+    return this.informer(
+      kind,
+      workloadResource(kind),
+      undefined,
+      workloadDecoder(kind),
+      (event) => {
+        const ref = refOf(kind, event.key);
+        const key = workloadKey(ref);
+        if (event.type === "delete") this.byNamespace.get(ref.namespace)?.delete(key);
+        else {
+          let keys = this.byNamespace.get(ref.namespace);
+          if (keys === undefined) {
+            keys = new Set();
+            this.byNamespace.set(ref.namespace, keys);
+          }
+          keys.add(key);
+        }
+        this.enqueue(ref);
+      },
+    );
   }
 
-  get synced(): Promise<void> {
-    return Promise.all(this.informers().map((informer) => informer.synced)).then(() => undefined);
+  private enqueue(ref: WorkloadRef, cause: GlobalChange | "own" = "own"): void {
+    const key = workloadKey(ref);
+    if (this.causes.get(key) !== "own") this.causes.set(key, cause);
+    this.metrics.queueAdds.inc({ name: "workload" });
+    this.queue.add(key);
   }
 
-  get hasSynced(): boolean {
-    return this.informers().every((informer) => informer.hasSynced);
+  /** Only the marker of a namespace feeds decisions; status churn must not requeue thousands. */
+  private onNamespace(event: InformerEvent<Namespace>): void {
+    const before =
+      event.previous === undefined ? "" : JSON.stringify(readMarker(event.previous.metadata));
+    const after = event.type === "upsert" ? JSON.stringify(readMarker(event.current.metadata)) : "";
+    if (before === after) return;
+    for (const key of this.byNamespace.get(event.key) ?? []) this.enqueue(parseWorkloadKey(key));
   }
 
-  /** Objects per cache, for metrics. */
-  sizes(): ReadonlyArray<readonly [string, number]> {
-    return [
-      ...WorkloadKinds.map((kind) => [kind, this.workloads[kind].size] as const),
-      ["Namespace", this.namespaces.size],
-      ["InstrumentedApplication", this.runtimeDetails.size],
-      ["CollectorsGroup", this.collectorsGroups.size],
-      ["OdigosConfiguration", this.configurations.size],
-    ];
-  }
-
-  workload(ref: WorkloadRef): Workload | undefined {
-    return this.workloads[ref.kind].get(`${ref.namespace}/${ref.name}`);
-  }
-
-  workloadInvalid(ref: WorkloadRef): DecodeError | undefined {
-    return this.workloads[ref.kind].invalidReason(`${ref.namespace}/${ref.name}`);
-  }
-
-  namespace(name: string): Namespace | undefined {
-    return this.namespaces.get(name);
-  }
-
-  runtimeDetailsOf(ref: WorkloadRef): InstrumentedApplication | undefined {
-    return this.runtimeDetails.get(`${ref.namespace}/${runtimeObjectName(ref.kind, ref.name)}`);
-  }
-
-  allCollectorsGroups(): Iterable<CollectorsGroup> {
-    return this.collectorsGroups.values();
-  }
-
-  /** `odigos-config`, or why there is no usable one. */
-  configuration(): ConfigurationState {
-    const key = `${this.odigosNamespace}/${OdigosConfigName}`;
-    const config = this.configurations.get(key);
-    if (config !== undefined) return { _tag: "Available", config };
-    const invalid = this.configurations.invalidReason(key);
-    return invalid === undefined
-      ? { _tag: "Missing" }
-      : { _tag: "Invalid", reason: invalid.message };
-  }
-
-  *allWorkloads(): Generator<WorkloadRef> {
-    for (const kind of WorkloadKinds) {
-      for (const workload of this.workloads[kind].values()) {
-        yield { kind, namespace: workload.metadata.namespace ?? "", name: workload.metadata.name };
-      }
+  private onRuntimeDetails(event: InformerEvent<DecodedInstrumentedApplication>): void {
+    const [namespace = "", name = ""] = event.key.split("/");
+    const owner = workloadOfRuntimeObject(namespace, name);
+    if (Either.isRight(owner)) this.enqueue(owner.right);
+    if (event.type !== "upsert") return;
+    const { current, previous } = event;
+    if (Either.isLeft(owner)) {
+      const note = `${owner.left.message}: it names no Deployment, StatefulSet or DaemonSet and is ignored`;
+      this.report.badRuntimeDetails(current, "InvalidName", note);
     }
+    const skipped = current.skippedLanguages;
+    if (
+      skipped.length === 0 ||
+      JSON.stringify(skipped) === JSON.stringify(previous?.skippedLanguages)
+    )
+      return;
+    const problems = skipped.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+    const entries = skipped.length === 1 ? "entry" : "entries";
+    const note = `InstrumentedApplication ${event.key}: skipped ${skipped.length} language ${entries}, the others count: ${problems}`;
+    this.report.badRuntimeDetails(current, "InvalidLanguageEntry", note);
   }
 
-  *workloadsIn(namespace: string): Generator<WorkloadRef> {
-    for (const ref of this.allWorkloads()) if (ref.namespace === namespace) yield ref;
+  private onCollectorsGroup(event: InformerEvent<CollectorsGroup>): void {
+    const before = this.readiness ?? false;
+    this.readiness = collectorsReady(this.collectorsGroups.values());
+    if (this.readiness === before && event.type !== "invalid") return;
+    const [namespace = "", name = ""] = event.key.split("/");
+    const uid = event.type === "upsert" ? event.current.metadata.uid : undefined;
+    this.globalChanged({
+      cause: { apiVersion: OdigosApiVersion, kind: "CollectorsGroup", namespace, name, uid },
+      description: this.readiness ? "collectors became ready" : "collectors became not ready",
+      before: { collectorsReady: before, configuration: this.configuration() },
+    });
+  }
+
+  private onConfiguration(event: InformerEvent<OdigosConfiguration>): void {
+    if (event.key !== this.configKey) return;
+    const before = this.configurationBefore;
+    this.configurationBefore = this.configuration();
+    if (JSON.stringify(specOf(before)) === JSON.stringify(specOf(this.configurationBefore))) return;
+    this.globalChanged({
+      cause: {
+        apiVersion: OdigosApiVersion,
+        kind: "OdigosConfiguration",
+        namespace: this.odigosNamespace,
+        name: OdigosConfigName,
+      },
+      description: "odigos-config changed",
+      before: { collectorsReady: this.readiness ?? false, configuration: before },
+    });
+  }
+
+  private globalChanged(change: GlobalChange): void {
+    // Before the first sync the caches are still filling: that is no change of the cluster.
+    if (!this.hasSynced()) return;
+    this.globalChange = change;
+    for (const ref of this.withOdigosState()) this.enqueue(ref, change);
   }
 
   /** Workloads a collectors or configuration change can affect: with runtime details, devices or a reported name. */
-  *workloadsWithOdigosState(): Generator<WorkloadRef> {
-    for (const kind of WorkloadKinds) {
-      for (const workload of this.workloads[kind].values()) {
-        const ref = {
-          kind,
-          namespace: workload.metadata.namespace ?? "",
-          name: workload.metadata.name,
-        };
-        if (
-          this.runtimeDetailsOf(ref) !== undefined ||
-          carriesDevices(workload) ||
-          workload.metadata.annotations?.[ReportedNameAnnotation] !== undefined
-        ) {
-          yield ref;
-        }
-      }
+  private *withOdigosState(): Generator<WorkloadRef> {
+    for (const ref of this.allWorkloads()) {
+      const workload = this.workload(ref);
+      if (workload === undefined) continue;
+      const hasState =
+        this.runtimeDetailsOf(ref) !== undefined ||
+        carriesDevices(workload) ||
+        workload.metadata.annotations?.[ReportedNameAnnotation] !== undefined;
+      if (hasState) yield ref;
     }
   }
+
+  // ClusterView -------------------------------------------------------------------------------
+
+  workload = (ref: WorkloadRef) => this.workloads[ref.kind].get(`${ref.namespace}/${ref.name}`);
+  workloadInvalid = (ref: WorkloadRef) =>
+    this.workloads[ref.kind].invalidReason(`${ref.namespace}/${ref.name}`);
+  namespace = (name: string) => this.namespaces.get(name);
+  runtimeDetailsOf = (ref: WorkloadRef) =>
+    this.runtimeDetails.get(`${ref.namespace}/${runtimeObjectName(ref.kind, ref.name)}`);
+  allCollectorsGroups = () => this.collectorsGroups.values();
+  lastGlobalChange = () => this.globalChange;
+  configuration = (): ConfigurationState => {
+    const current = this.configurations.get(this.configKey);
+    if (current !== undefined) return { _tag: "Available", config: current };
+    const why = this.configurations.invalidReason(this.configKey);
+    return why === undefined ? { _tag: "Missing" } : { _tag: "Invalid", reason: why.message };
+  };
+  takeCause = (ref: WorkloadRef) => {
+    const key = workloadKey(ref);
+    const cause = this.causes.get(key);
+    this.causes.delete(key);
+    return cause === "own" ? undefined : cause;
+  };
+
+  // ClusterStateApi ---------------------------------------------------------------------------
+
+  hasSynced = () => this.all.every((one) => one.hasSynced());
+  sizes = () => this.all.map((one) => [one.name, one.size()] as const);
+  allWorkloads = function* (this: Caches): Generator<WorkloadRef> {
+    for (const kind of WorkloadKinds)
+      for (const key of keysOf(this.workloads[kind])) yield refOf(kind, key);
+  };
+  failing = () => {
+    let worst: { informer: string; since: number } | undefined;
+    for (const one of this.all) {
+      const since = one.failingSince();
+      if (since !== undefined && (worst === undefined || since < worst.since))
+        worst = { informer: one.name, since };
+    }
+    return worst;
+  };
 }
+
+/** Builds the caches and starts them in the layer's scope; they stop when it closes. */
+const make = Effect.gen(function* () {
+  const metrics = yield* Metrics;
+  const caches = new Caches(
+    yield* KubeClient,
+    yield* Log,
+    yield* WorkloadQueue,
+    metrics,
+    yield* makeReporter,
+    (yield* Config).odigosNamespace,
+  );
+  // Started only once all exist: every event handler may read every cache.
+  yield* Effect.forEach(caches.all, (one) => one.start, { discard: true });
+  metrics.onScrape(() => {
+    for (const [name, size] of caches.sizes()) metrics.cacheObjects.set({ informer: name }, size);
+  });
+  return caches as ClusterStateApi;
+});
+
+const keysOf = function* (informer: Informer<Workload>): Generator<string> {
+  for (const workload of informer.values())
+    yield `${workload.metadata.namespace ?? ""}/${workload.metadata.name}`;
+};
+
+const specOf = (state: ConfigurationState) =>
+  state._tag === "Available" ? state.config.spec : state._tag;
+
+/** The caches, started in the layer's scope. */
+export const ClusterStateLive: Layer.Layer<
+  ClusterState,
+  never,
+  KubeClient | Log | Metrics | EventRecorder | WorkloadQueue | Config
+> = Layer.scoped(ClusterState, make);

@@ -1,16 +1,32 @@
 /**
- * A list-then-watch cache of one resource that can never stop silently: every
- * ended or failed watch reconnects from the last resource version with backoff,
- * an expired resource version (HTTP 410) triggers a re-list whose differences
- * are delivered as events, and a stream idle past its deadline is dropped and
- * re-opened. Objects are decoded once, here; one that fails is reported and
- * kept out of the cache.
+ * A list-then-watch cache of one resource that never stops while its scope is open, with
+ * client-go's reflector semantics: list, then watch from the list's version; a watch that ends
+ * or fails is re-opened from the last version delivered (the server replays from there); only
+ * an expired version (410) or a failed list starts over with a list, whose differences are
+ * delivered as events. Objects are decoded once, here; one that fails is kept out of the cache
+ * and reported.
  */
 import type { DecodeError } from "@odigos/crd-types";
-import { Either } from "effect";
-import type { KubeHttp } from "../kube/http.js";
-import { KubeRequestError } from "../kube/http.js";
-import { Backoff } from "../queue/backoff.js";
+import {
+  hasStatus,
+  KubeClient,
+  type KubeClientApi,
+  type KubeError,
+  type KubeObject,
+  type Resource,
+  type WatchEvent,
+} from "@odigos/kube-client";
+import type * as Chunk from "effect/Chunk";
+import * as Clock from "effect/Clock";
+import * as Deferred from "effect/Deferred";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as FiberId from "effect/FiberId";
+import type * as Scope from "effect/Scope";
+import * as Stream from "effect/Stream";
+import type { Logger } from "pino";
+import { Backoff } from "../controller/backoff.js";
+import { Log } from "../observability/log.js";
 
 export type InformerEvent<A> =
   | {
@@ -28,33 +44,45 @@ export type InformerEvent<A> =
     };
 
 export interface InformerOptions<A> {
-  /** Short name for logs and metrics, e.g. `deployments`. */
+  /** Short name for logs and metrics, e.g. `Deployment`. */
   readonly name: string;
-  /** Collection path, e.g. `/apis/apps/v1/deployments`. */
-  readonly path: string;
+  readonly resource: Resource;
+  /** Only this namespace; all when absent. */
+  readonly namespace?: string | undefined;
   readonly decode: (raw: unknown) => Either.Either<A, DecodeError>;
   readonly resourceVersionOf: (value: A) => string;
+  /** Called synchronously for every change, in order. */
   readonly onEvent: (event: InformerEvent<A>) => void;
-  readonly log: InformerLog;
-  /** Items per list page. */
-  readonly pageSize?: number;
+  /** Called for every failed list or watch (for metrics). */
+  readonly onFailure?: (() => void) | undefined;
+  /** Items per list page. Default 500. */
+  readonly pageSize?: number | undefined;
   /** Drop a watch that delivered nothing (not even a bookmark) for this long. */
-  readonly idleTimeoutMs?: number;
-  /** First retry delay after a failed list or watch. */
-  readonly retryBaseMs?: number;
+  readonly idleTimeoutMs?: number | undefined;
+  /** First retry delay after a failed list or watch. Default 200 ms. */
+  readonly retryBaseMs?: number | undefined;
 }
 
-export interface InformerLog {
-  readonly info: (fields: Record<string, unknown>, message: string) => void;
-  readonly warn: (fields: Record<string, unknown>, message: string) => void;
+export interface Informer<A> {
+  readonly name: string;
+  readonly get: (key: string) => A | undefined;
+  readonly values: () => IterableIterator<A>;
+  readonly size: () => number;
+  /** The decode error of an object that is in the cluster but not in the cache. */
+  readonly invalidReason: (key: string) => DecodeError | undefined;
+  readonly hasSynced: () => boolean;
+  /** Completes after the first complete list. */
+  readonly synced: Effect.Effect<void>;
+  /** Since when lists and watches have been failing without a success in between, if they are. */
+  readonly failingSince: () => number | undefined;
+  /** Counters for metrics and tests. */
+  readonly stats: { lists: number; watches: number; expired: number; failures: number };
+  /** Starts the list-and-watch loop in the current scope; it stops when the scope closes. */
+  readonly start: Effect.Effect<void, never, Scope.Scope>;
 }
 
 interface RawMeta {
-  readonly metadata?: {
-    readonly name?: string;
-    readonly namespace?: string;
-    readonly resourceVersion?: string;
-  };
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
 }
 
 const keyOfRaw = (raw: unknown): string | undefined => {
@@ -65,166 +93,62 @@ const keyOfRaw = (raw: unknown): string | undefined => {
     : `${metadata.namespace}/${metadata.name}`;
 };
 
-/** Raised inside the loop when the server no longer has our resource version. */
-class Expired extends Error {}
-
-export class Informer<A> {
+/** The cache and client-go's reflector loop around it. */
+class Reflector<A> implements Informer<A> {
   private readonly store = new Map<string, A>();
   private readonly invalid = new Map<string, DecodeError>();
-  private stopped = false;
-  private current: { close: () => void } | undefined;
-  private wakeUp: (() => void) | undefined;
-  private resolveSynced: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
-  /** Resolves after the first complete list. */
-  readonly synced: Promise<void>;
+  private readonly syncedSignal = Deferred.unsafeMake<void>(FiberId.none);
   private isSynced = false;
+  private failing: number | undefined;
   /** The version the next watch resumes from: the last one any event or bookmark delivered. */
   private resumeVersion = "";
-  /** Counters for metrics and tests. */
+  private readonly backoff: Backoff;
+  private readonly fields: { readonly informer: string };
+  /** At debug level, every change is logged after its handler ran (tests wait for this line). */
+  private readonly observed: ((type: string, key: string, object: KubeObject) => void) | undefined;
   readonly stats = { lists: 0, watches: 0, expired: 0, failures: 0 };
+  readonly name: string;
+  readonly synced: Effect.Effect<void>;
 
   constructor(
-    private readonly kube: KubeHttp,
+    private readonly client: KubeClientApi,
+    private readonly log: Logger,
     private readonly options: InformerOptions<A>,
   ) {
-    this.synced = new Promise((resolve) => {
-      this.resolveSynced = resolve;
-    });
-  }
-
-  get hasSynced(): boolean {
-    return this.isSynced;
+    this.name = options.name;
+    this.fields = { informer: options.name };
+    this.synced = Deferred.await(this.syncedSignal);
+    this.backoff = new Backoff({ baseMs: options.retryBaseMs ?? 200, maxMs: 5_000 });
+    this.observed = log.isLevelEnabled("debug")
+      ? (type, key, object) =>
+          log.debug(
+            { ...this.fields, type, key, resourceVersion: object.metadata?.resourceVersion },
+            "observed",
+          )
+      : undefined;
   }
 
   get(key: string): A | undefined {
     return this.store.get(key);
   }
-
   values(): IterableIterator<A> {
     return this.store.values();
   }
-
-  get size(): number {
+  size(): number {
     return this.store.size;
   }
-
-  /** The decode error of an object that is in the cluster but not in the cache. */
   invalidReason(key: string): DecodeError | undefined {
     return this.invalid.get(key);
   }
-
-  start(): void {
-    this.loop ??= this.run();
+  hasSynced(): boolean {
+    return this.isSynced;
+  }
+  failingSince(): number | undefined {
+    return this.failing;
   }
 
-  /** Stops intake: closes the stream and ends the loop. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.current?.close();
-    this.wakeUp?.();
-    await this.loop;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  /**
-   * client-go's reflector loop: list, then watch from the list's version; a
-   * failed watch is re-opened from the last version seen (nothing is missed:
-   * the server replays from there); only an expired version, or a failed
-   * list, starts over with a list.
-   */
-  private async run(): Promise<void> {
-    // Capped low: a re-connect is one cheap request, and a recovering API server should be followed quickly.
-    const backoff = new Backoff({ baseMs: this.options.retryBaseMs ?? 200, maxMs: 5_000 });
-    while (!this.stopped) {
-      try {
-        this.resumeVersion = await this.list();
-        backoff.reset();
-      } catch (error) {
-        if (this.stopped) break;
-        await this.retryAfterFailure("list", error, backoff);
-        continue;
-      }
-      while (!this.stopped) {
-        try {
-          await this.watch(this.resumeVersion);
-          backoff.reset();
-        } catch (error) {
-          if (this.stopped) break;
-          if (error instanceof Expired) {
-            this.stats.expired++;
-            this.options.log.info(
-              { informer: this.options.name, resourceVersion: this.resumeVersion },
-              "watch resource version expired (410): re-listing",
-            );
-            break;
-          }
-          await this.retryAfterFailure("watch", error, backoff);
-        }
-      }
-    }
-  }
-
-  private async retryAfterFailure(
-    what: "list" | "watch",
-    error: unknown,
-    backoff: Backoff,
-  ): Promise<void> {
-    this.stats.failures++;
-    const delayMs = backoff.next();
-    const reason = error instanceof KubeRequestError ? error.reason : undefined;
-    this.options.log.warn(
-      { informer: this.options.name, reason, err: String(error), retryInMs: delayMs },
-      `${what} failed: retrying`,
-    );
-    await this.sleep(delayMs);
-  }
-
-  /** Lists every page, replaces the cache and emits the differences. */
-  private async list(): Promise<string> {
-    const seen = new Set<string>();
-    let continueToken: string | undefined;
-    let listVersion = "";
-    do {
-      const query = new URLSearchParams({ limit: String(this.options.pageSize ?? 500) });
-      if (continueToken !== undefined) query.set("continue", continueToken);
-      const { body } = await this.kube.request("GET", `${this.options.path}?${query}`, {
-        timeoutMs: 60_000,
-      });
-      const page = body as {
-        items?: ReadonlyArray<unknown>;
-        metadata?: { resourceVersion?: string; continue?: string };
-      };
-      for (const raw of page.items ?? []) {
-        const key = keyOfRaw(raw);
-        if (key === undefined) continue;
-        seen.add(key);
-        this.apply(key, raw, true);
-      }
-      listVersion = page.metadata?.resourceVersion ?? listVersion;
-      continueToken = page.metadata?.continue === "" ? undefined : page.metadata?.continue;
-    } while (continueToken !== undefined && !this.stopped);
-    for (const [key, previous] of [...this.store]) {
-      if (seen.has(key)) continue;
-      this.store.delete(key);
-      this.options.onEvent({ type: "delete", key, previous });
-    }
-    for (const key of [...this.invalid.keys()]) if (!seen.has(key)) this.invalid.delete(key);
-    this.stats.lists++;
-    if (!this.isSynced) {
-      this.isSynced = true;
-      this.resolveSynced?.();
-    }
-    return listVersion;
+  get start(): Effect.Effect<void, never, Scope.Scope> {
+    return Effect.asVoid(Effect.forkScoped(this.reflect()));
   }
 
   /** Decodes and stores one object, emitting an event when it changed. */
@@ -235,88 +159,159 @@ export class Informer<A> {
       const known = this.invalid.get(key);
       this.invalid.set(key, decoded.left);
       if (previous !== undefined) this.store.delete(key);
-      if (known?.message !== decoded.left.message || previous !== undefined) {
+      if (known?.message !== decoded.left.message || previous !== undefined)
         this.options.onEvent({ type: "invalid", key, previous, error: decoded.left });
-      }
       return;
     }
     this.invalid.delete(key);
     const current = decoded.right;
+    const { resourceVersionOf } = this.options;
     if (
       fromList &&
       previous !== undefined &&
-      this.options.resourceVersionOf(previous) === this.options.resourceVersionOf(current)
-    ) {
+      resourceVersionOf(previous) === resourceVersionOf(current)
+    )
       return;
-    }
     this.store.set(key, current);
     this.options.onEvent({ type: "upsert", key, previous, current });
   }
 
-  /** One watch from `resourceVersion`, advancing {@link resumeVersion} with every event. */
-  private async watch(resourceVersion: string): Promise<void> {
-    // Server-side timeout spread over 5-10 minutes, like client-go, so watches do not reconnect in lockstep.
-    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-    const query = new URLSearchParams({
-      watch: "1",
-      allowWatchBookmarks: "true",
-      resourceVersion,
-      timeoutSeconds: String(timeoutSeconds),
+  private remove(key: string): void {
+    const previous = this.store.get(key);
+    this.store.delete(key);
+    this.invalid.delete(key);
+    if (previous !== undefined) this.options.onEvent({ type: "delete", key, previous });
+  }
+
+  /** Lists every page, replaces the cache, emits the differences; returns the list's version. */
+  private list(): Effect.Effect<string, KubeError> {
+    return Effect.gen(this, function* () {
+      const seen = new Set<string>();
+      let next: string | undefined;
+      let version = "";
+      do {
+        const page = yield* this.client.list(this.options.resource, {
+          namespace: this.options.namespace,
+          limit: this.options.pageSize ?? 500,
+          continue: next,
+        });
+        for (const raw of page.items) {
+          const key = keyOfRaw(raw);
+          if (key === undefined) continue;
+          seen.add(key);
+          this.apply(key, raw, true);
+          this.observed?.("LISTED", key, raw);
+        }
+        version = page.resourceVersion;
+        next = page.continue;
+      } while (next !== undefined);
+      for (const key of [...this.store.keys()]) if (!seen.has(key)) this.remove(key);
+      for (const key of [...this.invalid.keys()]) if (!seen.has(key)) this.invalid.delete(key);
+      this.stats.lists += 1;
+      this.failing = undefined;
+      if (!this.isSynced) {
+        this.isSynced = true;
+        yield* Deferred.succeed(this.syncedSignal, undefined);
+      }
+      return version;
     });
-    let expired = false;
-    let stream: { close: () => void; ended: Promise<void> } | undefined;
-    try {
-      stream = await this.kube.watch(
-        `${this.options.path}?${query}`,
-        (event) => {
-          const object = event.object as RawMeta & { code?: number };
-          switch (event.type) {
-            case "ADDED":
-            case "MODIFIED": {
-              const key = keyOfRaw(object);
-              if (key !== undefined) this.apply(key, object, false);
-              break;
-            }
-            case "DELETED": {
-              const key = keyOfRaw(object);
-              if (key === undefined) break;
-              const previous = this.store.get(key);
-              this.store.delete(key);
-              this.invalid.delete(key);
-              if (previous !== undefined) this.options.onEvent({ type: "delete", key, previous });
-              break;
-            }
-            case "BOOKMARK":
-              break;
-            case "ERROR":
-              if (object.code === 410) expired = true;
-              else throw new Error(`watch error event: ${JSON.stringify(object)}`);
-              stream?.close();
-              return;
-            default:
-              return;
-          }
-          const version = object.metadata?.resourceVersion;
-          if (version !== undefined) this.resumeVersion = version;
-        },
-        this.options.idleTimeoutMs ?? (timeoutSeconds + 30) * 1000,
+  }
+
+  private onEvents(events: Chunk.Chunk<WatchEvent>): void {
+    this.failing = undefined;
+    for (const event of events) {
+      const object: KubeObject = event.object;
+      if (event.type !== "BOOKMARK") {
+        const key = keyOfRaw(object);
+        if (key === undefined) continue;
+        if (event.type === "DELETED") this.remove(key);
+        else this.apply(key, object, false);
+        this.observed?.(event.type, key, object);
+      }
+      const version = object.metadata?.resourceVersion;
+      if (version !== undefined && version !== "") this.resumeVersion = version;
+    }
+  }
+
+  /** One watch from the resume version; ends when the server ends it. */
+  private watch(): Effect.Effect<void, KubeError> {
+    return Effect.suspend(() => {
+      // Server-side timeout spread over 5-10 minutes, like client-go, so watches do not reconnect in lockstep.
+      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+      this.stats.watches += 1;
+      const stream = this.client.watch(this.options.resource, {
+        namespace: this.options.namespace,
+        resourceVersion: this.resumeVersion,
+        allowBookmarks: true,
+        timeoutSeconds,
+        idleTimeoutMs: this.options.idleTimeoutMs ?? (timeoutSeconds + 30) * 1000,
+      });
+      return Stream.runForEachChunk(stream, (events) => Effect.sync(() => this.onEvents(events)));
+    });
+  }
+
+  private retryAfter(what: "list" | "watch", error: KubeError): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      this.stats.failures += 1;
+      this.options.onFailure?.();
+      this.failing ??= yield* Clock.currentTimeMillis;
+      const delayMs = this.backoff.next();
+      const reason = error._tag === "KubeStatusError" ? error.reason : undefined;
+      this.log.warn(
+        { ...this.fields, reason, err: error.message, retryInMs: delayMs },
+        `${what} failed: retrying`,
       );
-    } catch (error) {
-      if (error instanceof KubeRequestError && error.status === 410) throw new Expired();
-      throw error;
-    }
-    this.current = stream;
-    // stop() may have run while the stream was opening.
-    if (this.stopped) stream.close();
-    this.stats.watches++;
-    try {
-      await stream.ended;
-    } catch (error) {
-      if (error instanceof KubeRequestError && error.status === 410) throw new Expired();
-      throw error;
-    } finally {
-      this.current = undefined;
-    }
-    if (expired) throw new Expired();
+      yield* Effect.sleep(delayMs);
+    });
+  }
+
+  /** client-go's reflector loop: list, watch and resume until an expired version calls for a list. */
+  private reflect(): Effect.Effect<never> {
+    return Effect.gen(this, function* () {
+      for (;;) {
+        const listed = yield* Effect.either(this.list());
+        if (Either.isLeft(listed)) {
+          yield* this.retryAfter("list", listed.left);
+          continue;
+        }
+        this.backoff.reset();
+        this.resumeVersion = listed.right;
+        yield* this.watchUntilExpired();
+      }
+    });
+  }
+
+  private watchUntilExpired(): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      for (;;) {
+        const watched = yield* Effect.either(this.watch());
+        if (Either.isRight(watched)) {
+          this.backoff.reset();
+          continue;
+        }
+        if (hasStatus(watched.left, 410)) {
+          this.stats.expired += 1;
+          this.log.info(
+            { ...this.fields, resourceVersion: this.resumeVersion },
+            "watch resource version expired (410): re-listing",
+          );
+          return;
+        }
+        yield* this.retryAfter("watch", watched.left);
+      }
+    });
   }
 }
+
+/** An informer over `client`, not yet started: see {@link Informer.start}. */
+export const createInformer = <A>(
+  client: KubeClientApi,
+  log: Logger,
+  options: InformerOptions<A>,
+): Informer<A> => new Reflector(client, log, options);
+
+/** An informer, not yet started: see {@link Informer.start}. */
+export const makeInformer = <A>(
+  options: InformerOptions<A>,
+): Effect.Effect<Informer<A>, never, KubeClient | Log> =>
+  Effect.map(Effect.all([KubeClient, Log]), ([client, log]) => new Reflector(client, log, options));

@@ -1,296 +1,346 @@
-import { RuntimeDetailsWriter, WorkloadAnnotationWriter } from "@odigos/cleanup";
-import {
-  type CollectorsGroup,
-  Conflict,
-  type InstrumentedApplication,
-  type Namespace,
-  NotFound,
-  type OdigosConfiguration,
-  type Workload,
-  type WorkloadRef,
-  type WriteError,
-  workloadKey,
-} from "@odigos/crd-types";
-import { applyJsonPatch, type JsonPatchOperation, WorkloadPatcher } from "@odigos/device-patcher";
-import { Effect, Either, Layer } from "effect";
-import { pino } from "pino";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ClusterView, ConfigurationState } from "../cache/cluster-state.js";
-import type { EventRecorder } from "../observability/events.js";
-import { orphanGraceMs, Reconciler } from "./reconciler.js";
-
-const goDevice = "instrumentation.odigos.io/go-ebpf-community";
-const ref: WorkloadRef = { kind: "Deployment", namespace: "shop", name: "cart" };
-
 /**
- * A cluster in memory: `server` is what the API server holds, `cache` what the
- * watches have delivered so far (`sync()` delivers). The live writers are
- * swapped for layers over `server`: the reconciler cannot tell.
+ * The reconciler through the controller, on the fake API server: SPEC behaviours, the fixes
+ * (orphans confirmed with the API server, a bounded wait for our own write, bad language
+ * entries), and one Event per global cause.
  */
-class FakeCluster implements ClusterView {
-  readonly odigosNamespace = "odigos-system";
-  server = new Map<string, Workload>();
-  cache = new Map<string, Workload>();
-  details = new Map<string, InstrumentedApplication>();
-  namespaces = new Map<string, Namespace>();
-  groups: CollectorsGroup[] = [groupReady(true)];
-  config: ConfigurationState = { _tag: "Available", config: config() };
-  writes: string[] = [];
-  failNextPatch: "Conflict" | undefined;
-  private version = 100;
+import { describe, expect, it } from "@effect/vitest";
+import { InstrumentorFieldManager, OdigosResources } from "@odigos/crd-types";
+import { type KubeObject, Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as TestClock from "effect/TestClock";
+import { ClusterState } from "../cache/cluster-state.js";
+import { quietMs } from "../observability/cause-events.js";
+import {
+  appLayer,
+  devicesOf,
+  eventually,
+  goDevice,
+  namespace,
+  runtimeDetails,
+  seedOdigos,
+  setCollectorsReady,
+  workload,
+} from "../test-support/harness.js";
+import { Controller } from "./controller.js";
+import { awaitOwnWriteMs, orphanGraceMs } from "./reconciler.js";
+import { WorkloadQueue } from "./work-queue.js";
 
-  put(workload: Workload) {
-    this.server.set(workloadKey(refOf(workload)), workload);
-    this.sync();
+const newFake = () => new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+
+/** Runs `body` with the instrumentor started over `fake` (caches synced, controller running). */
+const withInstrumentor = <A>(
+  fake: FakeApiServer,
+  body: (
+    lines: ReadonlyArray<Record<string, unknown>>,
+  ) => Effect.Effect<A, never, WorkloadQueue | ClusterState>,
+) => {
+  const { layer, lines } = appLayer(fake);
+  return Effect.gen(function* () {
+    yield* (yield* ClusterState).synced;
+    yield* (yield* Controller).start;
+    return yield* body(lines);
+  }).pipe(Effect.provide(layer));
+};
+
+/** Waits until the queue is empty and no worker is busy. */
+const idle = Effect.flatMap(WorkloadQueue, (queue) =>
+  eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
+);
+
+const patchesOf = (fake: FakeApiServer, name: string) =>
+  fake.writes({ verb: "patch", resource: "deployments", name }).length;
+
+const eventsAbout = (fake: FakeApiServer, kind: string) =>
+  fake
+    .list(Resources.Event)
+    .filter(
+      (event: KubeObject) => (event.regarding as { kind?: string } | undefined)?.kind === kind,
+    )
+    .map((event) => ({
+      reason: event.reason,
+      note: event.note,
+      name: (event.regarding as { name: string }).name,
+    }));
+
+const seedShop = (
+  fake: FakeApiServer,
+  names: ReadonlyArray<string>,
+  options: { ready?: boolean } = {},
+) => {
+  seedOdigos(fake, options);
+  fake.put(Resources.Namespace, namespace("shop"));
+  for (const name of names) {
+    fake.put(
+      Resources.Deployment,
+      workload(name, { annotations: { "odigos.io/instrument": "true" } }),
+    );
+    fake.put(
+      OdigosResources.InstrumentedApplication,
+      runtimeDetails("Deployment", name, [{ containerName: "app", language: "go" }]),
+    );
   }
-  sync() {
-    this.cache = new Map(this.server);
-  }
-  workload = (r: WorkloadRef) => this.cache.get(workloadKey(r));
-  workloadInvalid = () => undefined;
-  namespace = (name: string) => this.namespaces.get(name);
-  runtimeDetailsOf = (r: WorkloadRef) =>
-    this.details.get(`${r.namespace}/${r.kind.toLowerCase()}-${r.name}`);
-  configuration = () => this.config;
-  allCollectorsGroups = () => this.groups;
+};
 
-  readonly layer = Layer.mergeAll(
-    Layer.succeed(WorkloadPatcher, {
-      patch: (r: WorkloadRef, operations: ReadonlyArray<JsonPatchOperation>) =>
-        Effect.suspend((): Effect.Effect<void, WriteError> => {
-          const current = this.server.get(workloadKey(r));
-          if (current === undefined) return Effect.fail(new NotFound({ object: r }));
-          const precondition = operations[0];
-          if (
-            this.failNextPatch === "Conflict" ||
-            (precondition?.op === "replace" &&
-              precondition.value !== current.metadata.resourceVersion)
-          ) {
-            this.failNextPatch = undefined;
-            return Effect.fail(new Conflict({ object: r, detail: "the object has been modified" }));
-          }
-          const patched = applyJsonPatch(current, operations);
-          if (Either.isLeft(patched)) return Effect.die(patched.left);
-          this.writes.push(`patch ${workloadKey(r)}`);
-          this.server.set(workloadKey(r), {
-            ...patched.right,
-            metadata: { ...patched.right.metadata, resourceVersion: String(++this.version) },
-          } as Workload);
-          return Effect.void;
+describe("reconciler", () => {
+  it.scoped(
+    "instruments an opted-in workload with one patch, and re-evaluating a converged cluster writes nothing",
+    () => {
+      const fake = newFake();
+      seedShop(fake, ["cart", "web"]);
+      return withInstrumentor(fake, () =>
+        Effect.gen(function* () {
+          yield* eventually(
+            () => devicesOf(fake, "Deployment", "cart").app?.includes(goDevice),
+            "cart's device",
+          );
+          yield* eventually(
+            () => devicesOf(fake, "Deployment", "web").app?.includes(goDevice),
+            "web's device",
+          );
+          yield* idle;
+          const writes = fake.writes().length;
+          expect(patchesOf(fake, "cart")).toBe(1);
+          expect(fake.writes({ verb: "patch" })[0]?.fieldManager).toBe(InstrumentorFieldManager);
+          const queue = yield* WorkloadQueue;
+          for (const name of ["cart", "web"]) queue.add(`Deployment/shop/${name}`);
+          yield* idle;
+          expect(fake.writes().length).toBe(writes);
         }),
-    }),
-    Layer.succeed(WorkloadAnnotationWriter, {
-      removeAnnotation: (r: WorkloadRef, key: string, resourceVersion: string) =>
-        Effect.suspend((): Effect.Effect<void, WriteError> => {
-          const current = this.server.get(workloadKey(r));
-          if (current === undefined) return Effect.fail(new NotFound({ object: r }));
-          if (current.metadata.resourceVersion !== resourceVersion)
-            return Effect.fail(new Conflict({ object: r, detail: "stale" }));
-          const { [key]: _removed, ...annotations } = current.metadata.annotations ?? {};
-          this.writes.push(`remove-annotation ${workloadKey(r)} ${key}`);
-          this.server.set(workloadKey(r), {
-            ...current,
-            metadata: { ...current.metadata, annotations, resourceVersion: String(++this.version) },
-          });
-          return Effect.void;
-        }),
-    }),
-    Layer.succeed(RuntimeDetailsWriter, {
-      deleteRuntimeDetails: (namespace: string, name: string, uid: string) =>
-        Effect.suspend((): Effect.Effect<void, WriteError> => {
-          const current = this.details.get(`${namespace}/${name}`);
-          if (current === undefined)
-            return Effect.fail(
-              new NotFound({ object: { kind: "InstrumentedApplication", namespace, name } }),
-            );
-          if (current.metadata.uid !== uid)
-            return Effect.fail(
-              new Conflict({
-                object: { kind: "InstrumentedApplication", namespace, name },
-                detail: "uid",
-              }),
-            );
-          this.writes.push(`delete ${namespace}/${name}`);
-          this.details.delete(`${namespace}/${name}`);
-          return Effect.void;
-        }),
-    }),
-  );
-}
-
-const refOf = (workload: Workload): WorkloadRef => ({
-  kind: workload.kind,
-  namespace: workload.metadata.namespace ?? "",
-  name: workload.metadata.name,
-});
-
-const deployment = (
-  annotations: Record<string, string> = {},
-  limits?: Record<string, string>,
-): Workload => ({
-  kind: "Deployment",
-  metadata: { name: "cart", namespace: "shop", uid: "w-uid", resourceVersion: "1", annotations },
-  spec: {
-    template: {
-      spec: {
-        containers: [{ name: "app", ...(limits === undefined ? {} : { resources: { limits } }) }],
-      },
+      );
     },
-  },
-});
+  );
 
-const details = (uid = "d-uid"): InstrumentedApplication => ({
-  metadata: { name: "deployment-cart", namespace: "shop", uid, resourceVersion: "5" },
-  spec: { languages: [{ containerName: "app", language: "go" }] },
-});
+  it.scoped(
+    "opting out removes the device, then deletes the runtime details and the reported name",
+    () => {
+      const fake = newFake();
+      seedShop(fake, ["cart"]);
+      return withInstrumentor(fake, () =>
+        Effect.gen(function* () {
+          yield* eventually(
+            () => devicesOf(fake, "Deployment", "cart").app?.length === 1,
+            "the device",
+          );
+          fake.update(Resources.Deployment, "cart", "shop", {
+            metadata: {
+              annotations: { "odigos.io/instrument": "false", "odigos.io/reported-name": "Cart" },
+            },
+          });
+          yield* eventually(
+            () => fake.list(OdigosResources.InstrumentedApplication).length === 0,
+            "runtime details deleted",
+          );
+          yield* eventually(
+            () =>
+              fake.get(Resources.Deployment, "cart", "shop")?.metadata.annotations?.[
+                "odigos.io/reported-name"
+              ] === undefined,
+            "reported name removed",
+          );
+          expect(devicesOf(fake, "Deployment", "cart")).toEqual({ app: [] });
+          expect(fake.writes({ verb: "delete" })).toHaveLength(1);
+        }),
+      );
+    },
+  );
 
-const groupReady = (ready: boolean): CollectorsGroup => ({
-  metadata: { name: "data-collection", namespace: "odigos-system", uid: "g", resourceVersion: "1" },
-  spec: { role: "DATA_COLLECTION" },
-  status: { ready },
-});
+  it.scoped(
+    "a collectors change that moves many workloads is one Event on the group; a workload's own opt-in is its own",
+    () => {
+      const fake = newFake();
+      seedShop(fake, ["a", "b", "c"], { ready: false });
+      return withInstrumentor(fake, () =>
+        Effect.gen(function* () {
+          setCollectorsReady(fake, true);
+          for (const name of ["a", "b", "c"])
+            yield* eventually(
+              () => devicesOf(fake, "Deployment", name).app?.length === 1,
+              `${name}'s device`,
+            );
+          yield* idle;
+          yield* TestClock.adjust(quietMs * 2);
+          yield* eventually(
+            () => eventsAbout(fake, "CollectorsGroup").length === 1,
+            "the group's Event",
+          );
+          expect(eventsAbout(fake, "CollectorsGroup")).toEqual([
+            {
+              reason: "WorkloadsInstrumented",
+              name: "data-collection",
+              note: "collectors became ready: instrumented 3 workloads (shop/a, shop/b, shop/c)",
+            },
+          ]);
+          expect(eventsAbout(fake, "Deployment")).toEqual([]);
+          fake.put(
+            Resources.Deployment,
+            workload("d", { annotations: { "odigos.io/instrument": "true" } }),
+          );
+          fake.put(
+            OdigosResources.InstrumentedApplication,
+            runtimeDetails("Deployment", "d", [{ containerName: "app", language: "go" }]),
+          );
+          yield* eventually(() => eventsAbout(fake, "Deployment").length === 1, "d's own Event");
+          expect(eventsAbout(fake, "Deployment")[0]).toMatchObject({
+            reason: "Instrumented",
+            name: "d",
+          });
+        }),
+      );
+    },
+  );
 
-const config = (): OdigosConfiguration => ({
-  metadata: { name: "odigos-config", namespace: "odigos-system", uid: "c", resourceVersion: "1" },
-  spec: {
-    configVersion: 1,
-    odigosVersion: "v1",
-    defaultSDKs: { go: { sdkType: "ebpf", sdkTier: "community" } },
-  },
-});
+  it.scoped(
+    "deletes runtime details of a missing workload only once the API server confirms it is gone",
+    () => {
+      const fake = newFake();
+      seedShop(fake, []);
+      fake.put(
+        OdigosResources.InstrumentedApplication,
+        runtimeDetails("Deployment", "late", [{ containerName: "app", language: "go" }]),
+      );
+      fake.put(
+        OdigosResources.InstrumentedApplication,
+        runtimeDetails("Deployment", "gone", [{ containerName: "app", language: "go" }]),
+      );
+      return withInstrumentor(fake, (lines) =>
+        Effect.gen(function* () {
+          // "late" exists, but the workload watch lags behind (as after an API-server restart).
+          fake.holdWatches("deployments");
+          fake.put(Resources.Deployment, workload("late"));
+          yield* eventually(
+            () => lines.filter((line) => line.reason === "WorkloadNotFound").length === 2,
+            "two reports",
+          );
+          yield* TestClock.adjust(orphanGraceMs);
+          yield* eventually(
+            () => fake.list(OdigosResources.InstrumentedApplication).length === 1,
+            "gone's deleted",
+          );
+          yield* eventually(
+            () => lines.some((line) => line.reason === "CacheLagging" && line.workload === "late"),
+            "lag noticed",
+          );
+          expect(
+            fake.list(OdigosResources.InstrumentedApplication).map((d) => d.metadata.name),
+          ).toEqual(["deployment-late"]);
+          expect(
+            fake.requests.filter(
+              (r) => r.verb === "list" && r.resource === "deployments" && r.namespace === "shop",
+            ),
+          ).toHaveLength(2);
+          const deletion = fake.writes({ verb: "delete" });
+          expect(deletion.map((r) => r.name)).toEqual(["deployment-gone"]);
+          fake.releaseWatches();
+        }),
+      );
+    },
+  );
 
-const recorder = () => {
-  const recorded: string[] = [];
-  const events: EventRecorder = {
-    normal: (target, reason) => recorded.push(`Normal ${reason} ${target.kind} ${target.name}`),
-    warning: (target, reason) => recorded.push(`Warning ${reason} ${target.kind} ${target.name}`),
-  };
-  return { recorded, events };
-};
+  it.scoped(
+    "a workload whose own write does not come back through the watch decides again after a bound",
+    () => {
+      const fake = newFake();
+      seedShop(fake, ["cart"], { ready: false });
+      return withInstrumentor(fake, (lines) =>
+        Effect.gen(function* () {
+          yield* idle;
+          fake.holdWatches("deployments");
+          setCollectorsReady(fake, true);
+          yield* eventually(() => patchesOf(fake, "cart") === 1, "the patch");
+          yield* idle;
+          expect(lines.some((line) => line.reason === "OwnWriteNotSeen")).toBe(false);
+          yield* TestClock.adjust(awaitOwnWriteMs);
+          yield* eventually(
+            () => lines.some((line) => line.reason === "OwnWriteNotSeen"),
+            "the bound noticed",
+          );
+          // Deciding from the stale copy is refused by the resourceVersion precondition: no second change.
+          yield* eventually(
+            () => fake.requests.filter((r) => r.verb === "patch" && r.code === 409).length >= 1,
+            "a 409",
+          );
+          fake.releaseWatches();
+          yield* TestClock.adjust(60_000);
+          yield* idle;
+          expect(patchesOf(fake, "cart")).toBe(1);
+          expect(devicesOf(fake, "Deployment", "cart")).toEqual({ app: [goDevice] });
+        }),
+      );
+    },
+  );
 
-const setup = () => {
-  const cluster = new FakeCluster();
-  const { recorded, events } = recorder();
-  const reconciler = new Reconciler({ state: cluster, log: pino({ level: "silent" }), events });
-  const run = () =>
-    Effect.runPromise(reconciler.reconcile(ref).pipe(Effect.provide(cluster.layer)));
-  return { cluster, recorded, run };
-};
+  it.scoped(
+    "a bad language entry is reported on the runtime details and the other entries still count",
+    () => {
+      const fake = newFake();
+      seedShop(fake, []);
+      fake.put(
+        Resources.Deployment,
+        workload("cart", {
+          annotations: { "odigos.io/instrument": "true" },
+          containers: [{ name: "app" }, { name: "side" }],
+        }),
+      );
+      fake.put(
+        OdigosResources.InstrumentedApplication,
+        runtimeDetails("Deployment", "cart", [
+          { containerName: "app", language: "rust" },
+          { containerName: "side", language: "go" },
+          { language: "java" },
+        ]),
+      );
+      return withInstrumentor(fake, (lines) =>
+        Effect.gen(function* () {
+          yield* eventually(
+            () => devicesOf(fake, "Deployment", "cart").side?.length === 1,
+            "side's device",
+          );
+          expect(devicesOf(fake, "Deployment", "cart")).toEqual({ app: [], side: [goDevice] });
+          const report = lines.find((line) => line.reason === "InvalidLanguageEntry");
+          expect(report?.msg).toMatch(
+            /skipped 2 language entries.*spec\.languages\[0\]\.language.*spec\.languages\[2\]\.containerName/,
+          );
+          yield* eventually(
+            () =>
+              eventsAbout(fake, "InstrumentedApplication").some(
+                (e) => e.reason === "InvalidLanguageEntry",
+              ),
+            "an Event",
+          );
+        }),
+      );
+    },
+  );
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
-describe("Reconciler", () => {
-  it("instruments an eligible workload once, then writes nothing", async () => {
-    const { cluster, recorded, run } = setup();
-    cluster.put(deployment({ "odigos.io/instrument": "true" }));
-    cluster.details.set("shop/deployment-cart", details());
-    expect(await run()).toEqual({ _tag: "Done" });
-    expect(cluster.writes).toEqual(["patch Deployment/shop/cart"]);
-    expect(
-      cluster.server.get("Deployment/shop/cart")?.spec.template.spec.containers[0]?.resources
-        ?.limits,
-    ).toEqual({ [goDevice]: "1" });
-    expect(recorded).toEqual(["Normal Instrumented Deployment cart"]);
-    cluster.sync();
-    expect(await run()).toEqual({ _tag: "Done" });
-    expect(cluster.writes).toHaveLength(1);
-  });
-
-  it("waits for the watch to deliver its own write instead of writing again from a stale cache", async () => {
-    const { cluster, run } = setup();
-    cluster.put(deployment({ "odigos.io/instrument": "true" }));
-    cluster.details.set("shop/deployment-cart", details());
-    await run();
-    expect(await run()).toEqual({ _tag: "AwaitingCache" });
-    expect(cluster.writes).toHaveLength(1);
-  });
-
-  it("opting out removes the device and the runtime details first, the reported name on the next round", async () => {
-    const { cluster, recorded, run } = setup();
-    cluster.put(
-      deployment(
-        { "odigos.io/instrument": "false", "odigos.io/reported-name": "Cart" },
-        { [goDevice]: "1", cpu: "1" },
-      ),
+  it.scoped("a failed write is retried with backoff until it succeeds", () => {
+    const fake = newFake();
+    seedShop(fake, ["cart"]);
+    fake.failNext({ verb: "patch", resource: "deployments" }, 500, 2);
+    return withInstrumentor(fake, (lines) =>
+      Effect.gen(function* () {
+        yield* eventually(
+          () =>
+            lines.filter((line) => line.msg?.toString().startsWith("reconcile failed")).length ===
+            1,
+          "a first failure",
+        );
+        yield* TestClock.adjust(1_000);
+        yield* eventually(
+          () =>
+            lines.filter((line) => line.msg?.toString().startsWith("reconcile failed")).length ===
+            2,
+          "a second failure",
+        );
+        yield* TestClock.adjust(1_000);
+        yield* eventually(
+          () => devicesOf(fake, "Deployment", "cart").app?.length === 1,
+          "the device at last",
+        );
+        expect(
+          lines.find((line) => line.msg?.toString().startsWith("reconcile failed")),
+        ).toMatchObject({ level: "warn", reason: "Unavailable", workload: "cart" });
+      }),
     );
-    cluster.details.set("shop/deployment-cart", details());
-    expect(await run()).toEqual({ _tag: "Done" });
-    expect(cluster.writes).toEqual(["patch Deployment/shop/cart", "delete shop/deployment-cart"]);
-    cluster.sync();
-    await run();
-    expect(cluster.writes.at(-1)).toBe(
-      "remove-annotation Deployment/shop/cart odigos.io/reported-name",
-    );
-    expect(
-      cluster.server.get("Deployment/shop/cart")?.spec.template.spec.containers[0]?.resources
-        ?.limits,
-    ).toEqual({ cpu: "1" });
-    expect(recorded).toContain("Normal Uninstrumented Deployment cart");
-    expect(recorded).toContain(
-      "Normal RuntimeDetailsDeleted InstrumentedApplication deployment-cart",
-    );
-  });
-
-  it("does not delete runtime details twice while the cache still shows them", async () => {
-    const { cluster, run } = setup();
-    cluster.put(deployment({ "odigos.io/instrument": "false" }));
-    const stale = details();
-    cluster.details.set("shop/deployment-cart", stale);
-    await run();
-    expect(cluster.writes).toEqual(["delete shop/deployment-cart"]);
-    // The watch has not delivered the deletion yet: the view still holds the old object.
-    cluster.details.set("shop/deployment-cart", stale);
-    expect(await run()).toEqual({ _tag: "Done" });
-    expect(cluster.writes).toEqual(["delete shop/deployment-cart"]);
-    // Runtime details re-created by the node agent (a new UID) are deleted again.
-    cluster.details.set("shop/deployment-cart", details("d-uid-2"));
-    await run();
-    expect(cluster.writes).toEqual(["delete shop/deployment-cart", "delete shop/deployment-cart"]);
-  });
-
-  it("without a usable odigos-config adds nothing, removes nothing, and says so", async () => {
-    const { cluster, recorded, run } = setup();
-    cluster.config = { _tag: "Invalid", reason: "spec.defaultSDKs.go.sdkType: Expected ..." };
-    cluster.put(deployment({ "odigos.io/instrument": "true" }));
-    cluster.details.set("shop/deployment-cart", details());
-    expect(await run()).toEqual({ _tag: "Done" });
-    expect(cluster.writes).toEqual([]);
-    expect(recorded).toEqual(["Warning ConfigUnavailable Deployment cart"]);
-  });
-
-  it("hands a conflict back to the queue for a retry", async () => {
-    const { cluster, run } = setup();
-    cluster.put(deployment({ "odigos.io/instrument": "true" }));
-    cluster.details.set("shop/deployment-cart", details());
-    cluster.failNextPatch = "Conflict";
-    const result = await run();
-    expect(result._tag).toBe("Retry");
-    expect(result._tag === "Retry" && "_tag" in result.error && result.error._tag).toBe("Conflict");
-    expect(await run()).toEqual({ _tag: "Done" });
-  });
-
-  it("deletes runtime details of a missing workload only after the grace period", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const { cluster, recorded, run } = setup();
-    cluster.details.set("shop/deployment-cart", details());
-    expect(await run()).toEqual({ _tag: "RequeueAfter", delayMs: orphanGraceMs });
-    expect(recorded).toEqual(["Warning WorkloadNotFound InstrumentedApplication deployment-cart"]);
-    vi.setSystemTime(Date.now() + orphanGraceMs - 1);
-    expect((await run())._tag).toBe("RequeueAfter");
-    expect(cluster.writes).toEqual([]);
-    vi.setSystemTime(Date.now() + 1);
-    expect(await run()).toEqual({ _tag: "Done" });
-    expect(cluster.writes).toEqual(["delete shop/deployment-cart"]);
-  });
-
-  it("keeps the runtime details of a workload that appears within the grace period", async () => {
-    const { cluster, run } = setup();
-    cluster.details.set("shop/deployment-cart", details());
-    expect((await run())._tag).toBe("RequeueAfter");
-    cluster.put(deployment({ "odigos.io/instrument": "true" }));
-    await run();
-    expect(cluster.details.has("shop/deployment-cart")).toBe(true);
   });
 });

@@ -1,14 +1,31 @@
 /**
- * Leader election on a coordination.k8s.io/v1 Lease, with client-go's timings
- * and semantics: a lease is free when its holder is empty or it was not
- * renewed within its duration (as observed on our own clock); the leader
- * renews every retry period and gives up when it could not renew within the
- * renew deadline; on shutdown it releases the lease so another replica can
- * take over at once.
+ * Leader election on a coordination.k8s.io/v1 Lease, with client-go's timings and semantics:
+ * a lease is free when its holder is empty or it was not renewed within its duration (as
+ * observed on our own clock); the leader renews every retry period and gives up when it could
+ * not renew within the renew deadline; when the scope closes it hands the lease back, so
+ * another replica takes over at once.
  */
+import { hostname } from "node:os";
+import {
+  hasStatus,
+  KubeClient,
+  type KubeClientApi,
+  type KubeError,
+  type KubeObject,
+  Resources,
+} from "@odigos/kube-client";
+import type * as Cause from "effect/Cause";
+import * as Clock from "effect/Clock";
+import * as Context from "effect/Context";
+import * as Deferred from "effect/Deferred";
+import * as Effect from "effect/Effect";
+import * as FiberId from "effect/FiberId";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 import type { Logger } from "pino";
-import { type KubeHttp, KubeRequestError } from "../kube/http.js";
-import { leasePath } from "../kube/resources.js";
+import { Config } from "../config.js";
+import { Log } from "../observability/log.js";
+import { Metrics } from "../observability/metrics.js";
 
 export interface LeaseOptions {
   readonly namespace: string;
@@ -19,183 +36,223 @@ export interface LeaseOptions {
   readonly retryPeriodMs: number;
 }
 
-interface Lease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: {
-    holderIdentity?: string | null;
-    leaseDurationSeconds?: number;
-    acquireTime?: string | null;
-    renewTime?: string | null;
-    leaseTransitions?: number;
-  };
+export interface LeaderElectionApi {
+  /** Completes once this replica leads (at once when leader election is off). */
+  readonly acquire: Effect.Effect<void>;
+  /** Completes if leadership is lost after being acquired: the process must exit. */
+  readonly lost: Effect.Effect<void>;
+  readonly isLeader: () => boolean;
 }
 
-const microTime = (date: Date): string => date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+export class LeaderElection extends Context.Tag("@odigos/instrumentor/LeaderElection")<
+  LeaderElection,
+  LeaderElectionApi
+>() {}
 
-export class LeaderElector {
-  private stopped = false;
+interface LeaseSpec {
+  holderIdentity?: string | null;
+  leaseDurationSeconds?: number;
+  acquireTime?: string | null;
+  renewTime?: string | null;
+  leaseTransitions?: number;
+}
+
+const microTime = (millis: number): string =>
+  new Date(millis).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+
+/** One replica's campaign for the lease. */
+class Campaign {
   private leading = false;
   private observed: { holder: string; renewTime: string; at: number } | undefined;
-  private wake: (() => void) | undefined;
   private lastForbiddenLog = Number.NEGATIVE_INFINITY;
+  private readonly fields: { readonly lease: string; readonly identity: string };
+  readonly lostSignal = Deferred.unsafeMake<void>(FiberId.none);
 
   constructor(
-    private readonly kube: KubeHttp,
-    private readonly options: LeaseOptions,
+    private readonly client: KubeClientApi,
     private readonly log: Logger,
-  ) {}
-
-  get isLeader(): boolean {
-    return this.leading;
+    private readonly options: LeaseOptions,
+  ) {
+    this.fields = { lease: options.name, identity: options.identity };
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+  isLeader = () => this.leading;
+
+  /** Blocks until we lead, then renews in `scope`. */
+  acquire(scope: Scope.Scope): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      this.log.info(
+        { ...this.fields, namespace: this.options.namespace },
+        "waiting to become leader",
+      );
+      while (!(yield* this.tryAcquireOrRenew())) yield* Effect.sleep(this.options.retryPeriodMs);
+      this.leading = true;
+      this.log.info(this.fields, "became leader");
+      yield* Effect.forkIn(this.renew(), scope);
     });
   }
 
-  /**
-   * Blocks until this replica leads (or `stop()` is called), then renews in
-   * the background; `onLost` is called once if leadership is lost.
-   */
-  async acquire(onLost: () => void): Promise<boolean> {
-    while (!this.stopped) {
-      if (await this.tryAcquireOrRenew()) {
-        this.leading = true;
-        this.log.info(
-          { lease: this.options.name, identity: this.options.identity },
-          "became leader",
-        );
-        void this.renewLoop(onLost);
-        return true;
+  private renew(): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      let lastRenew = yield* Clock.currentTimeMillis;
+      for (;;) {
+        yield* Effect.sleep(this.options.retryPeriodMs);
+        const now = yield* Clock.currentTimeMillis;
+        if (yield* this.tryAcquireOrRenew()) lastRenew = now;
+        else if (now - lastRenew > this.options.renewDeadlineMs) {
+          this.leading = false;
+          this.log.error(this.fields, "leader election lost");
+          yield* Deferred.succeed(this.lostSignal, undefined);
+          return;
+        }
       }
-      await this.sleep(this.options.retryPeriodMs);
-    }
-    return false;
+    });
   }
 
-  private async renewLoop(onLost: () => void): Promise<void> {
-    let lastRenew = Date.now();
-    while (!this.stopped && this.leading) {
-      await this.sleep(this.options.retryPeriodMs);
-      if (this.stopped) return;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.options.renewDeadlineMs) {
-        this.leading = false;
-        this.log.error(
-          { lease: this.options.name, identity: this.options.identity },
-          "leader election lost",
-        );
-        onLost();
-        return;
-      }
-    }
-  }
-
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** One attempt: true when we hold the lease afterwards. */
+  private tryAcquireOrRenew(): Effect.Effect<boolean> {
     const { namespace, name, identity, leaseDurationSeconds } = this.options;
-    const now = new Date();
-    try {
-      let lease: Lease | undefined;
-      try {
-        lease = (await this.kube.request("GET", leasePath(namespace, name), { timeoutMs: 5_000 }))
-          .body as Lease;
-      } catch (error) {
-        if (!(error instanceof KubeRequestError && error.status === 404)) throw error;
+    return Effect.gen(this, function* () {
+      const now = yield* Clock.currentTimeMillis;
+      const lease = yield* this.client.get(Resources.Lease, name, { namespace }).pipe(
+        Effect.map((found): KubeObject | undefined => found),
+        Effect.catchIf(
+          (error) => hasStatus(error, 404),
+          () => Effect.succeed(undefined),
+        ),
+      );
+      if (lease !== undefined) {
+        const spec = (lease.spec ?? {}) as LeaseSpec;
+        const holder = spec.holderIdentity ?? "";
+        const renewTime = spec.renewTime ?? "";
+        if (this.observed?.holder !== holder || this.observed.renewTime !== renewTime)
+          this.observed = { holder, renewTime, at: now };
+        const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+        if (holder !== "" && holder !== identity && this.observed.at + duration > now) return false;
       }
-      if (lease === undefined) {
-        await this.kube.request("POST", leasePath(namespace), {
-          timeoutMs: 5_000,
-          body: {
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: identity,
-              leaseDurationSeconds,
-              acquireTime: microTime(now),
-              renewTime: microTime(now),
-              leaseTransitions: 0,
-            },
-          },
-        });
-        return true;
-      }
-      const holder = lease.spec.holderIdentity ?? "";
-      const renewTime = lease.spec.renewTime ?? "";
-      if (this.observed?.holder !== holder || this.observed.renewTime !== renewTime) {
-        this.observed = { holder, renewTime, at: Date.now() };
-      }
-      const duration = (lease.spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-      const heldByOther = holder !== "" && holder !== identity;
-      if (heldByOther && this.observed.at + duration > Date.now()) return false;
-      const transitions = lease.spec.leaseTransitions ?? 0;
-      await this.kube.request("PUT", leasePath(namespace, name), {
-        timeoutMs: 5_000,
-        body: {
-          ...lease,
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds,
-            acquireTime: holder === identity ? lease.spec.acquireTime : microTime(now),
-            renewTime: microTime(now),
-            leaseTransitions: holder === identity ? transitions : transitions + 1,
-          },
-        },
-      });
+      yield* this.takeOver(now, lease);
       return true;
-    } catch (error) {
-      // A refusal (RBAC) needs an operator; a passing fault does not. Say the former at warn, once a minute.
-      const forbidden = error instanceof KubeRequestError && error.status === 403;
-      const now = Date.now();
+    }).pipe(
+      Effect.timeout(5_000),
+      Effect.catchAll((error) => Effect.as(this.reportFailure(error), false)),
+    );
+  }
+
+  private takeOver(now: number, lease: KubeObject | undefined) {
+    const { namespace, name, identity, leaseDurationSeconds } = this.options;
+    const spec = (lease?.spec ?? {}) as LeaseSpec;
+    const wasOurs = spec.holderIdentity === identity;
+    const transitions = spec.leaseTransitions ?? 0;
+    const next: LeaseSpec = {
+      holderIdentity: identity,
+      leaseDurationSeconds,
+      acquireTime: wasOurs ? (spec.acquireTime ?? microTime(now)) : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: lease === undefined ? 0 : wasOurs ? transitions : transitions + 1,
+    };
+    return lease === undefined
+      ? this.client.create(Resources.Lease, {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name, namespace },
+          spec: next,
+        })
+      : this.client.replace(Resources.Lease, { ...lease, spec: next });
+  }
+
+  /** A refusal (RBAC) needs an operator; a passing fault does not. Say the former at warn, once a minute. */
+  private reportFailure(error: KubeError | Cause.TimeoutException): Effect.Effect<void> {
+    return Effect.map(Clock.currentTimeMillis, (now) => {
+      const forbidden = error._tag === "KubeStatusError" && error.code === 403;
       if (forbidden && now - this.lastForbiddenLog >= 60_000) {
         this.lastForbiddenLog = now;
         this.log.warn(
-          { lease: name, namespace, reason: "Forbidden", err: String(error) },
+          {
+            ...this.fields,
+            namespace: this.options.namespace,
+            reason: "Forbidden",
+            err: error.message,
+          },
           "forbidden to acquire or renew the leader lease",
         );
-      } else {
-        this.log.debug({ lease: name, err: String(error) }, "could not acquire or renew lease");
-      }
-      return false;
-    }
+      } else
+        this.log.debug({ ...this.fields, err: error.message }, "could not acquire or renew lease");
+    });
   }
 
-  /** Stops campaigning; a leader hands the lease back so the next one need not wait it out. */
-  async release(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    if (!this.leading) return;
-    this.leading = false;
+  /** Hands the lease back (if we hold it) so another replica need not wait it out. */
+  release(): Effect.Effect<void> {
     const { namespace, name, identity } = this.options;
-    try {
-      const lease = (
-        await this.kube.request("GET", leasePath(namespace, name), { timeoutMs: 5_000 })
-      ).body as Lease;
-      if (lease.spec.holderIdentity !== identity) return;
-      const now = microTime(new Date());
-      await this.kube.request("PUT", leasePath(namespace, name), {
-        timeoutMs: 5_000,
-        body: {
-          ...lease,
-          spec: {
-            ...lease.spec,
-            holderIdentity: null,
-            leaseDurationSeconds: 1,
-            acquireTime: now,
-            renewTime: now,
-          },
+    return Effect.gen(this, function* () {
+      if (!this.leading) return;
+      this.leading = false;
+      const lease = yield* this.client.get(Resources.Lease, name, { namespace });
+      const spec = (lease.spec ?? {}) as LeaseSpec;
+      if (spec.holderIdentity !== identity) return;
+      const now = microTime(yield* Clock.currentTimeMillis);
+      yield* this.client.replace(Resources.Lease, {
+        ...lease,
+        spec: {
+          ...spec,
+          holderIdentity: null,
+          leaseDurationSeconds: 1,
+          acquireTime: now,
+          renewTime: now,
         },
       });
-      this.log.info({ lease: name, identity }, "released leader lease");
-    } catch (error) {
-      this.log.warn({ lease: name, err: String(error) }, "could not release leader lease");
-    }
+      this.log.info(this.fields, "released leader lease");
+    }).pipe(
+      Effect.timeout(5_000),
+      Effect.catchAll((error) =>
+        Effect.sync(() =>
+          this.log.warn({ ...this.fields, err: error.message }, "could not release leader lease"),
+        ),
+      ),
+    );
   }
 }
+
+/** Campaigns for `options.name`; releases the lease when the scope closes. */
+export const makeLeaderElection = (
+  options: LeaseOptions,
+): Effect.Effect<LeaderElectionApi, never, KubeClient | Log | Scope.Scope> =>
+  Effect.gen(function* () {
+    const campaign = new Campaign(yield* KubeClient, yield* Log, options);
+    yield* Effect.addFinalizer(() => campaign.release());
+    const scope = yield* Effect.scope;
+    return {
+      acquire: campaign.acquire(scope),
+      lost: Deferred.await(campaign.lostSignal),
+      isLeader: campaign.isLeader,
+    };
+  });
+
+/** Campaigns with client-go's timings when `--leader-elect` is on; otherwise always leads. */
+export const LeaderElectionLive: Layer.Layer<
+  LeaderElection,
+  never,
+  Config | KubeClient | Log | Metrics
+> = Layer.scoped(
+  LeaderElection,
+  Effect.gen(function* () {
+    const config = yield* Config;
+    const metrics = yield* Metrics;
+    if (!config.leaderElect)
+      return { acquire: Effect.void, lost: Effect.never, isLeader: () => true };
+    const gauge = { name: config.leaderElectionId };
+    metrics.isLeader.set(gauge, 0);
+    const election = yield* makeLeaderElection({
+      namespace: config.odigosNamespace,
+      name: config.leaderElectionId,
+      identity: `${process.env.POD_NAME ?? hostname()}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`,
+      leaseDurationSeconds: 15,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    return {
+      ...election,
+      acquire: Effect.tap(election.acquire, () => metrics.isLeader.set(gauge, 1)),
+      lost: Effect.tap(election.lost, () => metrics.isLeader.set(gauge, 0)),
+    };
+  }),
+);

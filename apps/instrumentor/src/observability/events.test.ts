@@ -1,7 +1,12 @@
-import { pino } from "pino";
-import { describe, expect, it } from "vitest";
-import type { KubeHttp } from "../kube/http.js";
-import { makeEventRecorder } from "./events.js";
+import { describe, expect, it } from "@effect/vitest";
+import { Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import { capturingLogger, eventually } from "../test-support/harness.js";
+import { describeTally } from "./cause-events.js";
+import { EventRecorder, EventRecorderLive } from "./events.js";
+import { Log } from "./log.js";
 
 const target = (name: string) => ({
   apiVersion: "apps/v1",
@@ -11,79 +16,92 @@ const target = (name: string) => ({
   uid: `uid-${name}`,
 });
 
-/** A transport whose requests finish only when told to. */
-const slowTransport = () => {
-  const sent: Array<{ path: string; body: Record<string, unknown> }> = [];
-  const waiting: Array<() => void> = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const kube = {
-    request: (_method: string, path: string, options: { body: Record<string, unknown> }) => {
-      sent.push({ path, body: options.body });
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      return new Promise((resolve) =>
-        waiting.push(() => {
-          inFlight--;
-          resolve({ status: 201, body: {} });
-        }),
-      );
-    },
-  } as unknown as KubeHttp;
-  const releaseAll = async () => {
-    while (waiting.length > 0) {
-      for (const release of waiting.splice(0)) release();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
-  return { kube, sent, releaseAll, maxInFlight: () => maxInFlight };
-};
+const recorderOver = (fake: FakeApiServer) =>
+  Layer.provide(
+    EventRecorderLive,
+    Layer.merge(fake.layer, Layer.succeed(Log, capturingLogger().logger)),
+  );
 
 describe("event recorder", () => {
-  it("records an events.k8s.io/v1 Event on the object, with a valid name", async () => {
-    const transport = slowTransport();
-    const recorder = makeEventRecorder(transport.kube, pino({ level: "silent" }), () => undefined);
-    recorder.normal(target("cart"), "Instrumented", "Instrument", "the workload opts in");
-    await transport.releaseAll();
-    expect(transport.sent).toHaveLength(1);
-    const event = transport.sent[0];
-    if (event === undefined) throw new Error("no event sent");
-    expect(event.path).toBe("/apis/events.k8s.io/v1/namespaces/shop/events");
-    expect(event.body).toMatchObject({
-      apiVersion: "events.k8s.io/v1",
-      reason: "Instrumented",
-      type: "Normal",
-      reportingController: "odigos.io/instrumentor",
-      regarding: { kind: "Deployment", name: "cart", uid: "uid-cart" },
-    });
-    const name = (event.body.metadata as { name: string }).name;
-    expect(name).toMatch(/^cart\.[0-9a-f]+$/);
-    expect(event.body.eventTime).toMatch(/\.\d{6}Z$/);
+  it.scopedLive("records an events.k8s.io/v1 Event on the object, with a valid name", () => {
+    const fake = new FakeApiServer();
+    return Effect.gen(function* () {
+      const recorder = yield* EventRecorder;
+      recorder.normal(target("cart"), "Instrumented", "Instrument", "the workload opts in");
+      yield* eventually(() => fake.list(Resources.Event).length === 1, "the Event");
+      const [event] = fake.list(Resources.Event);
+      expect(event).toMatchObject({
+        apiVersion: "events.k8s.io/v1",
+        reason: "Instrumented",
+        type: "Normal",
+        reportingController: "odigos.io/instrumentor",
+        regarding: { kind: "Deployment", name: "cart", uid: "uid-cart" },
+        metadata: { namespace: "shop" },
+      });
+      expect(event?.metadata.name).toMatch(/^cart\.[0-9a-f]+$/);
+      expect(event?.eventTime).toMatch(/\.\d{6}Z$/);
+    }).pipe(Effect.provide(recorderOver(fake)));
   });
 
-  it("suppresses the same event on the same object, so a loop cannot flood the API server", async () => {
-    const transport = slowTransport();
-    const recorder = makeEventRecorder(transport.kube, pino({ level: "silent" }), () => undefined);
-    for (let i = 0; i < 50; i++)
-      recorder.warning(target("cart"), "ContainerNotFound", "Instrument", "no container ghost");
-    recorder.warning(target("cart"), "ContainerNotFound", "Instrument", "no container other");
-    recorder.warning(target("shop"), "ContainerNotFound", "Instrument", "no container ghost");
-    await transport.releaseAll();
-    expect(transport.sent).toHaveLength(3);
-  });
+  it.scopedLive(
+    "suppresses the same Event on the same object, so a loop cannot flood the API server",
+    () => {
+      const fake = new FakeApiServer();
+      return Effect.gen(function* () {
+        const recorder = yield* EventRecorder;
+        for (let i = 0; i < 50; i++)
+          recorder.warning(target("cart"), "ContainerNotFound", "Instrument", "no container ghost");
+        recorder.warning(target("cart"), "ContainerNotFound", "Instrument", "no container other");
+        recorder.warning(target("shop"), "ContainerNotFound", "Instrument", "no container ghost");
+        for (let i = 0; i < 40; i++)
+          recorder.normal(target(`w-${i}`), "Instrumented", "Instrument", "opted in");
+        yield* eventually(() => fake.list(Resources.Event).length === 43, "43 Events");
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)));
+        expect(fake.writes({ resource: "events" })).toHaveLength(43);
+      }).pipe(Effect.provide(recorderOver(fake)));
+    },
+  );
 
-  it("sends a burst a few at a time and delivers all of it", async () => {
-    const transport = slowTransport();
-    const results: string[] = [];
-    const recorder = makeEventRecorder(transport.kube, pino({ level: "silent" }), (result) =>
-      results.push(result),
+  it.effect("a failed Event is logged and dropped, never retried", () => {
+    const fake = new FakeApiServer();
+    const { logger, lines } = capturingLogger();
+    fake.failNext({ resource: "events" }, 403);
+    return Effect.gen(function* () {
+      (yield* EventRecorder).normal(target("cart"), "Instrumented", "Instrument", "x");
+      yield* eventually(
+        () => lines.some((line) => line.msg === "could not record event"),
+        "the warning",
+      );
+      expect(fake.list(Resources.Event)).toEqual([]);
+    }).pipe(
+      Effect.provide(
+        Layer.provide(EventRecorderLive, Layer.merge(fake.layer, Layer.succeed(Log, logger))),
+      ),
     );
-    for (let i = 0; i < 40; i++)
-      recorder.normal(target(`w-${i}`), "Instrumented", "Instrument", "opted in");
-    expect(transport.sent.length).toBeLessThanOrEqual(2);
-    await transport.releaseAll();
-    expect(transport.sent).toHaveLength(40);
-    expect(transport.maxInFlight()).toBe(2);
-    expect(results.filter((result) => result === "ok")).toHaveLength(40);
+  });
+});
+
+describe("one Event per cause", () => {
+  it("says what changed, how many workloads it moved, and a few of them", () => {
+    const change = {
+      cause: {
+        apiVersion: "odigos.io/v1alpha1",
+        kind: "CollectorsGroup",
+        namespace: "odigos-system",
+        name: "dc",
+      },
+      description: "collectors became not ready",
+      before: { collectorsReady: true, configuration: { _tag: "Missing" } as const },
+    };
+    expect(
+      describeTally({
+        change,
+        counts: { Instrumented: 0, Uninstrumented: 700 },
+        sample: ["b/x", "a/y"],
+      }),
+    ).toBe("collectors became not ready: un-instrumented 700 workloads (a/y, b/x, …)");
+    expect(
+      describeTally({ change, counts: { Instrumented: 1, Uninstrumented: 0 }, sample: ["a/y"] }),
+    ).toBe("collectors became not ready: instrumented 1 workload (a/y)");
   });
 });

@@ -1,23 +1,24 @@
 /** Prometheus metrics, named like controller-runtime's where the meaning is the same. */
+import * as Context from "effect/Context";
+import * as Layer from "effect/Layer";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
-export const makeMetrics = () => {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+const instruments = (registry: Registry) => {
+  const counter = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
   return {
-    registry,
-    reconcileTotal: new Counter({
-      name: "controller_runtime_reconcile_total",
-      help: "Total number of reconciliations per controller and result",
-      labelNames: ["controller", "result"] as const,
-      registers: [registry],
-    }),
-    reconcileErrors: new Counter({
-      name: "controller_runtime_reconcile_errors_total",
-      help: "Total number of reconciliation errors per controller",
-      labelNames: ["controller"] as const,
-      registers: [registry],
-    }),
+    reconcileTotal: counter(
+      "controller_runtime_reconcile_total",
+      "Total number of reconciliations per controller and result",
+      ["controller", "result"],
+    ),
+    reconcileErrors: counter(
+      "controller_runtime_reconcile_errors_total",
+      "Total number of reconciliation errors per controller",
+      ["controller"],
+    ),
     reconcileTime: new Histogram({
       name: "controller_runtime_reconcile_time_seconds",
       help: "Length of time per reconciliation per controller",
@@ -25,55 +26,65 @@ export const makeMetrics = () => {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    queueDepth: new Gauge({
-      name: "workqueue_depth",
-      help: "Current depth of workqueue",
-      labelNames: ["name"] as const,
-      registers: [registry],
-    }),
-    activeWorkers: new Gauge({
-      name: "controller_runtime_active_workers",
-      help: "Number of currently used workers per controller",
-      labelNames: ["controller"] as const,
-      registers: [registry],
-    }),
-    queueAdds: new Counter({
-      name: "workqueue_adds_total",
-      help: "Total number of adds handled by workqueue",
-      labelNames: ["name"] as const,
-      registers: [registry],
-    }),
-    queueRetries: new Counter({
-      name: "workqueue_retries_total",
-      help: "Total number of retries handled by workqueue",
-      labelNames: ["name"] as const,
-      registers: [registry],
-    }),
-    writes: new Counter({
-      name: "odigos_instrumentor_writes_total",
-      help: "Writes sent to the API server, by object kind, verb and result",
-      labelNames: ["kind", "verb", "result"] as const,
-      registers: [registry],
-    }),
-    decodeErrors: new Counter({
-      name: "odigos_instrumentor_decode_errors_total",
-      help: "Objects that failed to decode, by kind",
-      labelNames: ["kind"] as const,
-      registers: [registry],
-    }),
-    cacheObjects: new Gauge({
-      name: "odigos_instrumentor_cache_objects",
-      help: "Objects held in each watch cache",
-      labelNames: ["informer"] as const,
-      registers: [registry],
-    }),
-    isLeader: new Gauge({
-      name: "leader_election_master_status",
-      help: "1 when this replica is the leader",
-      labelNames: ["name"] as const,
-      registers: [registry],
-    }),
+    queueDepth: gauge("workqueue_depth", "Current depth of workqueue", ["name"]),
+    activeWorkers: gauge(
+      "controller_runtime_active_workers",
+      "Number of currently used workers per controller",
+      ["controller"],
+    ),
+    queueAdds: counter("workqueue_adds_total", "Total number of adds handled by workqueue", [
+      "name",
+    ]),
+    queueRetries: counter(
+      "workqueue_retries_total",
+      "Total number of retries handled by workqueue",
+      ["name"],
+    ),
+    writes: counter(
+      "odigos_instrumentor_writes_total",
+      "Writes sent to the API server, by object kind, verb and result",
+      ["kind", "verb", "result"],
+    ),
+    decodeErrors: counter(
+      "odigos_instrumentor_decode_errors_total",
+      "Objects that failed to decode, by kind",
+      ["kind"],
+    ),
+    cacheObjects: gauge("odigos_instrumentor_cache_objects", "Objects held in each watch cache", [
+      "informer",
+    ]),
+    watchFailures: counter(
+      "odigos_instrumentor_watch_failures_total",
+      "Lists and watches that failed and were retried, by informer",
+      ["informer"],
+    ),
+    isLeader: gauge("leader_election_master_status", "1 when this replica is the leader", ["name"]),
   };
 };
 
-export type Metrics = ReturnType<typeof makeMetrics>;
+export const makeMetrics = () => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const beforeScrape: Array<() => void> = [];
+  return {
+    ...instruments(registry),
+    registry,
+    /** Runs `update` before every scrape (gauges read from live state). */
+    onScrape: (update: () => void) => {
+      beforeScrape.push(update);
+    },
+    /** The Prometheus text of every metric, fresh. */
+    scrape: async (): Promise<string> => {
+      for (const update of beforeScrape) update();
+      return registry.metrics();
+    },
+  };
+};
+
+export type MetricsApi = ReturnType<typeof makeMetrics>;
+
+/** The process's metrics registry and instruments. */
+export class Metrics extends Context.Tag("@odigos/instrumentor/Metrics")<Metrics, MetricsApi>() {}
+
+/** A fresh registry (one per process; tests get their own). */
+export const MetricsLive: Layer.Layer<Metrics> = Layer.sync(Metrics, makeMetrics);

@@ -1,12 +1,17 @@
 import {
   decodeDeployment,
   decodeInstrumentedApplication,
+  OdigosResources,
   type WorkloadRef,
 } from "@odigos/crd-types";
-import { Effect, Either, Layer } from "effect";
+import { Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
 import {
+  CleanupWritersLive,
   describeCleanupAction,
-  makeInMemoryCleanupWriters,
   planDeletedWorkloadCleanup,
   planWorkloadCleanup,
   RuntimeDetailsWriter,
@@ -14,24 +19,25 @@ import {
   WorkloadAnnotationWriter,
 } from "../index.js";
 
+// A cluster: here the in-memory fake API server; in production the live KubeClient layer.
+const cluster = new FakeApiServer();
+const annotations = { "odigos.io/instrument": "false", "odigos.io/reported-name": "Cart" };
+cluster.put(Resources.Deployment, {
+  metadata: { name: "cart", namespace: "shop", annotations },
+  spec: { template: { spec: { containers: [{ name: "app" }] } } },
+});
+cluster.put(OdigosResources.InstrumentedApplication, {
+  metadata: { name: "deployment-cart", namespace: "shop", uid: "r1" },
+  spec: { languages: [{ containerName: "app", language: "go" }] },
+});
 // What the watch caches hold, decoded at the edge.
-const cart = Either.getOrThrow(
-  decodeDeployment({
-    metadata: {
-      name: "cart",
-      namespace: "shop",
-      uid: "u1",
-      resourceVersion: "41",
-      annotations: { "odigos.io/instrument": "false", "odigos.io/reported-name": "Cart" },
-    },
-    spec: { template: { spec: { containers: [{ name: "app" }] } } },
-  }),
-);
+const readCart = () =>
+  Either.getOrThrow(decodeDeployment(cluster.get(Resources.Deployment, "cart", "shop")));
+const cart = readCart();
 const runtimeDetails = Either.getOrThrow(
-  decodeInstrumentedApplication({
-    metadata: { name: "deployment-cart", namespace: "shop", uid: "r1", resourceVersion: "7" },
-    spec: { languages: [{ containerName: "app", language: "go" }] },
-  }),
+  decodeInstrumentedApplication(
+    cluster.get(OdigosResources.InstrumentedApplication, "deployment-cart", "shop"),
+  ),
 );
 const ref: WorkloadRef = { kind: "Deployment", namespace: "shop", name: "cart" };
 
@@ -42,40 +48,41 @@ console.log(actions.map((action) => action._tag)); // [ 'DeleteRuntimeDetails', 
 const optedIn = { optedIn: true, reason: "WorkloadEnabled" } as const;
 console.log(planWorkloadCleanup({ ref, workload: cart, optIn: optedIn, runtimeDetails })); // []
 
-// Run against in-memory writers that answer like the API server.
-const store = makeInMemoryCleanupWriters({ runtimeDetails: [runtimeDetails], workloads: [cart] });
-const report = await Effect.runPromise(runCleanup(actions).pipe(Effect.provide(store.layer)));
+// Carried out by the live writers over the cluster's KubeClient.
+const writers = Layer.provide(CleanupWritersLive, cluster.layer);
+const report = await Effect.runPromise(runCleanup(actions).pipe(Effect.provide(writers)));
 console.log(report.done.length, report.skipped.length, report.failed.length); // 2 0 0
-console.log(store.runtimeDetails().size, store.workload(ref)?.metadata.annotations); // 0 { 'odigos.io/instrument': 'false' }
+const left = cluster.list(OdigosResources.InstrumentedApplication).length;
+console.log(left, readCart().metadata.annotations); // 0 { 'odigos.io/instrument': 'false' }
 
-// The same plan again: the runtime details are already gone (success), but the
-// workload copy is stale (Conflict, to retry): re-planned from a fresh read, nothing is left.
-const again = await Effect.runPromise(runCleanup(actions).pipe(Effect.provide(store.layer)));
+// The same plan again: the runtime details are already gone (success); the annotation is too,
+// so the API server refuses the patch (Invalid, to retry): re-planned from a fresh read, nothing is left.
+const again = await Effect.runPromise(runCleanup(actions).pipe(Effect.provide(writers)));
 const notes = again.skipped.map((skip) => skip.note);
 const errors = again.failed.map((fail) => fail.error._tag);
-console.log(notes, errors); // [ 'already gone' ] [ 'Conflict' ]
-const fresh = { ref, workload: store.workload(ref) ?? cart, optIn, runtimeDetails: undefined };
+console.log(notes, errors); // [ 'already gone' ] [ 'Invalid' ]
+const fresh = { ref, workload: readCart(), optIn, runtimeDetails: undefined };
 console.log(planWorkloadCleanup(fresh)); // []
 
 // The workload was deleted: its runtime details go, whatever the opt-in said.
-const afterDeletion = planDeletedWorkloadCleanup(ref, runtimeDetails);
-console.log(afterDeletion.map(describeCleanupAction)); // [ 'delete InstrumentedApplication shop/deployment-cart (uid r1)' ]
+const afterDeletion = planDeletedWorkloadCleanup(ref, runtimeDetails).map(describeCleanupAction);
+console.log(afterDeletion[0]?.startsWith("delete InstrumentedApplication shop/deployment-cart")); // true
 
-// Another tool provides its own writers, e.g. over its own Kubernetes client.
+// Another tool may provide its own writers instead, e.g. to record what would be sent.
 const calls: Array<string> = [];
-const myWriters = Layer.mergeAll(
+const recorders = Layer.mergeAll(
   Layer.succeed(RuntimeDetailsWriter, {
-    deleteRuntimeDetails: (namespace, name, uid) =>
+    deleteRuntimeDetails: (namespace, name) =>
       Effect.sync(() => {
-        calls.push(`DELETE ${namespace}/${name} if uid=${uid}`);
+        calls.push(`DELETE ${namespace}/${name}`);
       }),
   }),
   Layer.succeed(WorkloadAnnotationWriter, {
-    removeAnnotation: (target, key, resourceVersion) =>
+    removeAnnotation: (target, key) =>
       Effect.sync(() => {
-        calls.push(`PATCH ${target.name}: remove ${key} if resourceVersion=${resourceVersion}`);
+        calls.push(`PATCH ${target.name}: remove ${key}`);
       }),
   }),
 );
-await Effect.runPromise(runCleanup(actions).pipe(Effect.provide(myWriters)));
-console.log(calls.length); // 2
+await Effect.runPromise(runCleanup(actions).pipe(Effect.provide(recorders)));
+console.log(calls.join("; ")); // DELETE shop/deployment-cart; PATCH cart: remove odigos.io/reported-name

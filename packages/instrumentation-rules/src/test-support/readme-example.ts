@@ -6,7 +6,7 @@ import {
   decodeOdigosConfiguration,
   odigosNamespaceFrom,
 } from "@odigos/crd-types";
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import {
   collectorsReady,
   deviceIntent,

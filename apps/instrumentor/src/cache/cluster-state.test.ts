@@ -1,0 +1,207 @@
+/** Which workloads each change queues: the cluster-state mapping, on the fake API server. */
+import { describe, expect, it } from "@effect/vitest";
+import { OdigosResources } from "@odigos/crd-types";
+import { Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Option from "effect/Option";
+import { Config } from "../config.js";
+import { WorkloadQueue, WorkloadQueueLive } from "../controller/work-queue.js";
+import { EventRecorderLive } from "../observability/events.js";
+import { logLayer } from "../observability/log.js";
+import { MetricsLive } from "../observability/metrics.js";
+import {
+  capturingLogger,
+  eventually,
+  goDevice,
+  namespace,
+  odigosNamespace,
+  runtimeDetails,
+  seedOdigos,
+  setCollectorsReady,
+  testConfig,
+  workload,
+} from "../test-support/harness.js";
+import { ClusterState, ClusterStateLive } from "./cluster-state.js";
+
+const layerOver = (fake: FakeApiServer) => {
+  const { logger, lines } = capturingLogger();
+  const base = Layer.mergeAll(
+    Layer.succeed(Config, testConfig()),
+    logLayer(logger),
+    MetricsLive,
+    fake.layer,
+  );
+  const layer = ClusterStateLive.pipe(
+    Layer.provideMerge(EventRecorderLive),
+    Layer.provideMerge(WorkloadQueueLive),
+    Layer.provideMerge(base),
+  );
+  return { layer, lines };
+};
+
+/** Everything queued so far, in order (takes it off the queue). */
+const drain = Effect.gen(function* () {
+  const queue = yield* WorkloadQueue;
+  const keys: Array<string> = [];
+  while (queue.depth() > 0) {
+    const key = Option.getOrThrow(yield* queue.take);
+    keys.push(key);
+    queue.done(key);
+  }
+  return keys;
+});
+
+/** Makes a change, waits for the caches' debug line saying they observed it, then drains the queue. */
+const queuedAfter = (
+  fake: FakeApiServer,
+  lines: ReadonlyArray<Record<string, unknown>>,
+  change: () => void,
+) =>
+  Effect.gen(function* () {
+    yield* drain;
+    change();
+    const target = Number(fake.resourceVersion);
+    yield* eventually(
+      () => lines.some((line) => line.msg === "observed" && Number(line.resourceVersion) >= target),
+      "the change observed",
+    );
+    return (yield* drain).sort();
+  });
+
+const seed = (fake: FakeApiServer) => {
+  seedOdigos(fake);
+  fake.put(Resources.Namespace, namespace("shop"));
+  fake.put(Resources.Namespace, namespace("other"));
+  fake.put(Resources.Deployment, workload("cart"));
+  fake.put(Resources.StatefulSet, workload("db"));
+  fake.put(Resources.Deployment, workload("api", { namespace: "other" }));
+  fake.put(
+    OdigosResources.InstrumentedApplication,
+    runtimeDetails("Deployment", "cart", [{ containerName: "app", language: "go" }]),
+  );
+  fake.put(
+    Resources.DaemonSet,
+    workload("agent", {
+      containers: [{ name: "app", resources: { limits: { [goDevice]: "1" } } }],
+    }),
+  );
+};
+
+describe("cluster state: what each change queues", () => {
+  it.scopedLive(
+    "a namespace's marker change queues the workloads in it; other namespace changes queue nothing",
+    () => {
+      const fake = new FakeApiServer();
+      seed(fake);
+      const { layer, lines } = layerOver(fake);
+      return Effect.gen(function* () {
+        yield* (yield* ClusterState).synced;
+        const marked = yield* queuedAfter(fake, lines, () =>
+          fake.update(Resources.Namespace, "shop", undefined, {
+            metadata: { annotations: { "odigos.io/instrument": "true" } },
+          }),
+        );
+        expect(marked).toEqual([
+          "DaemonSet/shop/agent",
+          "Deployment/shop/cart",
+          "StatefulSet/shop/db",
+        ]);
+        const labelled = yield* queuedAfter(fake, lines, () =>
+          fake.update(Resources.Namespace, "shop", undefined, {
+            metadata: { labels: { team: "x" } },
+          }),
+        );
+        expect(labelled).toEqual([]);
+      }).pipe(Effect.provide(layer));
+    },
+  );
+
+  it.scopedLive("a workload change queues it; runtime details queue their workload", () => {
+    const fake = new FakeApiServer();
+    seed(fake);
+    const { layer, lines } = layerOver(fake);
+    return Effect.gen(function* () {
+      yield* (yield* ClusterState).synced;
+      expect(
+        yield* queuedAfter(fake, lines, () => fake.put(Resources.Deployment, workload("web"))),
+      ).toEqual(["Deployment/shop/web"]);
+      expect(
+        yield* queuedAfter(fake, lines, () =>
+          fake.put(
+            OdigosResources.InstrumentedApplication,
+            runtimeDetails("StatefulSet", "db", []),
+          ),
+        ),
+      ).toEqual(["StatefulSet/shop/db"]);
+    }).pipe(Effect.provide(layer));
+  });
+
+  it.scopedLive(
+    "collectors readiness queues every workload with Odigos state and only those; a change that keeps readiness queues none",
+    () => {
+      const fake = new FakeApiServer();
+      seed(fake);
+      const { layer, lines } = layerOver(fake);
+      return Effect.gen(function* () {
+        const state = yield* ClusterState;
+        yield* state.synced;
+        for (const ref of state.allWorkloads()) state.takeCause(ref);
+        const unready = yield* queuedAfter(fake, lines, () => setCollectorsReady(fake, false));
+        // cart has runtime details, agent carries a device; db and api have neither.
+        expect(unready).toEqual(["DaemonSet/shop/agent", "Deployment/shop/cart"]);
+        expect(state.lastGlobalChange()).toMatchObject({
+          description: "collectors became not ready",
+          cause: { kind: "CollectorsGroup", namespace: odigosNamespace, name: "data-collection" },
+          before: { collectorsReady: true },
+        });
+        expect(state.takeCause({ kind: "Deployment", namespace: "shop", name: "cart" })).toBe(
+          state.lastGlobalChange(),
+        );
+        const gateway = yield* queuedAfter(fake, lines, () =>
+          fake.put(OdigosResources.CollectorsGroup, {
+            metadata: { name: "gateway", namespace: odigosNamespace },
+            spec: { role: "GATEWAY" },
+            status: { ready: true },
+          }),
+        );
+        expect(gateway).toEqual([]);
+      }).pipe(Effect.provide(layer));
+    },
+  );
+
+  it.scopedLive(
+    "runtime details whose name denotes no workload, and bad language entries, are reported",
+    () => {
+      const fake = new FakeApiServer();
+      seed(fake);
+      const { layer, lines } = layerOver(fake);
+      return Effect.gen(function* () {
+        yield* (yield* ClusterState).synced;
+        fake.put(OdigosResources.InstrumentedApplication, {
+          metadata: { name: "cronjob-x", namespace: "shop" },
+          spec: { languages: [] },
+        });
+        fake.put(
+          OdigosResources.InstrumentedApplication,
+          runtimeDetails("Deployment", "web", [{ containerName: "app", language: "cobol" }]),
+        );
+        yield* eventually(
+          () =>
+            lines.filter((line) => line.kind === "InstrumentedApplication" && line.level === "warn")
+              .length === 2,
+          "two reports",
+        );
+        const reports = lines.filter((line) => line.level === "warn");
+        expect(reports.map((line) => [line.reason, line.name])).toEqual([
+          ["InvalidName", "cronjob-x"],
+          ["InvalidLanguageEntry", "deployment-web"],
+        ]);
+        expect(reports[0]?.msg).toMatch(
+          /runtime details name "cronjob-x" has kind prefix "cronjob".*ignored/,
+        );
+      }).pipe(Effect.provide(layer));
+    },
+  );
+});

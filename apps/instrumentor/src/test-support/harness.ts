@@ -1,0 +1,207 @@
+/**
+ * Unit-test harness: the instrumentor's layers over the in-memory fake API server, a logger
+ * that keeps its lines, builders for the objects scenarios need, and `eventually` to wait for
+ * evidence. Test-only: excluded from the build.
+ */
+import { Writable } from "node:stream";
+import {
+  OdigosApiVersion,
+  OdigosConfigName,
+  OdigosResources,
+  type WorkloadKind,
+  workloadResource,
+} from "@odigos/crd-types";
+import { KubeClient, type KubeObject, Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import { ClusterStateLive } from "../cache/cluster-state.js";
+import { Config, type InstrumentorConfig } from "../config.js";
+import { ControllerLive } from "../controller/controller.js";
+import { WorkloadReconcilerLive } from "../controller/reconciler.js";
+import { WorkloadQueueLive } from "../controller/work-queue.js";
+import { metered } from "../kube/client.js";
+import { LeaderElectionLive } from "../leader/lease.js";
+import { CauseEventsLive } from "../observability/cause-events.js";
+import { EventRecorderLive } from "../observability/events.js";
+import { LivenessLive } from "../observability/health.js";
+import { logLayer, makeLogger } from "../observability/log.js";
+import { Metrics, MetricsLive } from "../observability/metrics.js";
+
+export const odigosNamespace = "odigos-test";
+
+export const testConfig = (overrides: Partial<InstrumentorConfig> = {}): InstrumentorConfig => ({
+  metricsBindAddress: { _tag: "Disabled" },
+  healthProbeBindAddress: { _tag: "Disabled" },
+  leaderElect: false,
+  leaderElectionId: "instrumentor.odigos.io",
+  odigosNamespace,
+  maxConcurrentReconciles: 2,
+  logLevel: "debug",
+  ...overrides,
+});
+
+/** A logger whose JSON lines are kept in `lines`. */
+export const capturingLogger = () => {
+  const lines: Array<Record<string, unknown> & { msg?: string; level?: string }> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split("\n")) if (line !== "") lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { logger: makeLogger("debug", sink), lines };
+};
+
+/**
+ * The layers up to and including the controller, over `fake`: what the manager builds in
+ * production, with the fake API server as the `KubeClient`.
+ */
+export const appLayer = (fake: FakeApiServer, config: InstrumentorConfig = testConfig()) => {
+  const { logger, lines } = capturingLogger();
+  const base = Layer.mergeAll(
+    Layer.succeed(Config, config),
+    logLayer(logger),
+    MetricsLive,
+    LivenessLive,
+  );
+  const kube = Layer.provideMerge(
+    Layer.effect(
+      KubeClient,
+      Effect.map(Metrics, (metrics) => metered(fake.client, metrics)),
+    ),
+    base,
+  );
+  const caches = ClusterStateLive.pipe(
+    Layer.provideMerge(CauseEventsLive),
+    Layer.provideMerge(EventRecorderLive),
+    Layer.provideMerge(WorkloadQueueLive),
+    Layer.provideMerge(kube),
+  );
+  const layer = ControllerLive.pipe(
+    Layer.provideMerge(WorkloadReconcilerLive),
+    Layer.provideMerge(LeaderElectionLive),
+    Layer.provideMerge(caches),
+  );
+  return { layer, lines };
+};
+
+/** Retries `probe` (a few ms apart, real time) until it holds; fails after `timeoutMs`. */
+export const eventually = <A>(
+  probe: () => A | undefined | false,
+  what: string,
+  timeoutMs = 3_000,
+): Effect.Effect<A> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`);
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)));
+    }
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Objects.
+
+export const goDevice = "instrumentation.odigos.io/go-ebpf-community";
+export const javaDevice = "instrumentation.odigos.io/java-native-community";
+
+export const namespace = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
+  metadata: { name, annotations },
+});
+
+export const workload = (
+  name: string,
+  options: {
+    readonly namespace?: string;
+    readonly annotations?: Record<string, string>;
+    readonly containers?: ReadonlyArray<{ name: string; resources?: unknown }>;
+  } = {},
+): KubeObject => ({
+  metadata: {
+    name,
+    namespace: options.namespace ?? "shop",
+    annotations: options.annotations ?? {},
+  },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: options.containers ?? [{ name: "app", image: "app:1" }] },
+    },
+  },
+});
+
+export const runtimeDetails = (
+  kind: WorkloadKind,
+  name: string,
+  languages: ReadonlyArray<unknown>,
+  namespace = "shop",
+): KubeObject => ({
+  apiVersion: OdigosApiVersion,
+  kind: "InstrumentedApplication",
+  metadata: { name: `${kind.toLowerCase()}-${name}`, namespace },
+  spec: { languages },
+});
+
+/** odigos-config (go: ebpf community, java: native community) and a DATA_COLLECTION group. */
+export const seedOdigos = (fake: FakeApiServer, options: { readonly ready?: boolean } = {}) => {
+  fake.put(OdigosResources.OdigosConfiguration, {
+    metadata: { name: OdigosConfigName, namespace: odigosNamespace },
+    spec: {
+      configVersion: 1,
+      odigosVersion: "v1.0.0",
+      defaultSDKs: {
+        go: { sdkType: "ebpf", sdkTier: "community" },
+        java: { sdkType: "native", sdkTier: "community" },
+      },
+    },
+  });
+  fake.put(OdigosResources.CollectorsGroup, {
+    metadata: { name: "data-collection", namespace: odigosNamespace },
+    spec: { role: "DATA_COLLECTION" },
+    status: { ready: options.ready ?? true },
+  });
+};
+
+export const setCollectorsReady = (fake: FakeApiServer, ready: boolean) =>
+  fake.update(
+    OdigosResources.CollectorsGroup,
+    "data-collection",
+    odigosNamespace,
+    { status: { ready } },
+    "status",
+  );
+
+/** Device names per container of a stored workload. */
+export const devicesOf = (
+  fake: FakeApiServer,
+  kind: WorkloadKind,
+  name: string,
+  namespace = "shop",
+) => {
+  const stored = fake.get(workloadResource(kind), name, namespace);
+  const containers =
+    (
+      stored?.spec as {
+        template: {
+          spec: {
+            containers: Array<{ name: string; resources?: { limits?: Record<string, string> } }>;
+          };
+        };
+      }
+    )?.template.spec.containers ?? [];
+  return Object.fromEntries(
+    containers.map((container) => [
+      container.name,
+      Object.keys(container.resources?.limits ?? {}).filter((resource) =>
+        resource.startsWith("instrumentation.odigos.io"),
+      ),
+    ]),
+  );
+};
+
+export { FakeApiServer, Resources };

@@ -1,0 +1,173 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as Chunk from "effect/Chunk";
+import * as Effect from "effect/Effect";
+import * as Stream from "effect/Stream";
+import { afterEach, describe, expect, it } from "vitest";
+import type { WatchEvent } from "./client.js";
+import type { KubeError } from "./errors.js";
+import { makeKubeClient } from "./live.js";
+import { Resources } from "./resource.js";
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+let server: Server | undefined;
+const requests: Array<{
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}> = [];
+
+const serve = async (handler: Handler) => {
+  requests.length = 0;
+  server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return makeKubeClient(
+    {
+      source: "KUBECONFIG",
+      server: `http://127.0.0.1:${port}`,
+      insecureSkipTlsVerify: false,
+      authHeaders: async () => ({ authorization: "Bearer t" }),
+    },
+    { userAgent: "test-agent/1", fieldManager: "tester", requestTimeoutMs: 300 },
+  );
+};
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+const run = <A>(effect: Effect.Effect<A, KubeError>) => Effect.runPromise(effect);
+const failure = <A>(effect: Effect.Effect<A, KubeError>) => Effect.runPromise(Effect.flip(effect));
+const events = (stream: Stream.Stream<WatchEvent, KubeError>) =>
+  Effect.runPromise(Effect.either(Stream.runCollect(stream))).then((result) =>
+    result._tag === "Right"
+      ? { events: Chunk.toReadonlyArray(result.right), error: undefined }
+      : { events: [], error: result.left },
+  );
+
+const status = (code: number, reason: string, message: string) =>
+  JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message });
+
+describe("live KubeClient", () => {
+  it("sends its user agent, credentials and default field manager; parses the answer", async () => {
+    const client = await serve((_req, res) =>
+      res.end(JSON.stringify({ metadata: { name: "cart", resourceVersion: "7" } })),
+    );
+    const patched = await run(
+      client.patch(
+        Resources.Deployment,
+        "cart",
+        { type: "json", operations: [{ op: "remove", path: "/a" }] },
+        { namespace: "shop" },
+      ),
+    );
+    expect(patched.metadata.resourceVersion).toBe("7");
+    const [request] = requests;
+    expect(request?.method).toBe("PATCH");
+    expect(request?.url).toBe("/apis/apps/v1/namespaces/shop/deployments/cart?fieldManager=tester");
+    expect(request?.headers["content-type"]).toBe("application/json-patch+json");
+    expect(request?.headers["user-agent"]).toBe("test-agent/1");
+    expect(request?.headers.authorization).toBe("Bearer t");
+    expect(JSON.parse(request?.body ?? "")).toEqual([{ op: "remove", path: "/a" }]);
+    client.close();
+  });
+
+  it("fails with the Status of a non-2xx answer, and with a transport error when nothing answers", async () => {
+    const client = await serve((req, res) => {
+      if (req.url?.includes("slow")) return; // never answers
+      res.writeHead(409).end(status(409, "Conflict", "the object has been modified"));
+    });
+    expect(
+      await failure(
+        client.delete(Resources.Pod, "p", { namespace: "ns", preconditions: { uid: "u" } }),
+      ),
+    ).toMatchObject({
+      _tag: "KubeStatusError",
+      code: 409,
+      reason: "Conflict",
+      detail: "the object has been modified",
+    });
+    expect(JSON.parse(requests[0]?.body ?? "")).toMatchObject({ preconditions: { uid: "u" } });
+    const slow = await failure(client.get(Resources.Pod, "slow", { namespace: "ns" }));
+    expect(slow).toMatchObject({ _tag: "KubeTransportError", detail: "no answer in 300 ms" });
+    client.close();
+  });
+
+  it("streams watch events split across chunks, and ends when the server ends the watch", async () => {
+    const client = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const lines = [
+        JSON.stringify({
+          type: "ADDED",
+          object: { metadata: { name: "a", resourceVersion: "2" } },
+        }),
+        JSON.stringify({ type: "BOOKMARK", object: { metadata: { resourceVersion: "3" } } }),
+        JSON.stringify({
+          type: "DELETED",
+          object: { metadata: { name: "a", resourceVersion: "4" } },
+        }),
+      ].join("\n");
+      res.write(lines.slice(0, 30));
+      setTimeout(() => res.end(`${lines.slice(30)}\n`), 20);
+    });
+    const result = await events(
+      client.watch(Resources.Deployment, { resourceVersion: "1", timeoutSeconds: 60 }),
+    );
+    expect(result.error).toBeUndefined();
+    expect(
+      result.events.map((event) => `${event.type}@${event.object.metadata.resourceVersion}`),
+    ).toEqual(["ADDED@2", "BOOKMARK@3", "DELETED@4"]);
+    expect(requests[0]?.url).toBe(
+      "/apis/apps/v1/deployments?watch=1&allowWatchBookmarks=true&resourceVersion=1&timeoutSeconds=60",
+    );
+    client.close();
+  });
+
+  it("fails a watch on an ERROR event, a non-200 answer, silence past the idle deadline, or a cut connection", async () => {
+    let mode = "";
+    const client = await serve((_req, res) => {
+      if (mode === "gone") return void res.writeHead(410).end(status(410, "Expired", "too old"));
+      res.writeHead(200);
+      if (mode === "error-event")
+        res.end(
+          `${JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" } })}\n`,
+        );
+      if (mode === "cut") {
+        res.write(`${JSON.stringify({ type: "ADDED", object: { metadata: { name: "a" } } })}\n`);
+        setTimeout(() => res.destroy(), 20);
+      }
+      // "idle": headers only, then silence
+    });
+    const watch = () =>
+      client.watch(Resources.Deployment, { resourceVersion: "5", idleTimeoutMs: 200 });
+    mode = "error-event";
+    expect((await events(watch())).error).toMatchObject({
+      _tag: "KubeStatusError",
+      code: 410,
+      reason: "Expired",
+    });
+    mode = "gone";
+    expect((await events(watch())).error).toMatchObject({ _tag: "KubeStatusError", code: 410 });
+    mode = "idle";
+    expect((await events(watch())).error).toMatchObject({
+      _tag: "KubeTransportError",
+      detail: "watch idle for 200 ms",
+    });
+    mode = "cut";
+    expect((await events(watch())).error).toMatchObject({ _tag: "KubeTransportError" });
+    client.close();
+  });
+});

@@ -1,0 +1,350 @@
+/**
+ * The live `KubeClient`: Node's HTTP client with keep-alive, a deadline on every request, and
+ * watches that fail when the connection goes quiet (bookmarks keep a healthy one busy). The
+ * agent's sockets are closed when the layer's scope closes.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Stream from "effect/Stream";
+import {
+  KubeClient,
+  type KubeClientApi,
+  type KubeObject,
+  type ListOptions,
+  type Patch,
+  type Selectors,
+  type WatchEvent,
+  type WatchOptions,
+  type WriteOptions,
+} from "./client.js";
+import type { ClusterCredentials } from "./credentials.js";
+import { type KubeError, KubeTransportError, statusError } from "./errors.js";
+import { collectionPath, objectPath, type Resource } from "./resource.js";
+
+export interface KubeClientOptions {
+  /** Sent with every request, so the audit log tells this program's requests apart. */
+  readonly userAgent: string;
+  /** Field manager of every write that does not name its own. */
+  readonly fieldManager?: string | undefined;
+  /** Deadline of a request without an answer. Default 30 s (lists: 60 s). */
+  readonly requestTimeoutMs?: number | undefined;
+  /** Sockets kept open to the API server. Default 64. */
+  readonly maxSockets?: number | undefined;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+const contentTypes: Record<Patch["type"], string> = {
+  json: "application/json-patch+json",
+  merge: "application/merge-patch+json",
+  "strategic-merge": "application/strategic-merge-patch+json",
+  apply: "application/apply-patch+yaml",
+};
+
+const parse = (text: string): unknown => {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Not JSON (a proxy's error page): keep the text for the message.
+    return text;
+  }
+};
+
+const withQuery = (path: string, query: Record<string, string | undefined>): string => {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
+  const text = params.toString();
+  return text === "" ? path : `${path}?${text}`;
+};
+
+const selectorQuery = (options: Selectors) => ({
+  labelSelector: options.labelSelector,
+  fieldSelector: options.fieldSelector,
+});
+
+/** Builds the client; `close` destroys the agent's sockets. */
+export const makeKubeClient = (
+  credentials: ClusterCredentials,
+  options: KubeClientOptions,
+): KubeClientApi & { readonly close: () => void } => {
+  const server = new URL(credentials.server);
+  const secure = server.protocol === "https:";
+  const maxSockets = options.maxSockets ?? 64;
+  const agent = secure
+    ? new https.Agent({
+        keepAlive: true,
+        maxSockets,
+        ...(credentials.ca === undefined ? {} : { ca: credentials.ca }),
+        ...(credentials.cert === undefined ? {} : { cert: credentials.cert }),
+        ...(credentials.key === undefined ? {} : { key: credentials.key }),
+        ...(credentials.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+        ...(credentials.tlsServerName === undefined
+          ? {}
+          : { servername: credentials.tlsServerName }),
+      })
+    : new http.Agent({ keepAlive: true, maxSockets });
+  const transport = secure ? https : http;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  const open = (method: string, path: string, headers: Record<string, string>) =>
+    Effect.tryPromise({
+      try: () => credentials.authHeaders(),
+      catch: (error) =>
+        new KubeTransportError({
+          method,
+          path,
+          detail: `credentials: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+    }).pipe(
+      Effect.map((auth) =>
+        transport.request(new URL(path, server), {
+          method,
+          agent,
+          headers: { "user-agent": options.userAgent, ...auth, ...headers },
+        }),
+      ),
+    );
+
+  /** One request and its whole answer; fails on no answer, or on a non-2xx one. */
+  const send = (
+    method: string,
+    path: string,
+    body?: { readonly text: string; readonly contentType: string },
+    timeoutMs = requestTimeoutMs,
+  ): Effect.Effect<Answer, KubeError> => {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) {
+      headers["content-type"] = body.contentType;
+      headers["content-length"] = String(Buffer.byteLength(body.text));
+    }
+    return Effect.flatMap(open(method, path, headers), (req) =>
+      Effect.async<Answer, KubeError>((resume) => {
+        const failed = (detail: string) =>
+          resume(Effect.fail(new KubeTransportError({ method, path, detail })));
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+        req.on("error", (error) => failed(error.message));
+        req.on("response", (res) => {
+          const chunks: Array<Buffer> = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", (error) => failed(error.message));
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            const text = Buffer.concat(chunks).toString("utf8");
+            if (status >= 200 && status < 300) resume(Effect.succeed({ status, text }));
+            else resume(Effect.fail(statusError(method, path, status, parse(text))));
+          });
+        });
+        req.end(body?.text);
+        // Interrupted (e.g. shutdown): abandon the request.
+        return Effect.sync(() => req.destroy());
+      }),
+    );
+  };
+
+  const json = (answer: Answer) => parse(answer.text) as KubeObject;
+  const jsonBody = (value: unknown) => ({
+    text: JSON.stringify(value),
+    contentType: "application/json",
+  });
+  const writeQuery = (write: WriteOptions | undefined) => ({
+    fieldManager: write?.fieldManager ?? options.fieldManager,
+    dryRun: write?.dryRun === true ? "All" : undefined,
+  });
+
+  const watch = (
+    resource: Resource,
+    watchOptions: WatchOptions,
+  ): Stream.Stream<WatchEvent, KubeError> => {
+    const path = withQuery(collectionPath(resource, watchOptions.namespace), {
+      watch: "1",
+      allowWatchBookmarks: watchOptions.allowBookmarks === false ? undefined : "true",
+      resourceVersion: watchOptions.resourceVersion,
+      timeoutSeconds:
+        watchOptions.timeoutSeconds === undefined ? undefined : String(watchOptions.timeoutSeconds),
+      ...selectorQuery(watchOptions),
+    });
+    const idleTimeoutMs =
+      watchOptions.idleTimeoutMs ?? ((watchOptions.timeoutSeconds ?? 1800) + 30) * 1000;
+    return Stream.asyncPush<WatchEvent, KubeError>(
+      (emit) =>
+        Effect.acquireRelease(open("GET", path, { accept: "application/json" }), (req) =>
+          Effect.sync(() => {
+            closedByUs.add(req);
+            req.destroy();
+          }),
+        ).pipe(
+          Effect.tap((req) =>
+            Effect.sync(() => {
+              const failed = (detail: string) => {
+                if (!closedByUs.has(req))
+                  emit.fail(new KubeTransportError({ method: "GET", path, detail }));
+              };
+              req.setTimeout(idleTimeoutMs, () =>
+                req.destroy(new Error(`watch idle for ${idleTimeoutMs} ms`)),
+              );
+              req.on("error", (error) => failed(error.message));
+              req.on("response", (res) => {
+                const status = res.statusCode ?? 0;
+                res.setEncoding("utf8");
+                if (status !== 200) {
+                  let text = "";
+                  res.on("data", (chunk: string) => {
+                    text += chunk;
+                  });
+                  res.on("end", () => emit.fail(statusError("GET", path, status, parse(text))));
+                  return;
+                }
+                let pending = "";
+                res.on("data", (chunk: string) => {
+                  pending += chunk;
+                  const lines = pending.split("\n");
+                  pending = lines.pop() ?? "";
+                  const events: Array<WatchEvent> = [];
+                  for (const line of lines) {
+                    if (line.trim() === "") continue;
+                    let event: { type: string; object: KubeObject };
+                    try {
+                      event = JSON.parse(line) as { type: string; object: KubeObject };
+                    } catch {
+                      req.destroy(
+                        new Error(`watch sent a line that is not JSON: ${line.slice(0, 200)}`),
+                      );
+                      return;
+                    }
+                    if (event.type === "ERROR") {
+                      emit.array(events);
+                      const code = Number((event.object as { code?: unknown }).code ?? 500);
+                      emit.fail(statusError("GET", path, code, event.object));
+                      return;
+                    }
+                    events.push(event as WatchEvent);
+                  }
+                  if (events.length > 0) emit.array(events);
+                });
+                res.on("error", (error) => failed(error.message));
+                res.on("close", () => {
+                  if (!res.complete) failed("watch connection closed mid-stream");
+                  else emit.end();
+                });
+              });
+              req.end();
+            }),
+          ),
+        ),
+      { bufferSize: "unbounded" },
+    );
+  };
+  const closedByUs = new WeakSet<http.ClientRequest>();
+
+  return {
+    server: credentials.server,
+    close: () => agent.destroy(),
+    get: (resource, name, getOptions) =>
+      Effect.map(
+        send("GET", objectPath(resource, name, getOptions?.namespace, getOptions?.subresource)),
+        json,
+      ),
+    list: (resource, listOptions: ListOptions = {}) => {
+      const path = withQuery(collectionPath(resource, listOptions.namespace), {
+        limit: listOptions.limit === undefined ? undefined : String(listOptions.limit),
+        continue: listOptions.continue,
+        resourceVersion: listOptions.resourceVersion,
+        ...selectorQuery(listOptions),
+      });
+      return Effect.map(send("GET", path, undefined, listOptions.timeoutMs ?? 60_000), (answer) => {
+        const page = parse(answer.text) as {
+          items?: ReadonlyArray<KubeObject> | null;
+          metadata?: { resourceVersion?: string; continue?: string };
+        };
+        const next = page.metadata?.continue;
+        return {
+          items: page.items ?? [],
+          resourceVersion: page.metadata?.resourceVersion ?? "",
+          continue: next === undefined || next === "" ? undefined : next,
+        };
+      });
+    },
+    create: (resource, body, write) =>
+      Effect.map(
+        send(
+          "POST",
+          withQuery(
+            collectionPath(resource, write?.namespace ?? body.metadata.namespace),
+            writeQuery(write),
+          ),
+          jsonBody(body),
+        ),
+        json,
+      ),
+    replace: (resource, body, write) =>
+      Effect.map(
+        send(
+          "PUT",
+          withQuery(
+            objectPath(
+              resource,
+              body.metadata.name,
+              write?.namespace ?? body.metadata.namespace,
+              write?.subresource,
+            ),
+            writeQuery(write),
+          ),
+          jsonBody(body),
+        ),
+        json,
+      ),
+    patch: (resource, name, patch, write) =>
+      Effect.map(
+        send(
+          "PATCH",
+          withQuery(objectPath(resource, name, write?.namespace, write?.subresource), {
+            ...writeQuery(write),
+            force: patch.type === "apply" && patch.force === true ? "true" : undefined,
+          }),
+          {
+            text: JSON.stringify(patch.type === "json" ? patch.operations : patch.body),
+            contentType: contentTypes[patch.type],
+          },
+        ),
+        json,
+      ),
+    delete: (resource, name, deleteOptions) =>
+      Effect.asVoid(
+        send(
+          "DELETE",
+          objectPath(resource, name, deleteOptions?.namespace),
+          jsonBody({
+            kind: "DeleteOptions",
+            apiVersion: "v1",
+            ...(deleteOptions?.preconditions === undefined
+              ? {}
+              : { preconditions: deleteOptions.preconditions }),
+            ...(deleteOptions?.propagationPolicy === undefined
+              ? {}
+              : { propagationPolicy: deleteOptions.propagationPolicy }),
+          }),
+        ),
+      ),
+    watch,
+    getText: (path) => Effect.map(send("GET", path), (answer) => answer.text),
+  };
+};
+
+/** The live `KubeClient` for these credentials; its sockets close with the layer's scope. */
+export const layer = (
+  credentials: ClusterCredentials,
+  options: KubeClientOptions,
+): Layer.Layer<KubeClient> =>
+  Layer.scoped(
+    KubeClient,
+    Effect.acquireRelease(
+      Effect.sync(() => makeKubeClient(credentials, options)),
+      (client) => Effect.sync(() => client.close()),
+    ),
+  );

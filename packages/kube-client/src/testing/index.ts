@@ -1,0 +1,13 @@
+/**
+ * @packageDocumentation
+ * `@odigos/kube-client/testing`: {@link FakeApiServer}, an API server in memory behind the
+ * `KubeClient` interface, for unit tests of anything that talks to a cluster.
+ *
+ * @module @odigos/kube-client/testing
+ */
+export {
+  FakeApiServer,
+  type RecordedRequest,
+  type RequestMatcher,
+  type Verb,
+} from "./fake-api-server.js";
