@@ -13,6 +13,7 @@ import {
   convergeStandardScenario,
   installChart,
   leaseHolder,
+  rbacDenial,
 } from "../support/chart-install.js";
 import { adminKubeConfig } from "../support/cluster.js";
 import {
@@ -192,6 +193,8 @@ describe(`the image ${image}`, () => {
     expect(
       instrumentor.logs.filter((line) => line.level === "error" || line.level === "fatal"),
     ).toEqual([]);
+    // No RBAC denial (a 403 for a namespace being deleted is not one).
+    expect(instrumentor.logs.filter((line) => rbacDenial.test(JSON.stringify(line)))).toEqual([]);
     // podman run forwards SIGTERM to the container's process and exits with its code.
     expect(await instrumentor.stop("SIGTERM")).toBe(0);
     expect(instrumentor.unstructured).toEqual([]);

@@ -80,6 +80,15 @@ export async function installChart(
     );
   };
   try {
+    // An instrumentor watches cluster-wide: start once the namespaces earlier files deleted are
+    // gone, so that it has nothing of theirs to act on (and no 403 for a terminating namespace).
+    await waitFor(
+      async () =>
+        !(await cluster.core.listNamespace()).items.some(
+          (ns) => ns.status?.phase === "Terminating",
+        ),
+      { timeoutMs: 60_000, intervalMs: 200, description: "no namespace terminating" },
+    );
     await cluster.createOdigosNamespace(odigosNamespace);
     await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
     await applyRbac(admin, manifests);
@@ -173,6 +182,12 @@ function chartContainer(
   );
   return { args, env, runAsUser, runAsGroup };
 }
+
+/**
+ * How the API server words an RBAC denial (`... is forbidden: User "..." cannot patch resource
+ * "deployments" ...`), in a log line as JSON. A 403 for a namespace being deleted is not one.
+ */
+export const rbacDenial = /is forbidden: User \\?"[^"\\]+\\?" cannot [a-z]+ resource/;
 
 const go = [{ containerName: "app", language: "go" as const }];
 

@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { prune, walk } from "./files.mjs";
 import { verifyBundle } from "./verify.mjs";
 
-export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
