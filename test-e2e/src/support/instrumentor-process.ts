@@ -28,8 +28,14 @@ export interface InstrumentorProcess {
 }
 
 export interface StartOptions {
-  readonly kubeconfigPath: string;
+  /** KUBECONFIG of the process; omitted, none is set (in-cluster credentials, say). */
+  readonly kubeconfigPath?: string;
   readonly odigosNamespace: string;
+  /**
+   * The argv that starts the instrumentor, before its flags: this Node and the workspace's
+   * apps/instrumentor/dist/main.js unless given (a bundle, or a wrapper that sandboxes it).
+   */
+  readonly command?: readonly string[];
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   /** Wait until `/readyz` answers 200 (default true). */
@@ -45,10 +51,12 @@ process.once("exit", () => {
 export async function startInstrumentorProcess(
   options: StartOptions,
 ): Promise<InstrumentorProcess> {
+  const [file, ...prefix] = options.command ?? [process.execPath, instrumentorMain];
+  if (file === undefined) throw new Error("startInstrumentorProcess: empty command");
   const child = spawn(
-    process.execPath,
+    file,
     [
-      instrumentorMain,
+      ...prefix,
       "--metrics-bind-address=127.0.0.1:0",
       "--health-probe-bind-address=127.0.0.1:0",
       // The plain control plane has no scheduler or nodes: rollouts never complete there, so the
@@ -61,7 +69,7 @@ export async function startInstrumentorProcess(
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "/tmp",
-        KUBECONFIG: options.kubeconfigPath,
+        ...(options.kubeconfigPath === undefined ? {} : { KUBECONFIG: options.kubeconfigPath }),
         CURRENT_NS: options.odigosNamespace,
         ...options.env,
       },
