@@ -12,7 +12,8 @@ declare module "vitest" {
 
 /** One control plane for the whole run: etcd, kube-apiserver, kube-controller-manager, the Odigos CRDs. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const binaries = await ensureBinaries();
+  // With pods: true, kwok is built too (first run only), so the pods files' beforeAll never builds.
+  const binaries = await ensureBinaries({ pods: true });
   const started = Date.now();
   const controlPlane = await startControlPlane({
     binaries,

@@ -33,6 +33,9 @@ describe("resolvePodsOptions", () => {
     expect(() => resolvePodsOptions({ nodesWithoutDevices: 1.5 })).toThrow(
       /pods\.nodesWithoutDevices/,
     );
+    expect(() => resolvePodsOptions({ devices: ["java"] })).toThrow(
+      "pods.devices must be extended-resource names (<domain>/<name>), got java",
+    );
   });
 });
 
@@ -70,6 +73,15 @@ describe("fakeNodes", () => {
       ),
     ).toEqual([]);
     expect(without?.status?.allocatable?.pods).toBe("7");
+  });
+
+  it("advertises only the devices asked for", () => {
+    const [node] = fakeNodes(
+      resolvePodsOptions({ nodes: 1, devices: ["instrumentation.odigos.io/go-ebpf-community"] }),
+    );
+    expect(
+      Object.keys(node?.status?.allocatable ?? {}).filter((name) => name.includes("/")),
+    ).toEqual(["instrumentation.odigos.io/go-ebpf-community"]);
   });
 });
 

@@ -56,6 +56,11 @@ export interface PodsOptions {
   readonly podReadyJitterMs?: number;
   /** Time between restarts of a crash-looping container (the restart count rises by one each). Default 1000 ms. */
   readonly crashLoopIntervalMs?: number;
+  /**
+   * Extended resources the device nodes advertise. Default {@link instrumentationDevices}; fewer
+   * make a cluster where a device the instrumentor writes fits on no node.
+   */
+  readonly devices?: readonly string[];
 }
 
 export type ResolvedPodsOptions = Required<PodsOptions>;
@@ -67,15 +72,22 @@ export const defaultPodsOptions: ResolvedPodsOptions = {
   podReadyDelayMs: 1000,
   podReadyJitterMs: 200,
   crashLoopIntervalMs: 1000,
+  devices: instrumentationDevices,
 };
 
 /** Fills in the defaults and rejects values that cannot make a cluster, naming the option. */
 export function resolvePodsOptions(options: PodsOptions | true): ResolvedPodsOptions {
   const resolved = { ...defaultPodsOptions, ...(options === true ? {} : options) };
-  for (const [name, value] of Object.entries(resolved)) {
+  const { devices, ...counts } = resolved;
+  for (const [name, value] of Object.entries(counts)) {
     if (!Number.isInteger(value) || value < 0)
       throw new RangeError(`pods.${name} must be a whole number >= 0, got ${value}`);
   }
+  const invalid = devices.filter((device) => !/^[a-z0-9.-]+\/[A-Za-z0-9._-]+$/.test(device));
+  if (invalid.length > 0)
+    throw new RangeError(
+      `pods.devices must be extended-resource names (<domain>/<name>), got ${invalid.join(", ")}`,
+    );
   if (resolved.nodes < 1)
     throw new RangeError("pods.nodes must be at least 1: no node would advertise the devices");
   if (resolved.podsPerNode < 1) throw new RangeError("pods.podsPerNode must be at least 1");
@@ -109,7 +121,7 @@ export function fakeNodes(options: ResolvedPodsOptions): V1Node[] {
       memory: "256Gi",
       pods: String(options.podsPerNode),
       ...(devices
-        ? Object.fromEntries(instrumentationDevices.map((device) => [device, deviceCountPerNode]))
+        ? Object.fromEntries(options.devices.map((device) => [device, deviceCountPerNode]))
         : {}),
     };
     return {

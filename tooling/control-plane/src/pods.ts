@@ -13,7 +13,6 @@ import { exitReason, freePorts, writeKubeconfig } from "./components.js";
 import {
   fakeNodeNames,
   fakeNodes,
-  instrumentationDevices,
   kwokArgs,
   kwokConfiguration,
   type ResolvedPodsOptions,
@@ -171,7 +170,7 @@ export async function startPodsMachinery(context: PodsMachineryContext): Promise
 
   const names = fakeNodeNames(options);
   const expected = new Map<string, readonly string[]>([
-    ...names.withDevices.map((name) => [name, instrumentationDevices] as const),
+    ...names.withDevices.map((name) => [name, options.devices] as const),
     ...names.withoutDevices.map((name) => [name, [] as const] as const),
   ]);
   let waitingFor = "";
@@ -225,7 +224,7 @@ export async function startPodsMachinery(context: PodsMachineryContext): Promise
     options,
     nodesWithDevices: names.withDevices,
     nodesWithoutDevices: names.withoutDevices,
-    devices: instrumentationDevices,
+    devices: options.devices,
     users: { controllerManager: controllerManagerUser, scheduler: schedulerUser, kwok: kwokUser },
   };
 }
