@@ -25,7 +25,7 @@ const crashLooping = (pod: PodView | undefined, container: string) =>
   pod.containers[container]?.ready === false &&
   pod.ready === false;
 
-describe("crash-looping containers", () => {
+describe("crash-looping containers", { timeout: 180_000 }, () => {
   let bed: PodsBed;
   let ns: string;
   beforeAll(async () => {

@@ -15,7 +15,8 @@ import {
 const optIn = { "odigos.io/instrument": "true" };
 const optOut = { "odigos.io/instrument": "false" };
 
-describe("rollouts on a cluster with pods", () => {
+// Waits are bounded at 60 s each, inside this longer budget, so a failure says what it waited for.
+describe("rollouts on a cluster with pods", { timeout: 180_000 }, () => {
   let bed: PodsBed;
   let ns: string;
   beforeAll(async () => {

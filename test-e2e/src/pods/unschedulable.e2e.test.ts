@@ -19,7 +19,7 @@ const community = instrumentationDevices.filter((name) => name.endsWith("-commun
 const javaEnterprise = device("java", "native", "enterprise");
 const optIn = { "odigos.io/instrument": "true" };
 
-describe("a device no node advertises", () => {
+describe("a device no node advertises", { timeout: 180_000 }, () => {
   let bed: PodsBed;
   let ns: string;
   beforeAll(async () => {
