@@ -33,8 +33,8 @@ describe("rollouts on a cluster with pods", { timeout: 180_000 }, () => {
     for (const pod of pods) {
       expect(pod.node, `pod ${pod.name} is scheduled`).toBeDefined();
       const node = await bed.cluster.core.readNode({ name: pod.node ?? "" });
+      // A positive quantity ("1k" for 1000): the scheduler placed it where the device exists.
       for (const devices of Object.values(pod.devices))
-        // A positive quantity ("1k" for 1000): the scheduler placed it where the device exists.
         for (const name of devices)
           expect(node.status?.allocatable?.[name], `${pod.node} advertises ${name}`).toMatch(
             /^[1-9]/,
