@@ -2,9 +2,16 @@
 // not when the process that owns it is SIGKILLed (kube-scheduler and kwok run under the same
 // watchdogs as etcd, kube-apiserver and kube-controller-manager).
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBinaries, startControlPlane } from "@odigos/control-plane";
+import { VersionApi } from "@kubernetes/client-node";
+import {
+  ensureBinaries,
+  goBuildModuleDir,
+  readPinnedVersions,
+  startControlPlane,
+} from "@odigos/control-plane";
 import { describe, expect, it } from "vitest";
 import { isRunning } from "../support/processes.js";
 import { waitFor } from "../support/wait-for.js";
@@ -12,7 +19,7 @@ import { waitFor } from "../support/wait-for.js";
 const components = ["etcd", "apiserver", "controllerManager", "scheduler", "kwok"];
 
 describe("a control plane with pods", { timeout: 120_000 }, () => {
-  it("stop() leaves none of its five processes and no data dir", async () => {
+  it("reports the pinned Kubernetes version; stop() leaves none of its five processes and no data dir", async () => {
     const controlPlane = await startControlPlane({
       binaries: await ensureBinaries({ pods: true }),
       pods: { nodes: 1 },
@@ -23,6 +30,10 @@ describe("a control plane with pods", { timeout: 120_000 }, () => {
     const all = Object.values(pids).filter((pid) => pid !== undefined);
     expect(all).toHaveLength(components.length);
     expect(all.every(isRunning)).toBe(true);
+    // Stamped at build time: without it the API server says v0.0.0-master+$Format:%H$.
+    const pinned = readPinnedVersions(readFileSync(join(goBuildModuleDir, "go.mod"), "utf8"));
+    const version = await controlPlane.kubeConfig().makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toBe(pinned.kubernetes);
 
     await controlPlane.stop();
     expect(all.filter(isRunning)).toEqual([]);
