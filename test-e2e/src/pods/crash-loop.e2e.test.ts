@@ -1,17 +1,18 @@
 // The crash-loop stage of the cluster with pods: containers a test chooses (by name, or by a
 // resource in their limits, such as an instrumentation device) go into CrashLoopBackOff with a
 // restart count that keeps rising, as a crash-looping container does; the pod stays Running and
-// not Ready. This is what SPEC section 8's rollback will be tested against.
+// not Ready. This is what SPEC section 8's rollback is tested against. No instrumentor runs here
+// (it would roll the crashing revision back): the device goes into the template directly.
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { podStageAnnotations } from "@odigos/control-plane";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { device } from "../support/odigos.js";
 import {
-  type PodsBed,
+  type PodsCluster,
   type PodView,
-  startPodsBed,
+  startPodsCluster,
   waitForPods,
   waitForRollout,
-  waitForTemplateDevices,
 } from "../support/pods-cluster.js";
 
 const containers = [
@@ -26,10 +27,10 @@ const crashLooping = (pod: PodView | undefined, container: string) =>
   pod.ready === false;
 
 describe("crash-looping containers", { timeout: 180_000 }, () => {
-  let bed: PodsBed;
+  let bed: PodsCluster;
   let ns: string;
   beforeAll(async () => {
-    bed = await startPodsBed({ pods: { nodes: 2 } });
+    bed = await startPodsCluster({ nodes: 2 });
     ns = await bed.namespace("crash");
   });
   afterAll(async () => {
@@ -72,27 +73,37 @@ describe("crash-looping containers", { timeout: 180_000 }, () => {
     });
   });
 
-  it("containers chosen by a device crash-loop only in the instrumented revision; the old pods keep serving", async () => {
+  it("containers chosen by a device crash-loop only in the revision that carries it; the old pods keep serving", async () => {
     const go = device("go");
     await bed.cluster.createWorkload("Deployment", ns, "crashy", {
       replicas: 2,
-      annotations: { "odigos.io/instrument": "true" },
       containers,
       podAnnotations: { [podStageAnnotations.crashLoopResource]: go },
     });
     const before = await waitForRollout(bed.cluster, "Deployment", ns, "crashy");
 
-    await bed.cluster.putRuntimeDetails("Deployment", ns, "crashy", [
-      { containerName: "app", language: "go" },
-    ]);
-    await waitForTemplateDevices(bed.cluster, "Deployment", ns, "crashy", { app: [go] });
+    // The template change an instrumentor would make: the device in app's limits.
+    await bed.cluster.apps.patchNamespacedDeployment(
+      {
+        namespace: ns,
+        name: "crashy",
+        body: [
+          {
+            op: "add",
+            path: "/spec/template/spec/containers/0/resources",
+            value: { limits: { [go]: "1" } },
+          },
+        ],
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
     const isNew = (pod: PodView) => !before.some((old) => old.uid === pod.uid);
     const pods = await waitForPods(
       bed.cluster,
       ns,
       "crashy",
       (all) => all.some((pod) => isNew(pod) && crashLooping(pod, "app")),
-      "the instrumented pod's app container in CrashLoopBackOff",
+      "the new revision's app container in CrashLoopBackOff",
     );
     const [crashing, ...more] = pods.filter(isNew);
     expect(more).toEqual([]);

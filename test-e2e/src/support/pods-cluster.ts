@@ -2,7 +2,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import {
   type ControlPlane,
   ensureBinaries,
-  type PodsCluster,
+  type PodsCluster as PodsClusterInfo,
   type PodsOptions,
   startControlPlane,
 } from "@odigos/control-plane";
@@ -10,20 +10,53 @@ import { type InstrumentorProcess, startInstrumentorProcess } from "./instrument
 import { Cluster, defaultSdks, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
-/**
- * A control plane with pods of a test file's own (kube-scheduler, KWOK nodes), an Odigos
- * namespace with ready collectors, and the instrumentor as a real process. Nodes are
- * cluster-wide, so files that need pods do not share a cluster.
- */
-export interface PodsBed {
+/** A control plane with pods of a test file's own (kube-scheduler, KWOK nodes); nodes are cluster-wide, so files do not share one. */
+export interface PodsCluster {
   readonly controlPlane: ControlPlane;
   /** The nodes, devices and component users of the cluster. */
-  readonly pods: PodsCluster;
+  readonly pods: PodsClusterInfo;
   readonly cluster: Cluster;
-  readonly odigosNamespace: string;
-  readonly instrumentor: InstrumentorProcess;
   /** Creates a namespace (it goes with the control plane). */
   readonly namespace: (name: string, annotations?: Record<string, string>) => Promise<string>;
+  readonly stop: () => Promise<void>;
+}
+
+/** Starts a control plane with pods (no instrumentor: for tests of the cluster itself). */
+export async function startPodsCluster(pods: PodsOptions | true = true): Promise<PodsCluster> {
+  const started = Date.now();
+  const controlPlane = await startControlPlane({
+    binaries: await ensureBinaries({ pods: true }),
+    pods,
+    auditLog: true,
+  });
+  const info = controlPlane.pods;
+  if (info === undefined) {
+    await controlPlane.stop();
+    throw new Error("startControlPlane({ pods }) returned no pods cluster");
+  }
+  console.log(
+    `[e2e] control plane with ${info.nodesWithDevices.length + info.nodesWithoutDevices.length} KWOK nodes up in ${Date.now() - started} ms`,
+  );
+  const cluster = new Cluster(controlPlane.kubeConfig());
+  return {
+    controlPlane,
+    pods: info,
+    cluster,
+    namespace: async (name, annotations) => {
+      await cluster.createNamespace(name, annotations);
+      return name;
+    },
+    stop: () => controlPlane.stop(),
+  };
+}
+
+/**
+ * A control plane with pods, an Odigos namespace with ready collectors, and the instrumentor
+ * as a real process.
+ */
+export interface PodsBed extends PodsCluster {
+  readonly odigosNamespace: string;
+  readonly instrumentor: InstrumentorProcess;
   /** Stops the instrumentor (SIGTERM, must exit 0 with only JSON logs) and the control plane. */
   readonly stop: () => Promise<void>;
 }
@@ -34,41 +67,24 @@ export async function startPodsBed(
     defaultSDKs?: Record<string, { sdkType: string; sdkTier: string }>;
   } = {},
 ): Promise<PodsBed> {
-  const started = Date.now();
-  const controlPlane = await startControlPlane({
-    binaries: await ensureBinaries({ pods: true }),
-    pods: options.pods ?? true,
-    auditLog: true,
-  });
-  const pods = controlPlane.pods;
-  if (pods === undefined) throw new Error("startControlPlane({ pods }) returned no pods cluster");
-  console.log(
-    `[e2e] control plane with ${pods.nodesWithDevices.length + pods.nodesWithoutDevices.length} KWOK nodes up in ${Date.now() - started} ms`,
-  );
+  const base = await startPodsCluster(options.pods ?? true);
   let instrumentor: InstrumentorProcess | undefined;
   try {
-    const cluster = new Cluster(controlPlane.kubeConfig());
     const odigosNamespace = "odigos-system";
-    await cluster.createOdigosNamespace(odigosNamespace, options.defaultSDKs ?? defaultSdks);
-    await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
+    await base.cluster.createOdigosNamespace(odigosNamespace, options.defaultSDKs ?? defaultSdks);
+    await base.cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
     instrumentor = await startInstrumentorProcess({
-      kubeconfigPath: controlPlane.kubeconfigPath,
+      kubeconfigPath: base.controlPlane.kubeconfigPath,
       odigosNamespace,
     });
     const running = instrumentor;
     return {
-      controlPlane,
-      pods,
-      cluster,
+      ...base,
       odigosNamespace,
       instrumentor: running,
-      namespace: async (name, annotations) => {
-        await cluster.createNamespace(name, annotations);
-        return name;
-      },
       stop: async () => {
         const code = await running.stop("SIGTERM");
-        await controlPlane.stop();
+        await base.stop();
         if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
         if (running.unstructured.length > 0)
           throw new Error(`instrumentor wrote non-JSON lines:\n${running.unstructured.join("\n")}`);
@@ -76,7 +92,7 @@ export async function startPodsBed(
     };
   } catch (error) {
     await instrumentor?.stop("SIGKILL");
-    await controlPlane.stop();
+    await base.stop();
     throw error;
   }
 }
