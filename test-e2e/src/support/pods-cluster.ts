@@ -65,6 +65,8 @@ export async function startPodsBed(
   options: {
     pods?: PodsOptions;
     defaultSDKs?: Record<string, { sdkType: string; sdkTier: string }>;
+    /** Instrumentor flags (e.g. the rollout settings; later flags win over the harness's). */
+    args?: readonly string[];
   } = {},
 ): Promise<PodsBed> {
   const base = await startPodsCluster(options.pods ?? true);
@@ -76,6 +78,7 @@ export async function startPodsBed(
     instrumentor = await startInstrumentorProcess({
       kubeconfigPath: base.controlPlane.kubeconfigPath,
       odigosNamespace,
+      ...(options.args === undefined ? {} : { args: options.args }),
     });
     const running = instrumentor;
     return {
@@ -83,9 +86,12 @@ export async function startPodsBed(
       odigosNamespace,
       instrumentor: running,
       stop: async () => {
+        // A test may have stopped (or killed) it itself: only a process still running must exit 0 on SIGTERM.
+        const before = await Promise.race([running.exited, Promise.resolve("running" as const)]);
         const code = await running.stop("SIGTERM");
         await base.stop();
-        if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
+        if (before === "running" && code !== 0)
+          throw new Error(`instrumentor exited with ${code} on SIGTERM`);
         if (running.unstructured.length > 0)
           throw new Error(`instrumentor wrote non-JSON lines:\n${running.unstructured.join("\n")}`);
       },

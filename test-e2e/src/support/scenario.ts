@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { adminKubeConfig } from "./cluster.js";
+import { evaluatedBy, idleQueue, metricSum } from "./evaluated.js";
 import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
 import { Cluster, type Informer, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
@@ -54,12 +55,7 @@ export interface Scenario {
   readonly teardown: () => Promise<void>;
 }
 
-/** Reads one metric family's sum from Prometheus text. */
-export const metricSum = (text: string, name: string): number =>
-  text
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+export { metricSum } from "./evaluated.js";
 
 /**
  * One instrumentor process per test file with an Odigos namespace of its own
@@ -90,34 +86,11 @@ export async function startScenario(
   const metrics = async () =>
     (await fetch(`http://127.0.0.1:${instrumentor.metricsPort}/metrics`)).text();
   const reconciles = async () => metricSum(await metrics(), "controller_runtime_reconcile_total");
-  const idle = async () => {
-    await waitFor(
-      async () => {
-        const text = await metrics();
-        return (
-          metricSum(text, "workqueue_depth") +
-            metricSum(text, "controller_runtime_active_workers") ===
-          0
-        );
-      },
-      { timeoutMs: 30_000, intervalMs: 50, description: "an idle work queue" },
-    );
-  };
+  const idle = () => idleQueue(instrumentor);
   return {
     reconciles,
-    evaluated: async (informer, namespace, name) => {
-      const version = Number(await cluster.resourceVersionOf(informer, namespace, name));
-      const key = namespace === undefined ? name : `${namespace}/${name}`;
-      await instrumentor.waitForLog(
-        (line) =>
-          line.msg === "observed" &&
-          line.informer === informer &&
-          line.key === key &&
-          Number(line.resourceVersion) >= version,
-        30_000,
-      );
-      await idle();
-    },
+    evaluated: (informer, namespace, name) =>
+      evaluatedBy(instrumentor, cluster, informer, namespace, name),
     idle,
     cluster,
     odigosNamespace,
