@@ -70,9 +70,7 @@ const classify = (action: CleanupAction, error: WriteError): ActionResult => {
  * meanwhile: not deleted"); any other failure is reported for its action and
  * the rest still run. Never fails.
  */
-export const runCleanup = Effect.fn("runCleanup")(function* (
-  actions: ReadonlyArray<CleanupAction>,
-) {
+export const runCleanup = Effect.fnUntraced(function* (actions: ReadonlyArray<CleanupAction>) {
   const done: Array<CleanupAction> = [];
   const skipped: Array<SkippedAction> = [];
   const failed: Array<FailedAction> = [];

@@ -67,7 +67,7 @@ export type DevicePlanOutcome =
  * any, with `annotations` changed in the same patch (only when there is a device change). A `Conflict` means the workload changed since it was read: re-read the
  * cache and call again (with backoff).
  */
-export const applyDevicePlan = Effect.fn("applyDevicePlan")(function* (
+export const applyDevicePlan = Effect.fnUntraced(function* (
   ref: WorkloadRef,
   workload: DevicePatchSubject,
   target: DevicePlanTarget,

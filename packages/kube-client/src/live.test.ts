@@ -19,7 +19,7 @@ const requests: Array<{
   body: string;
 }> = [];
 
-const serve = async (handler: Handler) => {
+const serve = async (handler: Handler, pathPrefix = "") => {
   requests.length = 0;
   server = createServer((req, res) => {
     let body = "";
@@ -36,7 +36,7 @@ const serve = async (handler: Handler) => {
   return makeKubeClient(
     {
       source: "KUBECONFIG",
-      server: `http://127.0.0.1:${port}`,
+      server: `http://127.0.0.1:${port}${pathPrefix}`,
       insecureSkipTlsVerify: false,
       authHeaders: async () => ({ authorization: "Bearer t" }),
     },
@@ -82,6 +82,18 @@ describe("live KubeClient", () => {
     expect(request?.headers["user-agent"]).toBe("test-agent/1");
     expect(request?.headers.authorization).toBe("Bearer t");
     expect(JSON.parse(request?.body ?? "")).toEqual([{ op: "remove", path: "/a" }]);
+    client.close();
+  });
+
+  it("keeps the path of a server URL behind a proxy (…/k8s/clusters/c-1/) in front of every request", async () => {
+    const client = await serve(
+      (_req, res) => res.end(JSON.stringify({ metadata: { name: "cart" } })),
+      "/k8s/clusters/c-1/",
+    );
+    await run(client.get(Resources.Deployment, "cart", { namespace: "shop" }));
+    expect(requests.map((request) => request.url)).toEqual([
+      "/k8s/clusters/c-1/apis/apps/v1/namespaces/shop/deployments/cart",
+    ]);
     client.close();
   });
 

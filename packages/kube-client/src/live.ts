@@ -90,6 +90,13 @@ export const makeKubeClient = (
       })
     : new http.Agent({ keepAlive: true, maxSockets });
   const transport = secure ? https : http;
+  // Parsed once: a URL per request showed in profiles. A server URL may carry a path prefix.
+  const origin = {
+    protocol: server.protocol,
+    hostname: server.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: server.port === "" ? undefined : Number(server.port),
+  };
+  const basePath = server.pathname.replace(/\/+$/, "");
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
   const open = (method: string, path: string, headers: Record<string, string>) =>
@@ -103,7 +110,9 @@ export const makeKubeClient = (
         }),
     }).pipe(
       Effect.map((auth) =>
-        transport.request(new URL(path, server), {
+        transport.request({
+          ...origin,
+          path: `${basePath}${path}`,
           method,
           agent,
           headers: { "user-agent": options.userAgent, ...auth, ...headers },

@@ -94,6 +94,41 @@ describe("WorkQueue", () => {
     }),
   );
 
+  it.scoped("serves thousands of delayed keys by deadline, waking sooner for a sooner one", () =>
+    Effect.gen(function* () {
+      const queue = yield* makeWorkQueue<number>();
+      // 3000 keys, shuffled, due at 1..10 s; every third one then cancelled by an add.
+      const keys = Array.from({ length: 3_000 }, (_, i) => (i * 7_919) % 3_000);
+      const dueSecond = (key: number) => 1 + (key % 10);
+      for (const key of keys) yield* queue.addAfter(key, dueSecond(key) * 1_000);
+      expect(queue.delayed()).toBe(3_000);
+      const taken: Array<number> = [];
+      const drain = Effect.gen(function* () {
+        while (queue.depth() > 0) {
+          const key = yield* takeNow(queue.take);
+          taken.push(key);
+          queue.done(key);
+        }
+        return taken.splice(0);
+      });
+      for (let key = 0; key < 3_000; key += 3) queue.add(key);
+      expect((yield* drain).length).toBe(1_000);
+      const kept = (second: number) =>
+        keys.filter((key) => key % 3 !== 0 && dueSecond(key) === second).sort((a, b) => a - b);
+      yield* TestClock.adjust(1_500);
+      expect((yield* drain).sort((a, b) => a - b)).toEqual(kept(1));
+      // The alarm sleeps until 2 s; a key due in 0.2 s must not wait for it.
+      yield* queue.addAfter(-1, 200);
+      yield* TestClock.adjust(200);
+      expect(yield* drain).toEqual([-1]);
+      yield* TestClock.adjust(300);
+      expect((yield* drain).sort((a, b) => a - b)).toEqual(kept(2));
+      yield* TestClock.adjust(8_000);
+      expect((yield* drain).length).toBe(2_000 - kept(1).length - kept(2).length);
+      expect(queue.delayed()).toBe(0);
+    }),
+  );
+
   it.scoped("shutting down wakes waiting takers with None, drops queued and delayed keys", () =>
     Effect.gen(function* () {
       const queue = yield* makeWorkQueue<string>();

@@ -2,14 +2,15 @@
  * A keyed, de-duplicating work queue in the manner of client-go's: a key added while queued is
  * queued once; a key added while being processed is processed again after the current run;
  * failing keys back off exponentially per key; a delayed add keeps the earliest deadline.
- * Delays run on Effect's `Clock` (so tests drive them with `TestClock`), as fibers in the
- * queue's scope: closing the scope drops them.
+ * Delays are deadlines in a heap, served by one alarm fiber in the queue's scope that sleeps
+ * on Effect's `Clock` until the earliest (so tests drive them with `TestClock`); closing the
+ * scope drops them. One fiber per delayed key cost ~2 KB each: every rolling workload has one.
  */
 import * as Clock from "effect/Clock";
 import * as Context from "effect/Context";
+import * as Deferred from "effect/Deferred";
 import * as Effect from "effect/Effect";
-import * as Fiber from "effect/Fiber";
-import * as FiberId from "effect/FiberId";
+import * as Exit from "effect/Exit";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
 import type * as Scope from "effect/Scope";
@@ -41,9 +42,61 @@ export interface WorkQueue<K> {
   readonly isShutDown: () => boolean;
 }
 
-interface Timer {
-  readonly deadline: number;
-  readonly fiber: Fiber.RuntimeFiber<void>;
+/** A min-heap of (deadline, key); an entry whose deadline is no longer its key's is stale. */
+class Deadlines<K> {
+  private items: Array<{ readonly at: number; readonly key: K }> = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): { readonly at: number; readonly key: K } | undefined {
+    return this.items[0];
+  }
+
+  push(at: number, key: K): void {
+    const items = this.items;
+    items.push({ at, key });
+    let child = items.length - 1;
+    while (child > 0) {
+      const parent = (child - 1) >> 1;
+      if ((items[parent] as { at: number }).at <= at) break;
+      [items[parent], items[child]] = [items[child] as never, items[parent] as never];
+      child = parent;
+    }
+  }
+
+  pop(): void {
+    const items = this.items;
+    const last = items.pop();
+    if (last === undefined || items.length === 0) return;
+    items[0] = last;
+    let parent = 0;
+    for (;;) {
+      const left = parent * 2 + 1;
+      const right = left + 1;
+      let smallest = parent;
+      if (
+        left < items.length &&
+        (items[left] as { at: number }).at < (items[smallest] as { at: number }).at
+      )
+        smallest = left;
+      if (
+        right < items.length &&
+        (items[right] as { at: number }).at < (items[smallest] as { at: number }).at
+      )
+        smallest = right;
+      if (smallest === parent) return;
+      [items[parent], items[smallest]] = [items[smallest] as never, items[parent] as never];
+      parent = smallest;
+    }
+  }
+
+  /** Rebuilds from the live deadlines, dropping stale entries. */
+  reset(live: ReadonlyMap<K, number>): void {
+    this.items = [];
+    for (const [key, at] of live) this.push(at, key);
+  }
 }
 
 class KeyedQueue<K> implements WorkQueue<K> {
@@ -52,14 +105,16 @@ class KeyedQueue<K> implements WorkQueue<K> {
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
   private readonly failures = new Map<K, number>();
-  private readonly timers = new Map<K, Timer>();
+  /** Each delayed key's deadline (ms on the `Clock`). */
+  private readonly timers = new Map<K, number>();
+  private readonly deadlines = new Deadlines<K>();
+  /** When the alarm wakes next, and how to wake it sooner. */
+  private alarmAt = Number.POSITIVE_INFINITY;
+  private rouse: Deferred.Deferred<void> | undefined;
   private readonly takers: Array<(key: Option.Option<K>) => void> = [];
   private shuttingDown = false;
 
-  constructor(
-    private readonly scope: Scope.Scope,
-    private readonly backoff: BackoffOptions,
-  ) {}
+  constructor(private readonly backoff: BackoffOptions) {}
 
   depth = () => this.queue.length - this.head;
   inFlight = () => this.processing.size;
@@ -87,26 +142,33 @@ class KeyedQueue<K> implements WorkQueue<K> {
   };
 
   addAfter = (key: K, delayMs: number): Effect.Effect<void> =>
-    Effect.gen(this, function* () {
+    Effect.map(Clock.currentTimeMillis, (now) => {
       if (this.shuttingDown || this.dirty.has(key)) return;
       if (delayMs <= 0) return this.add(key);
-      const deadline = (yield* Clock.currentTimeMillis) + delayMs;
+      const deadline = now + delayMs;
       const existing = this.timers.get(key);
-      if (existing !== undefined && existing.deadline <= deadline) return;
-      this.cancelTimer(key);
-      const fiber: Fiber.RuntimeFiber<void> = yield* Effect.sleep(delayMs).pipe(
-        Effect.zipRight(
-          Effect.sync(() => {
-            if (this.timers.get(key)?.fiber === fiber) this.timers.delete(key);
-            this.add(key);
-          }),
-        ),
-        // Forked from a worker's uninterruptible reconcile: the timer itself must stay cancellable.
-        Effect.interruptible,
-        Effect.forkIn(this.scope),
-      );
-      this.timers.set(key, { deadline, fiber });
+      if (existing !== undefined && existing <= deadline) return;
+      this.timers.set(key, deadline);
+      this.deadlines.push(deadline, key);
+      // Superseded and cancelled deadlines stay in the heap until popped: drop them if they pile up.
+      if (this.deadlines.size > 2 * this.timers.size + 1024) this.deadlines.reset(this.timers);
+      if (deadline < this.alarmAt && this.rouse !== undefined)
+        Deferred.unsafeDone(this.rouse, Exit.void);
     });
+
+  /** Adds the keys whose deadline has come, then sleeps until the next one or a sooner one. */
+  alarm: Effect.Effect<never> = Effect.gen(this, function* () {
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis;
+      this.fireDue(now);
+      const rouse = yield* Deferred.make<void>();
+      this.rouse = rouse;
+      this.alarmAt = this.deadlines.peek()?.at ?? Number.POSITIVE_INFINITY;
+      yield* this.alarmAt === Number.POSITIVE_INFINITY
+        ? Deferred.await(rouse)
+        : Effect.race(Effect.sleep(this.alarmAt - now), Deferred.await(rouse));
+    }
+  });
 
   addRateLimited = (key: K): Effect.Effect<number> =>
     Effect.suspend(() => {
@@ -137,16 +199,26 @@ class KeyedQueue<K> implements WorkQueue<K> {
     this.add(key);
   };
 
-  shutDown: Effect.Effect<void> = Effect.suspend(() => {
+  shutDown: Effect.Effect<void> = Effect.sync(() => {
     this.shuttingDown = true;
     this.queue.length = 0;
     this.head = 0;
     this.dirty.clear();
-    const fibers = [...this.timers.values()].map((timer) => timer.fiber);
     this.timers.clear();
+    this.deadlines.reset(this.timers);
     for (const taker of this.takers.splice(0)) taker(Option.none());
-    return Fiber.interruptAll(fibers);
   });
+
+  private fireDue(now: number): void {
+    for (let next = this.deadlines.peek(); next !== undefined && next.at <= now; ) {
+      this.deadlines.pop();
+      if (this.timers.get(next.key) === next.at) {
+        this.timers.delete(next.key);
+        this.add(next.key);
+      }
+      next = this.deadlines.peek();
+    }
+  }
 
   /** The next queued key, now being processed. */
   private next(): K | undefined {
@@ -164,10 +236,7 @@ class KeyedQueue<K> implements WorkQueue<K> {
   }
 
   private cancelTimer(key: K): void {
-    const timer = this.timers.get(key);
-    if (timer === undefined) return;
     this.timers.delete(key);
-    timer.fiber.unsafeInterruptAsFork(FiberId.none);
   }
 }
 
@@ -175,7 +244,10 @@ class KeyedQueue<K> implements WorkQueue<K> {
 export const makeWorkQueue = <K>(
   backoff: BackoffOptions = { baseMs: 50, maxMs: 60_000 },
 ): Effect.Effect<WorkQueue<K>, never, Scope.Scope> =>
-  Effect.map(Effect.scope, (scope) => new KeyedQueue<K>(scope, backoff));
+  Effect.suspend(() => {
+    const queue = new KeyedQueue<K>(backoff);
+    return Effect.as(Effect.forkScoped(Effect.interruptible(queue.alarm)), queue);
+  });
 
 /** The queue of workload keys (`Deployment/shop/cart`) the caches feed and the controller drains. */
 export class WorkloadQueue extends Context.Tag("@odigos/instrumentor/WorkloadQueue")<
