@@ -179,7 +179,10 @@ const fromKubeconfig = async (
   path: string,
   source: CredentialSource,
 ): Promise<ClusterCredentials> => {
-  const { parse } = await import("yaml");
+  // Loaded only for a kubeconfig (in a pod it never is). `yaml` is CommonJS: a bundler's
+  // dynamic import of it may give only `default` (module.exports), as esbuild's does.
+  const yaml: typeof import("yaml") & { default?: typeof import("yaml") } = await import("yaml");
+  const parse = yaml.default?.parse ?? yaml.parse;
   let file: KubeconfigFile;
   try {
     file = (parse(await readFile(path, "utf8")) ?? {}) as KubeconfigFile;
