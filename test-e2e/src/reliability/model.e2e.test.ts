@@ -13,6 +13,7 @@ import {
   type Workload,
   workloadDecoder,
 } from "@odigos/crd-types";
+import type { InstrumentorProcess } from "@odigos/harness";
 import {
   collectorsReady,
   deviceIntent,
@@ -23,7 +24,6 @@ import {
 import * as Either from "effect/Either";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InstrumentorProcess } from "../support/instrumentor-process.js";
 import { devicesOf, type Language, type WorkloadKind } from "../support/odigos.js";
 import { type FaultBed, startFaultBed } from "../support/own-control-plane.js";
 import { waitFor } from "../support/wait-for.js";

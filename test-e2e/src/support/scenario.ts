@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { inject } from "vitest";
 import { adminKubeConfig } from "./cluster.js";
-import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
 import { Cluster, type Informer, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
@@ -36,8 +36,6 @@ export interface Scenario {
     exists: boolean,
     timeoutMs?: number,
   ) => Promise<void>;
-  /** Total reconciles so far, from the instrumentor's /metrics. */
-  readonly reconciles: () => Promise<number>;
   /**
    * Waits for evidence that the instrumentor has evaluated this object as it is now: its debug
    * log says its cache observed the object's current resourceVersion (or a later one), and then
@@ -53,13 +51,6 @@ export interface Scenario {
   readonly idle: () => Promise<void>;
   readonly teardown: () => Promise<void>;
 }
-
-/** Reads one metric family's sum from Prometheus text. */
-export const metricSum = (text: string, name: string): number =>
-  text
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
 
 /**
  * One instrumentor process per test file with an Odigos namespace of its own
@@ -80,31 +71,15 @@ export async function startScenario(
   if (options.collectorsReady ?? true)
     await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
   const start = () =>
-    startInstrumentorProcess({
+    startInstrumentor({
       kubeconfigPath: inject("kubeconfigPath"),
       odigosNamespace,
       // Debug level: scenarios wait for the "observed" line of an object before a negative check.
       args: ["--log-level=debug", ...(options.args ?? [])],
     });
   let instrumentor = await start();
-  const metrics = async () =>
-    (await fetch(`http://127.0.0.1:${instrumentor.metricsPort}/metrics`)).text();
-  const reconciles = async () => metricSum(await metrics(), "controller_runtime_reconcile_total");
-  const idle = async () => {
-    await waitFor(
-      async () => {
-        const text = await metrics();
-        return (
-          metricSum(text, "workqueue_depth") +
-            metricSum(text, "controller_runtime_active_workers") ===
-          0
-        );
-      },
-      { timeoutMs: 30_000, intervalMs: 50, description: "an idle work queue" },
-    );
-  };
+  const idle = () => instrumentor.idle(30_000);
   return {
-    reconciles,
     evaluated: async (informer, namespace, name) => {
       const version = Number(await cluster.resourceVersionOf(informer, namespace, name));
       const key = namespace === undefined ? name : `${namespace}/${name}`;

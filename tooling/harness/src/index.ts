@@ -1,0 +1,11 @@
+export {
+  type ExitStatus,
+  InstrumentorProcess,
+  instrumentorMain,
+  killAll,
+  type LogLine,
+  type LogStats,
+  type StartOptions,
+  startInstrumentor,
+} from "./instrumentor-process.js";
+export { metricSum, parseLabels, parseSamples, type Sample } from "./prometheus.js";
