@@ -150,7 +150,14 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
 );
 
-/** What the node agent reports for the workload at `index` of `workloads`. */
+/** The pod template's containers: `app`, and `side` too when `two`. */
+const podContainers = (two: boolean) =>
+  (two ? containers : containers.slice(0, 1)).map((name) => ({
+    name,
+    image: `example.invalid/${name}:1`,
+  }));
+
+/** What the node agent reports for the workload at `index` of `workloads` (`side` when it has one). */
 const reported = (index: number) => [
   { containerName: "app", language: languages[index % languages.length] ?? ("go" as const) },
   ...(index % 2 === 0 ? [{ containerName: "side", language: "java" as const }] : []),
@@ -289,10 +296,7 @@ describe("model-based convergence", () => {
     for (const namespace of namespaces)
       for (const [index, { kind, name }] of workloads.entries()) {
         await bed.cluster.createWorkload(kind, namespace, name, {
-          containers: (index % 2 === 0 ? containers : containers.slice(0, 1)).map((container) => ({
-            name: container,
-            image: `example.invalid/${container}:1`,
-          })),
+          containers: podContainers(index % 2 === 0),
         });
         await bed.cluster.putRuntimeDetails(kind, namespace, name, reported(index));
       }
@@ -342,10 +346,7 @@ describe("model-based convergence", () => {
             m.target.workload.name,
             {
               ...(m.marker === null ? {} : { annotations: { [marker]: m.marker } }),
-              containers: (m.twoContainers ? containers : containers.slice(0, 1)).map((name) => ({
-                name,
-                image: `example.invalid/${name}:1`,
-              })),
+              containers: podContainers(m.twoContainers),
             },
           ),
         );

@@ -449,7 +449,7 @@ export const renderReport = (result: BenchResult): string => {
     );
   }
   out.push(
-    "Floor rows: the minimal client's own requests; other rows: the instrumentor's (audit log, by its User-Agent pid). " +
+    "Floor rows: the floor client's own requests; other rows: the instrumentor's (audit log, by its User-Agent pid). " +
       "`workload writes / wl`: patches of Deployments/StatefulSets/DaemonSets per workload the phase had to change (max: most to one workload); " +
       "`other writes`: Events and runtime-details deletes; `API-server requests (all)`: `apiserver_request_total` delta, every client.",
     "",

@@ -1,6 +1,6 @@
 /**
  * One benchmark run: a local control plane, N seeded workloads, the floor
- * measured with a minimal client, then the instrumentor as a real process
+ * measured with a client of its own, then the instrumentor as a real process
  * through start-up, ready/unready cycles, single flips and a quiet period.
  */
 import { execFileSync } from "node:child_process";

@@ -1,7 +1,7 @@
 /**
  * The seeded cluster, as pure data: which workloads exist, what their runtime
  * details say, which devices each container must end up with, and the JSON
- * Patch a minimal client sends to get there.
+ * Patch the floor client sends to get there.
  */
 import type { KubeObject } from "@odigos/kube-client";
 

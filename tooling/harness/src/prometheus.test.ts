@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { metricSum, parseLabels, parseSamples } from "./prometheus.js";
 
-const text = `# HELP apiserver_request_total [STABLE] Counter of apiserver requests
-# TYPE apiserver_request_total counter
-apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="PATCH",version="v1"} 850
-apiserver_request_total{code="409",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="PATCH",version="v1"} 2
-apiserver_request_total{code="201",component="apiserver",dry_run="",group="events.k8s.io",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 1000
-apiserver_request_total{code="200",component="apiserver",dry_run="",group="odigos.io",resource="collectorsgroups",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 1
-apiserver_request_total{code="200",component="",dry_run="",group="",resource="",scope="",subresource="/metrics",verb="GET",version=""} 3
-apiserver_request_total_extra{verb="GET"} 99
-apiserver_request_duration_seconds_bucket{verb="GET",le="0.005"} 12
+const text = `# HELP controller_runtime_reconcile_total Total number of reconciliations per controller
+# TYPE controller_runtime_reconcile_total counter
+controller_runtime_reconcile_total{controller="workload",result="success"} 850
+controller_runtime_reconcile_total{controller="workload",result="error"} 2
+controller_runtime_reconcile_total{controller="workload",result="requeue_after"} 1000
+controller_runtime_reconcile_total{controller="workload",result="odd}label"} 1
+controller_runtime_reconcile_total 3
+controller_runtime_reconcile_total_extra{controller="workload"} 99
+controller_runtime_reconcile_time_seconds_bucket{controller="workload",le="0.005"} 12
 `;
 
 describe("Prometheus text parsing", () => {
@@ -23,11 +23,12 @@ describe("Prometheus text parsing", () => {
   });
 
   it("reads only the samples of the exact metric name", () => {
-    const samples = parseSamples(text, "apiserver_request_total");
+    const samples = parseSamples(text, "controller_runtime_reconcile_total");
     expect(samples).toHaveLength(5);
-    expect(samples[0]?.labels.resource).toBe("deployments");
+    expect(samples[0]?.labels.result).toBe("success");
     expect(samples[0]?.value).toBe(850);
-    expect(metricSum(text, "apiserver_request_total")).toBe(1856);
+    expect(samples[3]?.labels.result).toBe("odd}label");
+    expect(metricSum(text, "controller_runtime_reconcile_total")).toBe(1856);
     expect(
       metricSum('workqueue_depth{name="workload"} 3\nworkqueue_depth 2\n', "workqueue_depth"),
     ).toBe(5);
