@@ -1,33 +1,45 @@
 # syntax=docker/dockerfile:1
-# The Odigos instrumentor image: builds the workspace with pnpm, then ships only the app's
-# compiled code and its production dependencies on a Node 24 runtime, as a non-root user.
+# The Odigos instrumentor image: builds the workspace, makes the production bundle with the one
+# script the tests also use (tooling/bundle: production dependencies only, no dev code, tests,
+# declarations or source maps, every import checked), and ships it on a Node 24 runtime as
+# uid 1000 (the chart's runAsUser), files owned by root.
 #
-#   docker build -t odigos-instrumentor .
-#   docker run --rm odigos-instrumentor --help
-
+#   docker build -t odigos-instrumentor .          # official node images from Docker Hub
+#   make image                                     # no registry: bases made here (tooling/image)
+#
+# BUILD_IMAGE needs node and either pnpm or npm; RUNTIME_IMAGE needs /usr/local/bin/node and
+# what it links (glibc, libstdc++) and nothing else. Behind a TLS-inspecting proxy, give the
+# build steps its CA bundle as a secret (never stored in a layer):
+#   docker build --secret id=extra-ca,src=/etc/ssl/certs/ca-certificates.crt .
 ARG NODE_VERSION=24
+ARG BUILD_IMAGE=docker.io/library/node:${NODE_VERSION}-bookworm-slim
+ARG RUNTIME_IMAGE=docker.io/library/node:${NODE_VERSION}-bookworm-slim
 
-FROM node:${NODE_VERSION}-alpine AS build
-ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH CI=true
-RUN npm install --global pnpm@10.34.8
+FROM ${BUILD_IMAGE} AS build
+ENV CI=true TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 WORKDIR /src
+COPY package.json ./
+# The pnpm of package.json's packageManager, unless the base has it.
+RUN --mount=type=secret,id=extra-ca \
+  if [ -f /run/secrets/extra-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca; fi \
+  && want="$(node -p 'require("./package.json").packageManager.split("@")[1]')" \
+  && { [ "$(pnpm --version 2>/dev/null)" = "$want" ] || npm install --global "pnpm@$want"; }
 # Dependencies first, so this layer is reused while only sources change.
-COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
-RUN pnpm fetch
+COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
+RUN --mount=type=secret,id=extra-ca \
+  if [ -f /run/secrets/extra-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca; fi \
+  && pnpm fetch
 COPY . .
-RUN pnpm install --offline --frozen-lockfile \
-  && pnpm --filter "@odigos/instrumentor..." run build \
-  && pnpm --filter @odigos/instrumentor deploy --prod --legacy /out
+RUN --mount=type=secret,id=extra-ca \
+  if [ -f /run/secrets/extra-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca; fi \
+  && pnpm install --offline --frozen-lockfile \
+  && node tooling/bundle/src/bundle.mjs /out
 
-FROM node:${NODE_VERSION}-alpine AS runtime
-ENV NODE_ENV=production
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
-COPY --from=build /out/package.json ./package.json
-COPY --from=build /out/node_modules ./node_modules
-COPY --from=build /out/dist ./dist
+COPY --from=build /out/ ./
 COPY LICENSE ./LICENSE
-# The `node` user of the official image (uid 1000); numeric, so runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "dist/main.js"]
 CMD ["--leader-elect"]

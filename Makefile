@@ -2,7 +2,7 @@
 # pnpm (or runs the pinned one through npx), installs from the lockfile, then runs.
 PNPM := $(shell command -v pnpm >/dev/null 2>&1 && echo pnpm || echo npx --yes pnpm@10.34.8)
 
-.PHONY: start test install bench
+.PHONY: start test install bench image
 
 install:
 	$(PNPM) install --frozen-lockfile
@@ -20,3 +20,10 @@ test: install
 
 bench: install
 	$(PNPM) bench
+
+## The container image from the Dockerfile, built with podman on bases made here from Debian
+## packages and Node from npm (no registry needed), then run as the chart runs it against a local
+## control plane (tooling/image/build.sh).
+image: install
+	$(PNPM) exec turbo run build --filter=@odigos/test-e2e... --output-logs=errors-only
+	PNPM="$(PNPM)" bash tooling/image/build.sh

@@ -24,7 +24,49 @@ describe("configuration", () => {
       odigosNamespace: "odigos-system",
       maxConcurrentReconciles: 8,
       logLevel: "info",
+      maxConcurrentRollouts: 20,
+      rolloutTimeoutMs: 600_000,
+      collectorsUnreadyGraceMs: 120_000,
+      rollbackRestarts: 3,
+      rollbackWindowMs: 3_600_000,
+      breakerThreshold: 3,
+      breakerWindowMs: 3_600_000,
+      fightLimit: 3,
+      fightWindowMs: 600_000,
+      dryRun: false,
     });
+  });
+
+  it("reads the rollout flags, durations in Go's notation", () => {
+    const config = ok([
+      "--max-concurrent-rollouts=0",
+      "--rollout-timeout=1m30s",
+      "--collectors-unready-grace=0",
+      "--rollback-restarts=5",
+      "--rollback-window=2h",
+      "--breaker-threshold=1",
+      "--breaker-window=500ms",
+      "--fight-limit=2",
+      "--fight-window=45s",
+      "--dry-run",
+    ]);
+    expect(config).toMatchObject({
+      maxConcurrentRollouts: 0,
+      rolloutTimeoutMs: 90_000,
+      collectorsUnreadyGraceMs: 0,
+      rollbackRestarts: 5,
+      rollbackWindowMs: 7_200_000,
+      breakerThreshold: 1,
+      breakerWindowMs: 500,
+      fightLimit: 2,
+      fightWindowMs: 45_000,
+      dryRun: true,
+    });
+    expect(ok(["--dry-run=false"]).dryRun).toBe(false);
+    expect(problems(["--rollout-timeout=10", "--max-concurrent-rollouts=-1"])).toEqual([
+      '--max-concurrent-rollouts="-1" must be a whole number from 0 to 100000',
+      '--rollout-timeout="10" is not a duration (e.g. "90s", "10m", "1h30m")',
+    ]);
   });
 
   it("reads CURRENT_NS and the Go-style flags", () => {

@@ -22,6 +22,8 @@ import { EventRecorderLive } from "./observability/events.js";
 import { Endpoints, EndpointsLive, LivenessLive } from "./observability/health.js";
 import { Log, logLayer } from "./observability/log.js";
 import { MetricsLive } from "./observability/metrics.js";
+import { DryRunLive } from "./rollouts/dry-run.js";
+import { Rollouts, RolloutsLive } from "./rollouts/rollouts.js";
 
 /** Leadership was lost: the process exits 1 and is restarted, as controller-runtime does. */
 export class LeadershipLost extends Data.TaggedError("LeadershipLost")<Record<never, never>> {
@@ -51,8 +53,10 @@ export const instrumentorLayer = (
   );
   return ControllerLive.pipe(
     Layer.provideMerge(WorkloadReconcilerLive),
+    Layer.provideMerge(RolloutsLive),
     Layer.provideMerge(LeaderElectionLive),
     Layer.provideMerge(EndpointsLive),
+    Layer.provideMerge(DryRunLive),
     Layer.provideMerge(caches),
   );
 };
@@ -68,6 +72,8 @@ export const runManager = (startedFields: Record<string, unknown> = {}) =>
         ...startedFields,
         odigosNamespace: config.odigosNamespace,
         leaderElect: config.leaderElect,
+        dryRun: config.dryRun,
+        maxConcurrentRollouts: config.maxConcurrentRollouts,
         metricsPort: endpoints.metrics,
         healthPort: endpoints.health,
         pid: process.pid,
@@ -79,6 +85,8 @@ export const runManager = (startedFields: Record<string, unknown> = {}) =>
     log.info({ caches: Object.fromEntries(state.sizes()) }, "caches synced");
     const leader = yield* LeaderElection;
     yield* leader.acquire;
+    // What is in flight is read from the cluster before the first write: a new leader keeps the bound.
+    yield* (yield* Rollouts).scan;
     yield* (yield* Controller).start;
     yield* leader.lost;
     return yield* new LeadershipLost();

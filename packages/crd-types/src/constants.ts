@@ -45,3 +45,21 @@ export const odigosNamespaceFrom = (env: Readonly<Record<string, string | undefi
   const value = env[OdigosNamespaceEnv]?.trim();
   return value === undefined || value === "" ? DefaultOdigosNamespace : value;
 };
+
+/**
+ * Written by the instrumentor on a workload, in the same patch as a device change: the rollout it
+ * started (`{"action","at","generation"}`), so that what is in flight can be read from the
+ * cluster by any replica, after any restart.
+ */
+export const RolloutAnnotation = "odigos.io/rollout";
+/**
+ * Written by the instrumentor when it rolled a workload's instrumentation back (its pods
+ * crash-looped or never became ready): why, when, and the inputs it was for. The workload is not
+ * instrumented again until those inputs change or a person removes the annotation.
+ */
+export const RollbackAnnotation = "odigos.io/rollback";
+/**
+ * A change of this annotation on `odigos-config` (any value) clears the circuit breaker, as
+ * any change of `odigos-config` does.
+ */
+export const ResetBreakerAnnotation = "odigos.io/reset-breaker";

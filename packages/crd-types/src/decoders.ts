@@ -6,6 +6,7 @@ import {
   DaemonSet,
   Deployment,
   Namespace,
+  Pod,
   StatefulSet,
   type Workload,
   type WorkloadKind,
@@ -22,6 +23,7 @@ export const decodeDeployment = makeDecoder("Deployment", Deployment);
 export const decodeStatefulSet = makeDecoder("StatefulSet", StatefulSet);
 export const decodeDaemonSet = makeDecoder("DaemonSet", DaemonSet);
 export const decodeNamespace = makeDecoder("Namespace", Namespace);
+export const decodePod = makeDecoder("Pod", Pod);
 
 /** Runtime details as decoded: the language entries that are valid, and why the others are not. */
 export type DecodedInstrumentedApplication = InstrumentedApplication & {

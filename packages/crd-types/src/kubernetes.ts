@@ -159,3 +159,69 @@ export const workloadPlural = (
   kind: WorkloadKind,
 ): "deployments" | "statefulsets" | "daemonsets" =>
   kind === "Deployment" ? "deployments" : kind === "StatefulSet" ? "statefulsets" : "daemonsets";
+
+/** The state of one container of a pod, as far as crash loops and readiness go. */
+export const ContainerStatus = Schema.Struct({
+  name: Schema.String,
+  ready: Schema.optional(Schema.Boolean),
+  restartCount: Schema.optional(Schema.Number),
+  state: Schema.optional(
+    Schema.Struct({
+      waiting: Schema.optional(
+        Schema.Struct({
+          reason: Schema.optional(Schema.String),
+          message: Schema.optional(Schema.String),
+        }),
+      ),
+      running: Schema.optional(Schema.Struct({ startedAt: Schema.optional(Timestamp) })),
+      terminated: Schema.optional(
+        Schema.Struct({
+          reason: Schema.optional(Schema.String),
+          exitCode: Schema.optional(Schema.Number),
+        }),
+      ),
+    }),
+  ),
+  lastState: Schema.optional(
+    Schema.Struct({
+      terminated: Schema.optional(
+        Schema.Struct({
+          reason: Schema.optional(Schema.String),
+          exitCode: Schema.optional(Schema.Number),
+        }),
+      ),
+    }),
+  ),
+});
+export type ContainerStatus = typeof ContainerStatus.Type;
+
+/** The controller of a pod: a ReplicaSet (of a Deployment), a StatefulSet or a DaemonSet. */
+export const OwnerReference = Schema.Struct({
+  kind: Schema.String,
+  name: Schema.String,
+  controller: Schema.optional(Schema.Boolean),
+});
+
+/**
+ * `v1` Pod slice: who owns it, its containers' devices, and the status fields that tell a
+ * healthy rollout from a crash-looping or unschedulable one.
+ */
+export const Pod = Schema.Struct({
+  metadata: Schema.Struct({
+    ...ObjectMeta.fields,
+    ownerReferences: Schema.optional(Schema.Array(OwnerReference)),
+    creationTimestamp: Schema.optional(Timestamp),
+  }),
+  spec: Schema.Struct({
+    containers: Schema.Array(Container),
+    nodeName: Schema.optional(Schema.String),
+  }),
+  status: Schema.optional(
+    Schema.Struct({
+      phase: Schema.optional(Schema.String),
+      conditions: Schema.optional(Schema.Array(WorkloadCondition)),
+      containerStatuses: Schema.optional(Schema.Array(ContainerStatus)),
+    }),
+  ),
+});
+export type Pod = typeof Pod.Type;

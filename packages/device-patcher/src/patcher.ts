@@ -10,10 +10,12 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import type { JsonPatchOperation } from "./json-patch.js";
 import {
+  type AnnotationChanges,
   type DevicePatchSubject,
   type DevicePlanSummary,
   type DevicePlanTarget,
   planDevices,
+  withAnnotations,
 } from "./plan.js";
 
 /**
@@ -62,15 +64,16 @@ export type DevicePlanOutcome =
 
 /**
  * Plans `workload` (its cached copy) towards `target` and writes the patch, if
- * any. A `Conflict` means the workload changed since it was read: re-read the
+ * any, with `annotations` changed in the same patch (only when there is a device change). A `Conflict` means the workload changed since it was read: re-read the
  * cache and call again (with backoff).
  */
 export const applyDevicePlan = Effect.fn("applyDevicePlan")(function* (
   ref: WorkloadRef,
   workload: DevicePatchSubject,
   target: DevicePlanTarget,
+  annotations: AnnotationChanges = {},
 ) {
-  const plan = planDevices(workload, target);
+  const plan = withAnnotations(planDevices(workload, target), workload, annotations);
   if (plan._tag === "NoChange") return { _tag: "Unchanged" } as DevicePlanOutcome;
   const patcher = yield* WorkloadPatcher;
   yield* patcher.patch(ref, plan.operations);

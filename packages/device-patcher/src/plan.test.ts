@@ -2,7 +2,12 @@
 import * as Either from "effect/Either";
 import { describe, expect, it } from "vitest";
 import { applyJsonPatch, type JsonPatchOperation } from "./json-patch.js";
-import { type DevicePlanSummary, type DevicePlanTarget, planDevices } from "./plan.js";
+import {
+  type DevicePlanSummary,
+  type DevicePlanTarget,
+  planDevices,
+  withAnnotations,
+} from "./plan.js";
 import {
   container,
   deployment,
@@ -288,5 +293,62 @@ describe("planDevices", () => {
     expect(planDevices(workload, instrument({ app: [pythonDevice, goDevice] }))).toEqual(
       planDevices(workload, instrument({ app: [goDevice, pythonDevice] })),
     );
+  });
+});
+
+describe("withAnnotations", () => {
+  const goDevice = "instrumentation.odigos.io/go-ebpf-community";
+  const subject = (annotations?: Record<string, string>) => ({
+    metadata: { resourceVersion: "7", ...(annotations === undefined ? {} : { annotations }) },
+    spec: { template: { spec: { containers: [{ name: "app" }] } } },
+  });
+  const instrument = { _tag: "Instrument", devices: { app: [goDevice] } } as const;
+
+  it("rides along a device change only, adding the annotations map when there is none", () => {
+    const workload = subject();
+    const plan = withAnnotations(planDevices(workload, instrument), workload, {
+      "odigos.io/rollout": "{}",
+      gone: null,
+    });
+    expect(plan._tag === "Patch" && plan.operations.slice(-2)).toEqual([
+      { op: "add", path: "/metadata/annotations", value: {} },
+      { op: "add", path: "/metadata/annotations/odigos.io~1rollout", value: "{}" },
+    ]);
+    const patched = Either.getOrThrow(
+      applyJsonPatch(workload, plan._tag === "Patch" ? plan.operations : []),
+    );
+    expect(patched.metadata.annotations).toEqual({ "odigos.io/rollout": "{}" });
+    const converged = subject();
+    expect(
+      withAnnotations(
+        planDevices(
+          {
+            ...converged,
+            spec: {
+              template: {
+                spec: { containers: [{ name: "app", resources: { limits: { [goDevice]: "1" } } }] },
+              },
+            },
+          },
+          instrument,
+        ),
+        converged,
+        { a: "b" },
+      ),
+    ).toEqual({ _tag: "NoChange" });
+  });
+
+  it("replaces, removes, and leaves alone what is already as asked", () => {
+    const workload = subject({ keep: "1", old: "x", same: "y" });
+    const plan = withAnnotations(planDevices(workload, instrument), workload, {
+      old: "z",
+      keep: null,
+      same: "y",
+      absent: null,
+    });
+    const patched = Either.getOrThrow(
+      applyJsonPatch(workload, plan._tag === "Patch" ? plan.operations : []),
+    );
+    expect(patched.metadata.annotations).toEqual({ old: "z", same: "y" });
   });
 });

@@ -166,3 +166,36 @@ export const planDevices = (workload: DevicePatchSubject, target: DevicePlanTarg
     summary: { added, removed, normalised, annotationRemoved },
   };
 };
+
+/**
+ * Annotation changes that ride along a device change: set (a string) or remove (`null`), in the
+ * same patch, so the record of a change can never be missing from the change itself. Keys
+ * already as asked are left alone; removing an absent key is nothing.
+ */
+export type AnnotationChanges = Readonly<Record<string, string | null>>;
+
+/** Adds `changes` to a device plan's patch; a `NoChange` plan stays `NoChange`. */
+export const withAnnotations = (
+  plan: DevicePlan,
+  workload: DevicePatchSubject,
+  changes: AnnotationChanges,
+): DevicePlan => {
+  if (plan._tag === "NoChange") return plan;
+  const current = workload.metadata.annotations;
+  const operations: Array<JsonPatchOperation> = [];
+  if (current === undefined && Object.values(changes).some((value) => value !== null))
+    operations.push({ op: "add", path: "/metadata/annotations", value: {} });
+  for (const [key, value] of Object.entries(changes)) {
+    const path = jsonPointer(["metadata", "annotations", key]);
+    const present = current?.[key] !== undefined;
+    if (value === null) {
+      // The eBPF annotation may already be on its way out in this same patch.
+      const removing = plan.operations.some(
+        (operation) => operation.op === "remove" && operation.path === path,
+      );
+      if (present && !removing) operations.push({ op: "remove", path });
+    } else if (current?.[key] !== value)
+      operations.push({ op: present ? "replace" : "add", path, value });
+  }
+  return { ...plan, operations: [...plan.operations, ...operations] };
+};

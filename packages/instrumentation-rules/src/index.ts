@@ -10,4 +10,5 @@ export * from "./decision.js";
 export * from "./devices.js";
 export * from "./intent.js";
 export * from "./opt-in.js";
+export * from "./rollout.js";
 export type * from "./types.js";

@@ -147,6 +147,8 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
           "ClusterRole deployments,statefulsets,daemonsets list",
           "ClusterRole deployments,statefulsets,daemonsets watch",
           "ClusterRole deployments,statefulsets,daemonsets patch",
+          "ClusterRole pods list",
+          "ClusterRole pods watch",
           "ClusterRole namespaces list",
           "ClusterRole namespaces watch",
           "ClusterRole instrumentedapplications list",

@@ -1,5 +1,6 @@
 export {
   type ExitStatus,
+  harnessArgs,
   InstrumentorProcess,
   instrumentorMain,
   killAll,

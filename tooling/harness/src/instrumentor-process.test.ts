@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  harnessArgs,
   type InstrumentorProcess,
   instrumentorMain,
   type StartOptions,
@@ -31,11 +32,7 @@ describe("the instrumentor as a process", () => {
     const line = await instrumentor.waitForLog((l) => l.msg === "instrumentor started");
     expect(instrumentor.metricsPort).toBe(line.metricsPort);
     expect(instrumentor.healthPort).toBe(line.healthPort);
-    expect(line.args).toEqual([
-      "--metrics-bind-address=127.0.0.1:0",
-      "--health-probe-bind-address=127.0.0.1:0",
-      "--leader-elect",
-    ]);
+    expect(line.args).toEqual([...harnessArgs, "--leader-elect"]);
     expect(line).toMatchObject({
       kubeconfig: "/tmp/kubeconfig-for-test",
       namespace: "odigos-test",
@@ -92,6 +89,20 @@ describe("the instrumentor as a process", () => {
     const waiting = instrumentor.waitForLog((l) => l.msg === "never logged", 60_000);
     instrumentor.signal("SIGKILL");
     await expect(waiting).rejects.toThrow(/exited with SIGKILL; its last problems:\n.*a warning/);
+  });
+
+  it("runs a command of the caller's instead (a bundle, a sandbox), with the same flags", async () => {
+    const instrumentor = await start({
+      main: undefined,
+      command: [process.execPath, "--no-warnings", fake],
+      kubeconfigPath: undefined,
+    });
+    const line = await instrumentor.waitForLog((l) => l.msg === "instrumentor started");
+    expect(line.args).toEqual(harnessArgs);
+    expect(line.kubeconfig).toBeUndefined();
+    await expect(start({ command: [process.execPath, fake] })).rejects.toThrow(
+      /either a command, or nodeArgs and main/,
+    );
   });
 
   it("says why when the process exits before starting", async () => {

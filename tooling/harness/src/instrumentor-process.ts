@@ -32,11 +32,25 @@ export interface LogStats {
   readonly problems: ReadonlyArray<string>;
 }
 
+/**
+ * Flags every harnessed instrumentor gets before the caller's (a later flag wins): loopback
+ * ports the OS chooses, read back from its "instrumentor started" line; and, since a plain
+ * control plane has no scheduler or nodes, so rollouts never complete there, no rollout budget
+ * and no grace period for collectors blips.
+ */
+export const harnessArgs: ReadonlyArray<string> = [
+  "--metrics-bind-address=127.0.0.1:0",
+  "--health-probe-bind-address=127.0.0.1:0",
+  "--max-concurrent-rollouts=0",
+  "--collectors-unready-grace=0",
+];
+
 export interface StartOptions {
-  readonly kubeconfigPath: string;
+  /** `KUBECONFIG` of the process; omitted, none is set (in-cluster credentials, say). */
+  readonly kubeconfigPath?: string | undefined;
   /** `CURRENT_NS` of the process. */
   readonly odigosNamespace: string;
-  /** Instrumentor flags, after `--metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=127.0.0.1:0`. */
+  /** Instrumentor flags, after {@link harnessArgs}. */
   readonly args?: ReadonlyArray<string> | undefined;
   /** Node flags before the script, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` or `--inspect=127.0.0.1:0`. */
   readonly nodeArgs?: ReadonlyArray<string> | undefined;
@@ -44,6 +58,11 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>> | undefined;
   /** The script to run; default {@link instrumentorMain}. */
   readonly main?: string | undefined;
+  /**
+   * The whole argv before the instrumentor's flags, instead of this Node, `nodeArgs` and `main`:
+   * a bundle, or a wrapper that sandboxes it (a container runtime, `unshare`).
+   */
+  readonly command?: ReadonlyArray<string> | undefined;
   /** Wait until `/readyz` answers 200 (default true). A process that cannot sync (no RBAC) never is. */
   readonly waitReady?: boolean | undefined;
   /** Deadline for the "instrumentor started" line, and then for `/readyz`. Default 60 s each. */
@@ -126,26 +145,24 @@ export class InstrumentorProcess {
 
   /** Spawns the instrumentor, waits for its "instrumentor started" line and (by default) `/readyz` 200. */
   static async start(options: StartOptions): Promise<InstrumentorProcess> {
-    const child = spawn(
+    if (options.command !== undefined && (options.nodeArgs ?? options.main) !== undefined)
+      throw new Error("startInstrumentor: give either a command, or nodeArgs and main");
+    const [file, ...prefix] = options.command ?? [
       process.execPath,
-      [
-        ...(options.nodeArgs ?? []),
-        options.main ?? instrumentorMain(),
-        "--metrics-bind-address=127.0.0.1:0",
-        "--health-probe-bind-address=127.0.0.1:0",
-        ...(options.args ?? []),
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: process.env.HOME ?? "/tmp",
-          KUBECONFIG: options.kubeconfigPath,
-          CURRENT_NS: options.odigosNamespace,
-          ...options.env,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
+      ...(options.nodeArgs ?? []),
+      options.main ?? instrumentorMain(),
+    ];
+    if (file === undefined) throw new Error("startInstrumentor: empty command");
+    const child = spawn(file, [...prefix, ...harnessArgs, ...(options.args ?? [])], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        ...(options.kubeconfigPath === undefined ? {} : { KUBECONFIG: options.kubeconfigPath }),
+        CURRENT_NS: options.odigosNamespace,
+        ...options.env,
       },
-    );
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const instrumentor = new InstrumentorProcess(child, options.retainLogs ?? true);
     const timeoutMs = options.startTimeoutMs ?? 60_000;
     const started = await instrumentor

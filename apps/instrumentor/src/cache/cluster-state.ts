@@ -17,12 +17,14 @@ import {
   decodeInstrumentedApplication,
   decodeNamespace,
   decodeOdigosConfiguration,
+  decodePod,
   type InstrumentedApplication,
   type Namespace,
   OdigosApiVersion,
   OdigosConfigName,
   type OdigosConfiguration,
   OdigosResources,
+  type Pod,
   ReportedNameAnnotation,
   runtimeObjectName,
   type Workload,
@@ -34,7 +36,7 @@ import {
   workloadOfRuntimeObject,
   workloadResource,
 } from "@odigos/crd-types";
-import { collectorsReady, readMarker } from "@odigos/instrumentation-rules";
+import { collectorsReady, podCarriesDevices, readMarker } from "@odigos/instrumentation-rules";
 import { KubeClient, type KubeClientApi, type Resource, Resources } from "@odigos/kube-client";
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
@@ -107,6 +109,12 @@ export interface ClusterView {
    * queued it since its last reconcile; undefined when any of its own inputs did.
    */
   readonly takeCause: (ref: WorkloadRef) => GlobalChange | undefined;
+  /** Puts back a cause taken by a reconcile that wrote nothing yet (it decides again later). */
+  readonly restoreCause: (ref: WorkloadRef, cause: GlobalChange) => void;
+  /** Pods of the workload that carry instrumentation devices (its instrumented revision). */
+  readonly instrumentedPods: (ref: WorkloadRef) => ReadonlyArray<Pod>;
+  /** Since when collectors have not been ready, if they are not (observed on our clock). */
+  readonly collectorsNotReadySince: () => number | undefined;
 }
 
 export interface ClusterStateApi extends ClusterView {
@@ -171,6 +179,22 @@ const makeReporter = Effect.gen(function* () {
   };
 });
 
+/**
+ * The workload a pod belongs to: its controller is the StatefulSet or DaemonSet itself, or a
+ * ReplicaSet named `<deployment>-<pod-template-hash>`.
+ */
+export const workloadOfPod = (pod: Pod): WorkloadRef | undefined => {
+  const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller === true);
+  const namespace = pod.metadata.namespace ?? "";
+  if (owner === undefined) return undefined;
+  if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet")
+    return { kind: owner.kind, namespace, name: owner.name };
+  if (owner.kind !== "ReplicaSet") return undefined;
+  const hash = pod.metadata.labels?.["pod-template-hash"];
+  if (hash === undefined || !owner.name.endsWith(`-${hash}`)) return undefined;
+  return { kind: "Deployment", namespace, name: owner.name.slice(0, -hash.length - 1) };
+};
+
 type Reporter = Effect.Effect.Success<typeof makeReporter>;
 type Versioned = { readonly metadata: { readonly resourceVersion: string } };
 
@@ -190,7 +214,13 @@ class Caches implements ClusterStateApi {
   private readonly runtimeDetails: Informer<DecodedInstrumentedApplication>;
   private readonly collectorsGroups: Informer<CollectorsGroup>;
   private readonly configurations: Informer<OdigosConfiguration>;
+  /** Only pods that carry devices are kept; they are indexed by their workload. */
+  private readonly pods: Informer<Pod>;
+  private readonly podsByWorkload = new Map<string, Set<string>>();
+  private notReadySince: number | undefined;
   readonly all: ReadonlyArray<Informer<unknown>>;
+  /** The caches a decision cannot do without (pods are only needed to judge rollouts). */
+  private readonly core: ReadonlyArray<Informer<unknown>>;
   readonly synced: Effect.Effect<void>;
 
   constructor(
@@ -200,6 +230,7 @@ class Caches implements ClusterStateApi {
     private readonly metrics: MetricsApi,
     private readonly report: Reporter,
     odigosNamespace: string,
+    private readonly now: () => number,
   ) {
     this.odigosNamespace = odigosNamespace;
     this.configKey = `${odigosNamespace}/${OdigosConfigName}`;
@@ -236,16 +267,26 @@ class Caches implements ClusterStateApi {
       decodeOdigosConfiguration,
       (event) => this.onConfiguration(event),
     );
-    this.all = [
+    this.pods = createInformer(this.client, this.log, {
+      name: "Pod",
+      resource: Resources.Pod,
+      decode: decodePod,
+      resourceVersionOf,
+      keep: podCarriesDevices,
+      onFailure: () => this.metrics.watchFailures.inc({ informer: "Pod" }),
+      onEvent: (event) => this.onPod(event),
+    });
+    this.core = [
       ...Object.values(this.workloads),
       this.namespaces,
       this.runtimeDetails,
       this.collectorsGroups,
       this.configurations,
     ] as ReadonlyArray<Informer<unknown>>;
+    this.all = [...this.core, this.pods as Informer<unknown>];
     this.synced = Effect.asVoid(
       Effect.all(
-        this.all.map((one) => one.synced),
+        this.core.map((one) => one.synced),
         { concurrency: "unbounded" },
       ),
     );
@@ -295,11 +336,31 @@ class Caches implements ClusterStateApi {
     );
   }
 
-  private enqueue(ref: WorkloadRef, cause: GlobalChange | "own" = "own"): void {
+  private enqueue(ref: WorkloadRef, cause: GlobalChange | "own" | "none" = "own"): void {
     const key = workloadKey(ref);
-    if (this.causes.get(key) !== "own") this.causes.set(key, cause);
+    if (cause !== "none" && this.causes.get(key) !== "own") this.causes.set(key, cause);
     this.metrics.queueAdds.inc({ name: "workload" });
     this.queue.add(key);
+  }
+
+  /** An instrumented pod changed: its workload's rollout may have progressed, or crash-looped. */
+  private onPod(event: InformerEvent<Pod>): void {
+    const pod = event.type === "upsert" ? event.current : event.previous;
+    const owner = pod === undefined ? undefined : workloadOfPod(pod);
+    if (owner === undefined) return;
+    const key = workloadKey(owner);
+    let pods = this.podsByWorkload.get(key);
+    if (event.type === "delete") {
+      pods?.delete(event.key);
+      if (pods?.size === 0) this.podsByWorkload.delete(key);
+    } else {
+      if (pods === undefined) {
+        pods = new Set();
+        this.podsByWorkload.set(key, pods);
+      }
+      pods.add(event.key);
+    }
+    this.enqueue(owner);
   }
 
   /** Only the marker of a namespace feeds decisions; status churn must not requeue thousands. */
@@ -336,6 +397,8 @@ class Caches implements ClusterStateApi {
   private onCollectorsGroup(event: InformerEvent<CollectorsGroup>): void {
     const before = this.readiness ?? false;
     this.readiness = collectorsReady(this.collectorsGroups.values());
+    if (this.readiness) this.notReadySince = undefined;
+    else this.notReadySince ??= this.now();
     if (this.readiness === before && event.type !== "invalid") return;
     const [namespace = "", name = ""] = event.key.split("/");
     const uid = event.type === "upsert" ? event.current.metadata.uid : undefined;
@@ -350,7 +413,13 @@ class Caches implements ClusterStateApi {
     if (event.key !== this.configKey) return;
     const before = this.configurationBefore;
     this.configurationBefore = this.configuration();
-    if (JSON.stringify(specOf(before)) === JSON.stringify(specOf(this.configurationBefore))) return;
+    if (JSON.stringify(specOf(before)) === JSON.stringify(specOf(this.configurationBefore))) {
+      // Same spec, another version (e.g. the annotation that resets the circuit breaker): look
+      // again at every workload with Odigos state, without making this the cause of what follows.
+      if (this.hasSynced() && event.type === "upsert")
+        for (const ref of this.withOdigosState()) this.enqueue(ref, "none");
+      return;
+    }
     this.globalChanged({
       cause: {
         apiVersion: OdigosApiVersion,
@@ -399,6 +468,16 @@ class Caches implements ClusterStateApi {
     const why = this.configurations.invalidReason(this.configKey);
     return why === undefined ? { _tag: "Missing" } : { _tag: "Invalid", reason: why.message };
   };
+  instrumentedPods = (ref: WorkloadRef): ReadonlyArray<Pod> => {
+    const keys = this.podsByWorkload.get(workloadKey(ref));
+    if (keys === undefined) return [];
+    return [...keys].flatMap((key) => this.pods.get(key) ?? []);
+  };
+  collectorsNotReadySince = () => this.notReadySince;
+  restoreCause = (ref: WorkloadRef, cause: GlobalChange) => {
+    const key = workloadKey(ref);
+    if (!this.causes.has(key)) this.causes.set(key, cause);
+  };
   takeCause = (ref: WorkloadRef) => {
     const key = workloadKey(ref);
     const cause = this.causes.get(key);
@@ -408,7 +487,7 @@ class Caches implements ClusterStateApi {
 
   // ClusterStateApi ---------------------------------------------------------------------------
 
-  hasSynced = () => this.all.every((one) => one.hasSynced());
+  hasSynced = () => this.core.every((one) => one.hasSynced());
   sizes = () => this.all.map((one) => [one.name, one.size()] as const);
   allWorkloads = function* (this: Caches): Generator<WorkloadRef> {
     for (const kind of WorkloadKinds)
@@ -435,6 +514,7 @@ const make = Effect.gen(function* () {
     metrics,
     yield* makeReporter,
     (yield* Config).odigosNamespace,
+    yield* clockNow,
   );
   // Started only once all exist: every event handler may read every cache.
   yield* Effect.forEach(caches.all, (one) => one.start, { discard: true });
@@ -443,6 +523,9 @@ const make = Effect.gen(function* () {
   });
   return caches as ClusterStateApi;
 });
+
+/** Now, on the program's `Clock` (tests run it on `TestClock`), for synchronous callers. */
+const clockNow = Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis());
 
 const keysOf = function* (informer: Informer<Workload>): Generator<string> {
   for (const workload of informer.values())

@@ -53,6 +53,8 @@ export interface InformerOptions<A> {
   readonly resourceVersionOf: (value: A) => string;
   /** Called synchronously for every change, in order. */
   readonly onEvent: (event: InformerEvent<A>) => void;
+  /** Objects to keep in the cache; one that is not kept counts as absent (default: all). */
+  readonly keep?: ((value: A) => boolean) | undefined;
   /** Called for every failed list or watch (for metrics). */
   readonly onFailure?: (() => void) | undefined;
   /** Items per list page. Default 500. */
@@ -165,6 +167,10 @@ class Reflector<A> implements Informer<A> {
     }
     this.invalid.delete(key);
     const current = decoded.right;
+    if (this.options.keep !== undefined && !this.options.keep(current)) {
+      this.remove(key);
+      return;
+    }
     const { resourceVersionOf } = this.options;
     if (
       fromList &&
@@ -254,7 +260,9 @@ class Reflector<A> implements Informer<A> {
     return Effect.gen(this, function* () {
       this.stats.failures += 1;
       this.options.onFailure?.();
-      this.failing ??= yield* Clock.currentTimeMillis;
+      // Refused (RBAC): a restart would not help, so it does not count against /healthz; it is logged.
+      if (!hasStatus(error, 401) && !hasStatus(error, 403))
+        this.failing ??= yield* Clock.currentTimeMillis;
       const delayMs = this.backoff.next();
       const reason = error._tag === "KubeStatusError" ? error.reason : undefined;
       this.log.warn(

@@ -3,7 +3,9 @@
  * and the cleanup plan. Level-based and idempotent: a converged workload sees no write.
  */
 import {
+  type CleanupAction,
   CleanupWritersLive,
+  describeCleanupAction,
   planDeletedWorkloadCleanup,
   planWorkloadCleanup,
   type RuntimeDetailsWriter,
@@ -12,7 +14,6 @@ import {
 } from "@odigos/cleanup";
 import {
   type InstrumentedApplication,
-  OdigosApiVersion,
   type Workload,
   type WorkloadRef,
   workloadKey,
@@ -24,18 +25,12 @@ import {
   planDevices,
   type WorkloadPatcher,
   WorkloadPatcherLive,
+  withAnnotations,
 } from "@odigos/device-patcher";
 import {
   collectorsReady,
-  type Decision,
-  type DeviceIntent,
   type DeviceProblem,
   describeDeviceProblem,
-  deviceIntent,
-  ignoredNamespaces,
-  isOptedIn,
-  type OptIn,
-  shouldInstrument,
 } from "@odigos/instrumentation-rules";
 import {
   KubeClient,
@@ -49,16 +44,22 @@ import * as Data from "effect/Data";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import type { Logger } from "pino";
-import {
-  ClusterState,
-  type ClusterStateApi,
-  type ClusterView,
-  type ConfigurationState,
-  type GlobalChange,
-} from "../cache/cluster-state.js";
+import { ClusterState, type ClusterStateApi, type GlobalChange } from "../cache/cluster-state.js";
 import { CauseEvents, type CauseEventsApi } from "../observability/cause-events.js";
-import { EventRecorder, type EventRecorderApi, type EventTarget } from "../observability/events.js";
+import { EventRecorder, type EventRecorderApi } from "../observability/events.js";
 import { Log } from "../observability/log.js";
+import { Metrics, type MetricsApi } from "../observability/metrics.js";
+import { DryRun, type DryRunApi } from "../rollouts/dry-run.js";
+import { Rollouts, type RolloutsApi } from "../rollouts/rollouts.js";
+import { DeviceStepPlanner, type Step } from "./device-step.js";
+import {
+  describeSummary,
+  judge,
+  movedBy,
+  runtimeDetailsTarget,
+  type Verdict,
+  workloadTarget,
+} from "./verdict.js";
 
 /** A reconcile that died of a bug (a defect): retried with backoff, logged at error. */
 export class ReconcileDefect extends Data.TaggedError("ReconcileDefect")<{
@@ -97,80 +98,6 @@ export const awaitOwnWriteMs = 30_000;
 const done: ReconcileResult = { _tag: "Done" };
 const requeueAfter = (delayMs: number): ReconcileResult => ({ _tag: "RequeueAfter", delayMs });
 
-export const workloadTarget = (ref: WorkloadRef, workload: Workload | undefined): EventTarget => ({
-  apiVersion: "apps/v1",
-  kind: ref.kind,
-  namespace: ref.namespace,
-  name: ref.name,
-  uid: workload?.metadata.uid,
-});
-
-const runtimeDetailsTarget = (details: InstrumentedApplication): EventTarget => ({
-  apiVersion: OdigosApiVersion,
-  kind: "InstrumentedApplication",
-  namespace: details.metadata.namespace ?? "",
-  name: details.metadata.name,
-  uid: details.metadata.uid,
-});
-
-/** The rules' answer for one workload, from given global inputs. */
-export interface Verdict {
-  readonly optIn: OptIn;
-  readonly decision: Decision;
-  readonly intent: DeviceIntent;
-}
-
-export const judge = (
-  view: ClusterView,
-  ref: WorkloadRef,
-  workload: Workload,
-  runtimeDetails: InstrumentedApplication | undefined,
-  global: { readonly collectorsReady: boolean; readonly configuration: ConfigurationState },
-): Verdict => {
-  const config =
-    global.configuration._tag === "Available" ? global.configuration.config : undefined;
-  const optIn = isOptedIn(
-    { namespace: ref.namespace, metadata: workload.metadata },
-    view.namespace(ref.namespace)?.metadata,
-    {
-      odigosNamespace: view.odigosNamespace,
-      ignoredNamespaces: ignoredNamespaces(config, view.odigosNamespace),
-    },
-  );
-  const decision = shouldInstrument({
-    optIn,
-    runtimeDetails,
-    collectorsReady: global.collectorsReady,
-  });
-  const intent = deviceIntent(
-    decision,
-    workload.spec.template.spec.containers,
-    runtimeDetails,
-    config,
-  );
-  return { optIn, decision, intent };
-};
-
-/** True when, with the global inputs as they were before `change`, this workload needed no write. */
-export const movedBy = (
-  change: GlobalChange | undefined,
-  view: ClusterView,
-  ref: WorkloadRef,
-  workload: Workload,
-  runtimeDetails: InstrumentedApplication | undefined,
-): change is GlobalChange => {
-  if (change === undefined) return false;
-  const before = judge(view, ref, workload, runtimeDetails, change.before);
-  return (
-    before.intent._tag === "LeaveAsIs" || planDevices(workload, before.intent)._tag === "NoChange"
-  );
-};
-
-const describeSummary = (summary: DevicePlanSummary) => ({
-  added: summary.added.map((entry) => `${entry.container}:${entry.device}`),
-  removed: summary.removed.map((entry) => `${entry.container}:${entry.device}`),
-});
-
 type Writers = WorkloadPatcher | RuntimeDetailsWriter | WorkloadAnnotationWriter;
 type Details = InstrumentedApplication | undefined;
 
@@ -185,6 +112,16 @@ const cleanupResult = (failed: ReadonlyArray<{ readonly error: WriteError }>): R
   return first === undefined ? done : { _tag: "Retry", error: first.error };
 };
 
+/** The sooner of two "decide again" results (a failure wins over both). */
+const sooner = (result: ReconcileResult, recheckMs: number | undefined): ReconcileResult => {
+  if (recheckMs === undefined || result._tag === "Retry") return result;
+  if (result._tag === "RequeueAfter" && result.delayMs <= recheckMs) return result;
+  return requeueAfter(recheckMs);
+};
+
+/** How often a workload waiting for a rollout slot looks again, besides being woken. */
+const waitingRecheckMs = 30_000;
+
 /** What one workload's reconcile works with. */
 interface Subject {
   readonly ref: WorkloadRef;
@@ -194,6 +131,13 @@ interface Subject {
   readonly verdict: Verdict;
   /** The global change that alone queued this workload, if so. */
   readonly cause: GlobalChange | undefined;
+}
+
+/** The outcome of the device part of a reconcile. */
+interface DeviceOutcome {
+  readonly wrote: boolean;
+  /** Look again after this long (a rollout in flight, a grace period, a wait for a slot). */
+  readonly recheckMs?: number | undefined;
 }
 
 /** The reconciler and what it remembers between reconciles of a workload. */
@@ -207,6 +151,9 @@ class Reconciler {
   private readonly orphanSince = new Map<string, number>();
   /** Per workload, the UID of runtime details we deleted, until the watch takes them out of the cache. */
   private readonly deletedRuntimeDetails = new Map<string, string>();
+  /** Workloads told they wait for a rollout slot (said once per wait). */
+  private readonly announcedWaiting = new Set<string>();
+  private readonly planner: DeviceStepPlanner;
 
   constructor(
     private readonly state: ClusterStateApi,
@@ -214,7 +161,12 @@ class Reconciler {
     private readonly events: EventRecorderApi,
     private readonly causes: CauseEventsApi,
     private readonly client: KubeClientApi,
-  ) {}
+    private readonly rollouts: RolloutsApi,
+    private readonly dryRun: DryRunApi,
+    metrics: MetricsApi,
+  ) {
+    this.planner = new DeviceStepPlanner(state, rollouts, log, events, metrics);
+  }
 
   reconcile(ref: WorkloadRef): Effect.Effect<ReconcileResult, never, Writers> {
     return Effect.gen(this, function* () {
@@ -222,7 +174,10 @@ class Reconciler {
       const cause = this.state.takeCause(ref);
       const workload = this.state.workload(ref);
       const runtimeDetails = this.currentRuntimeDetails(key, this.state.runtimeDetailsOf(ref));
-      if (workload === undefined) return yield* this.reconcileMissing(ref, runtimeDetails);
+      if (workload === undefined) {
+        this.rollouts.withdraw(ref);
+        return yield* this.reconcileMissing(ref, runtimeDetails);
+      }
       this.orphanSince.delete(key);
       const waiting = yield* this.awaitingOwnWrite(key, ref, workload);
       if (waiting !== undefined) return waiting;
@@ -231,13 +186,12 @@ class Reconciler {
         configuration: this.state.configuration(),
       });
       const subject: Subject = { ref, key, workload, runtimeDetails, verdict, cause };
-      const wrote = yield* Effect.either(this.applyDevices(subject));
-      if (wrote._tag === "Left") return { _tag: "Retry", error: wrote.left } as ReconcileResult;
-      const result = yield* this.cleanUp(subject, wrote.right);
+      const devices = yield* Effect.either(this.applyDevices(subject));
+      if (devices._tag === "Left") return { _tag: "Retry", error: devices.left } as ReconcileResult;
+      const result = yield* this.cleanUp(subject, devices.right.wrote);
       // After a write, look again once the bound has passed, in case the watch never brings it back.
-      return result._tag === "Done" && this.writtenFrom.has(key)
-        ? requeueAfter(awaitOwnWriteMs)
-        : result;
+      const recheck = this.writtenFrom.has(key) ? awaitOwnWriteMs : devices.right.recheckMs;
+      return sooner(result, recheck);
     });
   }
 
@@ -280,7 +234,9 @@ class Reconciler {
         return requeueAfter(orphanGraceMs);
       }
       this.orphanSince.delete(key);
-      const report = yield* runCleanup(planDeletedWorkloadCleanup(ref, runtimeDetails));
+      const actions = planDeletedWorkloadCleanup(ref, runtimeDetails);
+      if (this.dryRun.enabled) return this.planCleanup(ref, actions, "WorkloadDeleted");
+      const report = yield* runCleanup(actions);
       for (const action of report.done) {
         if (action._tag === "DeleteRuntimeDetails") this.deletedRuntimeDetails.set(key, action.uid);
         this.log.info(
@@ -325,24 +281,91 @@ class Reconciler {
     });
   }
 
-  /** Applies the device plan; succeeds with whether the workload was written. */
-  private applyDevices(subject: Subject) {
+  /** The device part: observe the rollout in flight, plan the step, ask a slot, write. */
+  private applyDevices(
+    subject: Subject,
+  ): Effect.Effect<DeviceOutcome, WriteError | KubeError, WorkloadPatcher> {
     return Effect.gen(this, function* () {
-      const { ref, workload, verdict } = subject;
-      const { intent } = verdict;
-      if (intent._tag === "LeaveAsIs") {
-        this.reportConfigUnavailable(ref, workload);
-        return false;
-      }
-      if (intent._tag === "Instrument") this.reportDeviceProblems(ref, workload, intent.problems);
-      const outcome = yield* applyDevicePlan(ref, workload, intent);
-      if (outcome._tag === "Unchanged") return false;
-      this.writtenFrom.set(subject.key, {
-        version: workload.metadata.resourceVersion,
-        at: yield* Clock.currentTimeMillis,
+      const { ref, workload, runtimeDetails, verdict } = subject;
+      const now = yield* Clock.currentTimeMillis;
+      const observation = this.rollouts.observe(ref, workload, now);
+      const inFlight = observation._tag === "InFlight" ? observation.recheckMs : undefined;
+      const step = yield* this.planner.plan({
+        ref,
+        workload,
+        runtimeDetails,
+        verdict,
+        observation,
+        now,
       });
-      this.announce(subject, outcome.summary);
-      return true;
+      if (step._tag === "LeaveAsIs") {
+        this.reportConfigUnavailable(ref, workload);
+        return { wrote: false, recheckMs: inFlight };
+      }
+      if (step._tag === "Hold") {
+        this.rollouts.withdraw(ref);
+        // Decided again later (the end of a grace period): still caused by the same change.
+        if (subject.cause !== undefined && step.recheckMs !== undefined)
+          this.state.restoreCause(ref, subject.cause);
+        if (this.dryRun.enabled) this.dryRun.plan(ref, []);
+        return { wrote: false, recheckMs: minimum(inFlight, step.recheckMs) };
+      }
+      if (verdict.intent._tag === "Instrument" && step.action === "instrument")
+        this.reportDeviceProblems(ref, workload, verdict.intent.problems);
+      return yield* this.write(subject, step, now, inFlight);
+    });
+  }
+
+  private write(
+    subject: Subject,
+    step: Extract<Step, { _tag: "Write" }>,
+    now: number,
+    inFlight: number | undefined,
+  ) {
+    return Effect.gen(this, function* () {
+      const { ref, key, workload } = subject;
+      const plan = withAnnotations(planDevices(workload, step.intent), workload, step.annotations);
+      if (plan._tag === "NoChange") {
+        this.rollouts.withdraw(ref);
+        if (this.dryRun.enabled) this.dryRun.plan(ref, []);
+        return { wrote: false, recheckMs: inFlight } satisfies DeviceOutcome;
+      }
+      if (this.dryRun.enabled) {
+        this.dryRun.plan(ref, [
+          {
+            verb: "patch",
+            action: step.action,
+            reason: step.reason,
+            detail: JSON.stringify(describeSummary(plan.summary)),
+          },
+        ]);
+        return { wrote: false } satisfies DeviceOutcome;
+      }
+      const slot = this.rollouts.admit(ref, step.action, now);
+      if (slot._tag === "Waiting") {
+        if (!this.announcedWaiting.has(key)) {
+          this.announcedWaiting.add(key);
+          this.log.info(
+            {
+              ...fieldsOf(ref),
+              reason: "WaitingForRolloutSlot",
+              position: slot.position,
+              inFlight: slot.inFlight,
+              limit: slot.limit,
+            },
+            `waiting for a rollout slot: ${slot.inFlight} rolling, ${slot.limit} allowed now, position ${slot.position} in line`,
+          );
+        }
+        return { wrote: false, recheckMs: waitingRecheckMs } satisfies DeviceOutcome;
+      }
+      this.announcedWaiting.delete(key);
+      const outcome = yield* applyDevicePlan(ref, workload, step.intent, step.annotations);
+      if (outcome._tag === "Unchanged")
+        return { wrote: false, recheckMs: inFlight } satisfies DeviceOutcome;
+      this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });
+      this.rollouts.written(ref, step.action, (workload.metadata.generation ?? 0) + 1);
+      this.announce(subject, step, outcome.summary);
+      return { wrote: true } satisfies DeviceOutcome;
     });
   }
 
@@ -385,21 +408,26 @@ class Reconciler {
   }
 
   /** One log line per write; an Event on the workload, or counted for its global cause's Event. */
-  private announce(subject: Subject, summary: DevicePlanSummary) {
-    const { ref, workload, runtimeDetails, verdict } = subject;
-    const { intent, decision } = verdict;
-    const instrumented = intent._tag === "Instrument" && Object.keys(intent.devices).length > 0;
+  private announce(
+    subject: Subject,
+    step: Extract<Step, { _tag: "Write" }>,
+    summary: DevicePlanSummary,
+  ) {
+    const { ref, workload, runtimeDetails } = subject;
+    const fields = { ...fieldsOf(ref), reason: step.reason, ...describeSummary(summary) };
+    if (step.action === "rollback") {
+      this.log.warn(fields, step.message);
+      this.events.warning(workloadTarget(ref, workload), "RolledBack", "Rollback", step.message);
+      return;
+    }
+    const instrumented =
+      step.intent._tag === "Instrument" && Object.keys(step.intent.devices).length > 0;
     const action = instrumented ? "Instrumented" : "Uninstrumented";
     const change = subject.cause;
     const global = movedBy(change, this.state, ref, workload, runtimeDetails);
     this.log.info(
-      {
-        ...fieldsOf(ref),
-        reason: decision.reason,
-        ...describeSummary(summary),
-        ...(global ? { cause: change.description } : {}),
-      },
-      `${instrumented ? "instrumented" : "un-instrumented"}: ${decision.message}`,
+      { ...fields, ...(global ? { cause: change.description } : {}) },
+      `${instrumented ? "instrumented" : "un-instrumented"}: ${step.message}`,
     );
     // A change of collectors or odigos-config moves many workloads: one Event on its object says it.
     if (global) this.causes.record(change, ref, action);
@@ -408,7 +436,7 @@ class Reconciler {
         workloadTarget(ref, workload),
         action,
         instrumented ? "Instrument" : "Uninstrument",
-        decision.message,
+        step.message,
       );
   }
 
@@ -420,6 +448,8 @@ class Reconciler {
         // A second patch from the same cached copy would conflict with the first: it runs next time round.
         (action) => !(wroteWorkload && action._tag === "RemoveReportedName"),
       );
+      if (this.dryRun.enabled)
+        return actions.length === 0 ? done : this.planCleanup(ref, actions, optIn.reason);
       if (actions.length === 0) return done;
       const report = yield* runCleanup(actions);
       for (const action of report.done) {
@@ -445,7 +475,33 @@ class Reconciler {
       return cleanupResult(report.failed);
     });
   }
+
+  /** With `--dry-run`: what the cleanup would write, added to the workload's planned writes. */
+  private planCleanup(
+    ref: WorkloadRef,
+    actions: ReadonlyArray<CleanupAction>,
+    reason: string,
+  ): ReconcileResult {
+    const current =
+      this.dryRun.report().workloads.find((entry) => workloadKey(entry) === workloadKey(ref))
+        ?.writes ?? [];
+    const devices = current.filter(
+      (write) => write.verb === "patch" && write.action !== "remove reported name",
+    );
+    const cleanup = actions.map((action) => ({
+      verb: action._tag === "DeleteRuntimeDetails" ? ("delete" as const) : ("patch" as const),
+      action:
+        action._tag === "DeleteRuntimeDetails" ? "delete runtime details" : "remove reported name",
+      reason,
+      detail: describeCleanupAction(action),
+    }));
+    this.dryRun.plan(ref, [...devices, ...cleanup]);
+    return done;
+  }
 }
+
+const minimum = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
 const make = Effect.gen(function* () {
   const reconciler = new Reconciler(
@@ -454,6 +510,9 @@ const make = Effect.gen(function* () {
     yield* EventRecorder,
     yield* CauseEvents,
     yield* KubeClient,
+    yield* Rollouts,
+    yield* DryRun,
+    yield* Metrics,
   );
   const writers = yield* Effect.context<Writers>();
   return {
@@ -465,7 +524,7 @@ const make = Effect.gen(function* () {
 export const WorkloadReconcilerLive: Layer.Layer<
   WorkloadReconciler,
   never,
-  ClusterState | Log | EventRecorder | CauseEvents | KubeClient
+  ClusterState | Log | EventRecorder | CauseEvents | KubeClient | Rollouts | DryRun | Metrics
 > = Layer.effect(WorkloadReconciler, make).pipe(
   Layer.provide(Layer.merge(WorkloadPatcherLive, CleanupWritersLive)),
 );

@@ -237,7 +237,8 @@ export const LeaderElectionLive: Layer.Layer<
   Effect.gen(function* () {
     const config = yield* Config;
     const metrics = yield* Metrics;
-    if (!config.leaderElect)
+    // A dry run writes nothing, so it never takes the lease from the replica that writes.
+    if (!config.leaderElect || config.dryRun)
       return { acquire: Effect.void, lost: Effect.never, isLeader: () => true };
     const gauge = { name: config.leaderElectionId };
     metrics.isLeader.set(gauge, 0);

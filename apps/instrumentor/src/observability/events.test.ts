@@ -3,7 +3,8 @@ import { Resources } from "@odigos/kube-client";
 import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
-import { capturingLogger, eventually } from "../test-support/harness.js";
+import { Config } from "../config.js";
+import { capturingLogger, eventually, testConfig } from "../test-support/harness.js";
 import { describeTally } from "./cause-events.js";
 import { EventRecorder, EventRecorderLive } from "./events.js";
 import { Log } from "./log.js";
@@ -16,10 +17,10 @@ const target = (name: string) => ({
   uid: `uid-${name}`,
 });
 
-const recorderOver = (fake: FakeApiServer) =>
+const recorderOver = (fake: FakeApiServer, logger = capturingLogger().logger) =>
   Layer.provide(
     EventRecorderLive,
-    Layer.merge(fake.layer, Layer.succeed(Log, capturingLogger().logger)),
+    Layer.mergeAll(fake.layer, Layer.succeed(Log, logger), Layer.succeed(Config, testConfig())),
   );
 
 describe("event recorder", () => {
@@ -73,11 +74,7 @@ describe("event recorder", () => {
         "the warning",
       );
       expect(fake.list(Resources.Event)).toEqual([]);
-    }).pipe(
-      Effect.provide(
-        Layer.provide(EventRecorderLive, Layer.merge(fake.layer, Layer.succeed(Log, logger))),
-      ),
-    );
+    }).pipe(Effect.provide(recorderOver(fake, logger)));
   });
 });
 

@@ -10,6 +10,8 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
 import * as Queue from "effect/Queue";
+import type { Logger } from "pino";
+import { Config } from "../config.js";
 import { Log } from "./log.js";
 
 /** The object an Event is about. */
@@ -80,72 +82,90 @@ interface Pending {
 }
 
 /** The recorder over `KubeClient`; waiting events get a short grace when the scope closes. */
-export const EventRecorderLive: Layer.Layer<EventRecorder, never, KubeClient | Log> = Layer.scoped(
-  EventRecorder,
-  Effect.gen(function* () {
-    const client = yield* KubeClient;
-    const log = yield* Log;
-    const outbox = yield* Queue.dropping<Pending>(maxQueued);
-    const lastSent = new Map<string, number>();
-    const instance = process.env.POD_NAME ?? hostname();
-    let sequence = 0;
-    let dropped = 0;
+const dryRunRecorder = (log: Logger): EventRecorderApi => {
+  const say =
+    (type: string) => (target: EventTarget, reason: string, _action: string, note: string) =>
+      log.debug(
+        { kind: target.kind, namespace: target.namespace, name: target.name, reason, type },
+        `dry run: would record Event: ${note}`,
+      );
+  return { normal: say("Normal"), warning: say("Warning") };
+};
 
-    const send = Effect.gen(function* () {
-      const next = yield* Queue.take(outbox);
-      yield* client
-        .create(Resources.Event, next.body)
-        .pipe(
-          Effect.catchAll((error) =>
-            Effect.sync(() =>
-              log.warn({ ...next.fields, err: error.message }, "could not record event"),
+export const EventRecorderLive: Layer.Layer<EventRecorder, never, KubeClient | Log | Config> =
+  Layer.scoped(
+    EventRecorder,
+    Effect.gen(function* () {
+      const client = yield* KubeClient;
+      const log = yield* Log;
+      // A dry run writes nothing, Events included: they are logged at debug level instead.
+      if ((yield* Config).dryRun) return dryRunRecorder(log);
+      const outbox = yield* Queue.dropping<Pending>(maxQueued);
+      const lastSent = new Map<string, number>();
+      const instance = process.env.POD_NAME ?? hostname();
+      let sequence = 0;
+      let dropped = 0;
+
+      const send = Effect.gen(function* () {
+        const next = yield* Queue.take(outbox);
+        yield* client
+          .create(Resources.Event, next.body)
+          .pipe(
+            Effect.catchAll((error) =>
+              Effect.sync(() =>
+                log.warn({ ...next.fields, err: error.message }, "could not record event"),
+              ),
             ),
-          ),
-        );
-    });
-    for (let i = 0; i < senders; i++) yield* Effect.forkScoped(Effect.forever(send));
-    // Wall-clock bounded, whatever clock the program runs on: shutdown must end.
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(async () => {
-        const deadline = Date.now() + flushOnCloseMs;
-        while (outbox.unsafeSize().pipe(Option.getOrElse(() => 0)) > 0 && Date.now() < deadline)
-          await new Promise((resolve) => setTimeout(resolve, 20));
-      }),
-    );
-    const emit = (
-      type: "Normal" | "Warning",
-      target: EventTarget,
-      reason: string,
-      action: string,
-      note: string,
-    ): void => {
-      const key = `${target.kind}/${target.namespace}/${target.name}/${target.uid ?? ""}|${reason}|${note}`;
-      const now = Date.now();
-      const previous = lastSent.get(key);
-      if (previous !== undefined && now - previous < dedupeWindowMs) return;
-      if (lastSent.size >= maxRemembered) {
-        for (const [old, at] of lastSent) if (now - at >= dedupeWindowMs) lastSent.delete(old);
-        if (lastSent.size >= maxRemembered) lastSent.clear();
-      }
-      lastSent.set(key, now);
-      const body = eventBody(type, target, reason, action, note, {
-        now,
-        sequence: sequence++,
-        instance,
+          );
       });
-      const fields = { reason, kind: target.kind, namespace: target.namespace, name: target.name };
-      const accepted = Queue.unsafeOffer(outbox, { body, fields });
-      if (!accepted) {
-        dropped += 1;
-        if (dropped === 1 || dropped % 1000 === 0)
-          log.warn({ dropped }, "event outbox full: dropping events");
-      } else if (dropped > 0) {
-        dropped = 0;
-      }
-    };
-    return {
-      normal: (target, reason, action, note) => emit("Normal", target, reason, action, note),
-      warning: (target, reason, action, note) => emit("Warning", target, reason, action, note),
-    };
-  }),
-);
+      for (let i = 0; i < senders; i++) yield* Effect.forkScoped(Effect.forever(send));
+      // Wall-clock bounded, whatever clock the program runs on: shutdown must end.
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(async () => {
+          const deadline = Date.now() + flushOnCloseMs;
+          while (outbox.unsafeSize().pipe(Option.getOrElse(() => 0)) > 0 && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }),
+      );
+      const emit = (
+        type: "Normal" | "Warning",
+        target: EventTarget,
+        reason: string,
+        action: string,
+        note: string,
+      ): void => {
+        const key = `${target.kind}/${target.namespace}/${target.name}/${target.uid ?? ""}|${reason}|${note}`;
+        const now = Date.now();
+        const previous = lastSent.get(key);
+        if (previous !== undefined && now - previous < dedupeWindowMs) return;
+        if (lastSent.size >= maxRemembered) {
+          for (const [old, at] of lastSent) if (now - at >= dedupeWindowMs) lastSent.delete(old);
+          if (lastSent.size >= maxRemembered) lastSent.clear();
+        }
+        lastSent.set(key, now);
+        const body = eventBody(type, target, reason, action, note, {
+          now,
+          sequence: sequence++,
+          instance,
+        });
+        const fields = {
+          reason,
+          kind: target.kind,
+          namespace: target.namespace,
+          name: target.name,
+        };
+        const accepted = Queue.unsafeOffer(outbox, { body, fields });
+        if (!accepted) {
+          dropped += 1;
+          if (dropped === 1 || dropped % 1000 === 0)
+            log.warn({ dropped }, "event outbox full: dropping events");
+        } else if (dropped > 0) {
+          dropped = 0;
+        }
+      };
+      return {
+        normal: (target, reason, action, note) => emit("Normal", target, reason, action, note),
+        warning: (target, reason, action, note) => emit("Warning", target, reason, action, note),
+      };
+    }),
+  );

@@ -3,6 +3,56 @@ import * as Context from "effect/Context";
 import * as Layer from "effect/Layer";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+/** SPEC section 8: the rollouts the instrumentor causes, and what guards them. */
+const rolloutInstruments = (registry: Registry) => {
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+  return {
+    rolloutsInFlight: gauge(
+      "odigos_instrumentor_rollouts_in_flight",
+      "Workloads rolling because of the instrumentor",
+    ),
+    rolloutsWaiting: gauge(
+      "odigos_instrumentor_rollouts_waiting",
+      "Workloads waiting for a rollout slot",
+    ),
+    rolloutWindow: gauge(
+      "odigos_instrumentor_rollout_window",
+      "Rollouts the slow start allows at once now (0: unlimited)",
+    ),
+    rolloutsEnded: new Counter({
+      name: "odigos_instrumentor_rollouts_total",
+      help: "Rollouts caused by the instrumentor that ended, by result (completed, stuck, failed)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    rollbacks: new Counter({
+      name: "odigos_instrumentor_rollbacks_total",
+      help: "Instrumentations rolled back, by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    breakerOpen: gauge(
+      "odigos_instrumentor_circuit_breaker_open",
+      "1 while the circuit breaker stops new instrumentation",
+    ),
+    fightsStopped: gauge(
+      "odigos_instrumentor_fights",
+      "Workloads whose devices another writer keeps removing: put-backs stopped",
+    ),
+    fightsTotal: new Counter({
+      name: "odigos_instrumentor_fights_total",
+      help: "Fights with another writer detected (put-backs stopped)",
+      registers: [registry],
+    }),
+    dryRunWrites: new Gauge({
+      name: "odigos_instrumentor_dry_run_writes",
+      help: "With --dry-run: writes the instrumentor would make now, by verb",
+      labelNames: ["verb"] as const,
+      registers: [registry],
+    }),
+  };
+};
+
 const instruments = (registry: Registry) => {
   const counter = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
     new Counter({ name, help, labelNames, registers: [registry] });
@@ -59,6 +109,7 @@ const instruments = (registry: Registry) => {
       ["informer"],
     ),
     isLeader: gauge("leader_election_master_status", "1 when this replica is the leader", ["name"]),
+    ...rolloutInstruments(registry),
   };
 };
 

@@ -27,6 +27,8 @@ import { EventRecorderLive } from "../observability/events.js";
 import { LivenessLive } from "../observability/health.js";
 import { logLayer, makeLogger } from "../observability/log.js";
 import { Metrics, MetricsLive } from "../observability/metrics.js";
+import { DryRunLive } from "../rollouts/dry-run.js";
+import { RolloutsLive } from "../rollouts/rollouts.js";
 
 export const odigosNamespace = "odigos-test";
 
@@ -38,6 +40,16 @@ export const testConfig = (overrides: Partial<InstrumentorConfig> = {}): Instrum
   odigosNamespace,
   maxConcurrentReconciles: 2,
   logLevel: "debug",
+  maxConcurrentRollouts: 0,
+  rolloutTimeoutMs: 600_000,
+  collectorsUnreadyGraceMs: 0,
+  rollbackRestarts: 3,
+  rollbackWindowMs: 3_600_000,
+  breakerThreshold: 3,
+  breakerWindowMs: 3_600_000,
+  fightLimit: 3,
+  fightWindowMs: 600_000,
+  dryRun: false,
   ...overrides,
 });
 
@@ -80,7 +92,9 @@ export const appLayer = (fake: FakeApiServer, config: InstrumentorConfig = testC
   );
   const layer = ControllerLive.pipe(
     Layer.provideMerge(WorkloadReconcilerLive),
+    Layer.provideMerge(RolloutsLive),
     Layer.provideMerge(LeaderElectionLive),
+    Layer.provideMerge(DryRunLive),
     Layer.provideMerge(caches),
   );
   return { layer, lines };

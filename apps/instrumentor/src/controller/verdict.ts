@@ -1,0 +1,97 @@
+/**
+ * The rules' answer for one workload, and whether a global change (collectors readiness,
+ * `odigos-config`) is what moved it: the same workload judged with the global inputs as they were
+ * before that change needed no write.
+ */
+import {
+  type InstrumentedApplication,
+  OdigosApiVersion,
+  type Workload,
+  type WorkloadRef,
+} from "@odigos/crd-types";
+import { type DevicePlanSummary, planDevices } from "@odigos/device-patcher";
+import {
+  type Decision,
+  type DeviceIntent,
+  deviceIntent,
+  ignoredNamespaces,
+  isOptedIn,
+  type OptIn,
+  shouldInstrument,
+} from "@odigos/instrumentation-rules";
+import type { ClusterView, ConfigurationState, GlobalChange } from "../cache/cluster-state.js";
+import type { EventTarget } from "../observability/events.js";
+
+export const workloadTarget = (ref: WorkloadRef, workload: Workload | undefined): EventTarget => ({
+  apiVersion: "apps/v1",
+  kind: ref.kind,
+  namespace: ref.namespace,
+  name: ref.name,
+  uid: workload?.metadata.uid,
+});
+
+export const runtimeDetailsTarget = (details: InstrumentedApplication): EventTarget => ({
+  apiVersion: OdigosApiVersion,
+  kind: "InstrumentedApplication",
+  namespace: details.metadata.namespace ?? "",
+  name: details.metadata.name,
+  uid: details.metadata.uid,
+});
+
+/** The rules' answer for one workload, from given global inputs. */
+export interface Verdict {
+  readonly optIn: OptIn;
+  readonly decision: Decision;
+  readonly intent: DeviceIntent;
+}
+
+export const judge = (
+  view: ClusterView,
+  ref: WorkloadRef,
+  workload: Workload,
+  runtimeDetails: InstrumentedApplication | undefined,
+  global: { readonly collectorsReady: boolean; readonly configuration: ConfigurationState },
+): Verdict => {
+  const config =
+    global.configuration._tag === "Available" ? global.configuration.config : undefined;
+  const optIn = isOptedIn(
+    { namespace: ref.namespace, metadata: workload.metadata },
+    view.namespace(ref.namespace)?.metadata,
+    {
+      odigosNamespace: view.odigosNamespace,
+      ignoredNamespaces: ignoredNamespaces(config, view.odigosNamespace),
+    },
+  );
+  const decision = shouldInstrument({
+    optIn,
+    runtimeDetails,
+    collectorsReady: global.collectorsReady,
+  });
+  const intent = deviceIntent(
+    decision,
+    workload.spec.template.spec.containers,
+    runtimeDetails,
+    config,
+  );
+  return { optIn, decision, intent };
+};
+
+/** True when, with the global inputs as they were before `change`, this workload needed no write. */
+export const movedBy = (
+  change: GlobalChange | undefined,
+  view: ClusterView,
+  ref: WorkloadRef,
+  workload: Workload,
+  runtimeDetails: InstrumentedApplication | undefined,
+): change is GlobalChange => {
+  if (change === undefined) return false;
+  const before = judge(view, ref, workload, runtimeDetails, change.before);
+  return (
+    before.intent._tag === "LeaveAsIs" || planDevices(workload, before.intent)._tag === "NoChange"
+  );
+};
+
+export const describeSummary = (summary: DevicePlanSummary) => ({
+  added: summary.added.map((entry) => `${entry.container}:${entry.device}`),
+  removed: summary.removed.map((entry) => `${entry.container}:${entry.device}`),
+});

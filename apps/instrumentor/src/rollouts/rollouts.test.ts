@@ -1,0 +1,400 @@
+/**
+ * SPEC section 8 through the controller, on the fake API server (whose workloads' status a test
+ * sets, as a controller manager would): the budget and its slow start, the collectors grace,
+ * rollback and its record, the circuit breaker, fights with another writer, dry run, stuck
+ * rollouts, and a workload that crash-loops before it is instrumented.
+ */
+import { describe, expect, it } from "@effect/vitest";
+import {
+  InstrumentorFieldManager,
+  OdigosConfigName,
+  OdigosResources,
+  RollbackAnnotation,
+  RolloutAnnotation,
+} from "@odigos/crd-types";
+import { type KubeObject, Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as TestClock from "effect/TestClock";
+import { ClusterState } from "../cache/cluster-state.js";
+import type { InstrumentorConfig } from "../config.js";
+import { Controller } from "../controller/controller.js";
+import { WorkloadQueue } from "../controller/work-queue.js";
+import {
+  appLayer,
+  devicesOf,
+  eventually,
+  goDevice,
+  namespace,
+  odigosNamespace,
+  runtimeDetails,
+  seedOdigos,
+  setCollectorsReady,
+  testConfig,
+  workload,
+} from "../test-support/harness.js";
+import { DryRun } from "./dry-run.js";
+
+type Lines = ReadonlyArray<Record<string, unknown>>;
+
+const start = <A, E>(
+  fake: FakeApiServer,
+  overrides: Partial<InstrumentorConfig>,
+  body: (lines: Lines) => Effect.Effect<A, E, WorkloadQueue | ClusterState | DryRun>,
+) => {
+  const { layer, lines } = appLayer(fake, testConfig(overrides));
+  return Effect.gen(function* () {
+    yield* (yield* ClusterState).synced;
+    yield* (yield* Controller).start;
+    return yield* body(lines);
+  }).pipe(Effect.provide(layer));
+};
+
+const idle = Effect.flatMap(WorkloadQueue, (queue) =>
+  eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
+);
+
+const seedShop = (
+  fake: FakeApiServer,
+  names: ReadonlyArray<string>,
+  options: { ready?: boolean } = {},
+) => {
+  seedOdigos(fake, options);
+  fake.put(Resources.Namespace, namespace("shop", { "odigos.io/instrument": "true" }));
+  for (const name of names) {
+    fake.put(Resources.Deployment, workload(name));
+    fake.put(
+      OdigosResources.InstrumentedApplication,
+      runtimeDetails("Deployment", name, [{ containerName: "app", language: "go" }]),
+    );
+  }
+};
+
+const instrumented = (fake: FakeApiServer, names: ReadonlyArray<string>) =>
+  names.filter((name) => (devicesOf(fake, "Deployment", name).app ?? []).length > 0);
+
+/** What a controller manager would report once every replica of the current template is available. */
+const completeRollout = (fake: FakeApiServer, name: string) => {
+  const stored = fake.get(Resources.Deployment, name, "shop");
+  const generation = stored?.metadata.generation ?? 1;
+  fake.update(
+    Resources.Deployment,
+    name,
+    "shop",
+    {
+      status: {
+        observedGeneration: generation,
+        replicas: 1,
+        updatedReplicas: 1,
+        availableReplicas: 1,
+      },
+    },
+    "status",
+  );
+};
+
+/** A pod of the Deployment's current template, as KWOK or a kubelet would report it. */
+const podOf = (name: string, containerStatus: Record<string, unknown>): KubeObject => ({
+  metadata: {
+    name: `${name}-abc-1`,
+    namespace: "shop",
+    labels: { app: name, "pod-template-hash": "abc" },
+    ownerReferences: [{ kind: "ReplicaSet", name: `${name}-abc`, controller: true }],
+  },
+  spec: { containers: [{ name: "app", resources: { limits: { [goDevice]: "1" } } }] },
+  status: { phase: "Running", containerStatuses: [{ name: "app", ...containerStatus }] },
+});
+
+const crashLooping = {
+  ready: false,
+  restartCount: 4,
+  state: { waiting: { reason: "CrashLoopBackOff" } },
+};
+
+const eventsOf = (fake: FakeApiServer, reason: string) =>
+  fake.list(Resources.Event).filter((event) => event.reason === reason);
+
+describe("rollouts", () => {
+  it.scoped(
+    "a mass change starts in waves of 1, then 2, never more than the budget at once",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      const names = ["a", "b", "c", "d", "e", "f"];
+      seedShop(fake, names, { ready: false });
+      return start(fake, { maxConcurrentRollouts: 2 }, () =>
+        Effect.gen(function* () {
+          setCollectorsReady(fake, true);
+          yield* idle;
+          const first = instrumented(fake, names);
+          expect(first).toHaveLength(1);
+          const record = JSON.parse(
+            fake.get(Resources.Deployment, first[0] ?? "", "shop")?.metadata.annotations?.[
+              RolloutAnnotation
+            ] ?? "{}",
+          );
+          expect(record).toMatchObject({ action: "instrument", generation: 2 });
+          completeRollout(fake, first[0] ?? "");
+          yield* eventually(() => instrumented(fake, names).length === 3, "a wave of 2");
+          yield* idle;
+          expect(instrumented(fake, names)).toHaveLength(3);
+          for (const name of instrumented(fake, names)) completeRollout(fake, name);
+          yield* eventually(() => instrumented(fake, names).length === 5, "2 more (the budget)");
+          yield* idle;
+          expect(instrumented(fake, names)).toHaveLength(5);
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "a rollout that never completes frees its slot at the deadline and is reported stuck",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["a", "b"], { ready: false });
+      return start(fake, { maxConcurrentRollouts: 1, rolloutTimeoutMs: 60_000 }, (lines) =>
+        Effect.gen(function* () {
+          setCollectorsReady(fake, true);
+          yield* idle;
+          expect(instrumented(fake, ["a", "b"])).toHaveLength(1);
+          yield* TestClock.adjust(60_000);
+          yield* eventually(() => instrumented(fake, ["a", "b"]).length === 2, "the second one");
+          expect(lines.find((line) => line.reason === "RolloutStuck")).toMatchObject({
+            level: "warn",
+          });
+          yield* eventually(
+            () => eventsOf(fake, "RolloutStuck").length === 1,
+            "a RolloutStuck Event",
+          );
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "collectors not ready for less than the grace period remove nothing; longer, every device goes",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["a", "b"]);
+      return start(fake, { collectorsUnreadyGraceMs: 120_000 }, () =>
+        Effect.gen(function* () {
+          yield* eventually(() => instrumented(fake, ["a", "b"]).length === 2, "both instrumented");
+          yield* idle;
+          const writes = fake.writes({ resource: "deployments" }).length;
+          setCollectorsReady(fake, false);
+          yield* idle;
+          yield* TestClock.adjust(60_000);
+          setCollectorsReady(fake, true);
+          yield* idle;
+          yield* TestClock.adjust(120_000);
+          yield* idle;
+          expect(fake.writes({ resource: "deployments" }).length).toBe(writes);
+          setCollectorsReady(fake, false);
+          yield* idle;
+          yield* TestClock.adjust(119_000);
+          yield* idle;
+          expect(instrumented(fake, ["a", "b"])).toHaveLength(2);
+          yield* TestClock.adjust(1_000);
+          yield* eventually(
+            () => instrumented(fake, ["a", "b"]).length === 0,
+            "both un-instrumented",
+          );
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "crash-looping instrumented pods are rolled back with the reason recorded, and instrumented again when the inputs change",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["cart"]);
+      return start(fake, { breakerThreshold: 0 }, (lines) =>
+        Effect.gen(function* () {
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 1, "instrumented");
+          fake.put(Resources.Pod, podOf("cart", crashLooping));
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 0, "rolled back");
+          const annotations =
+            fake.get(Resources.Deployment, "cart", "shop")?.metadata.annotations ?? {};
+          expect(JSON.parse(annotations[RollbackAnnotation] ?? "{}")).toMatchObject({
+            reason: "CrashLoopBackOff",
+            container: "app",
+          });
+          expect(JSON.parse(annotations[RolloutAnnotation] ?? "{}")).toMatchObject({
+            action: "rollback",
+          });
+          expect(lines.find((line) => line.reason === "CrashLoopBackOff")?.msg).toMatch(
+            /^instrumentation rolled back: container app of pod cart-abc-1: CrashLoopBackOff/,
+          );
+          yield* eventually(() => eventsOf(fake, "RolledBack").length === 1, "a RolledBack Event");
+          // The old pods go; the same inputs are not instrumented again.
+          fake.remove(Resources.Pod, "cart-abc-1", "shop");
+          yield* idle;
+          expect(instrumented(fake, ["cart"])).toEqual([]);
+          // The node agent re-creates the runtime details (a new object): tried again.
+          fake.remove(OdigosResources.InstrumentedApplication, "deployment-cart", "shop");
+          fake.put(
+            OdigosResources.InstrumentedApplication,
+            runtimeDetails("Deployment", "cart", [{ containerName: "app", language: "go" }]),
+          );
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 1, "instrumented again");
+          expect(
+            fake.get(Resources.Deployment, "cart", "shop")?.metadata.annotations?.[
+              RollbackAnnotation
+            ],
+          ).toBeUndefined();
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "the circuit breaker stops new instrumentation after enough rollbacks, until odigos-config changes",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["cart"]);
+      return start(fake, { breakerThreshold: 1 }, (lines) =>
+        Effect.gen(function* () {
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 1, "instrumented");
+          fake.put(Resources.Pod, podOf("cart", crashLooping));
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 0, "rolled back");
+          fake.put(Resources.Deployment, workload("web"));
+          fake.put(
+            OdigosResources.InstrumentedApplication,
+            runtimeDetails("Deployment", "web", [{ containerName: "app", language: "go" }]),
+          );
+          yield* eventually(
+            () => lines.some((line) => line.reason === "CircuitBreakerOpen"),
+            "the breaker open",
+          );
+          yield* idle;
+          expect(instrumented(fake, ["web"])).toEqual([]);
+          yield* eventually(
+            () => eventsOf(fake, "CircuitBreakerOpen").length === 1,
+            "an Event on odigos-config",
+          );
+          expect(eventsOf(fake, "CircuitBreakerOpen")[0]?.regarding).toMatchObject({
+            kind: "OdigosConfiguration",
+            name: OdigosConfigName,
+          });
+          fake.update(OdigosResources.OdigosConfiguration, OdigosConfigName, odigosNamespace, {
+            metadata: { annotations: { "odigos.io/reset-breaker": "1" } },
+          });
+          yield* eventually(
+            () => instrumented(fake, ["web"]).length === 1,
+            "web instrumented after the reset",
+          );
+          expect(lines.some((line) => line.reason === "CircuitBreakerClosed")).toBe(true);
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "puts back devices another writer removes at most the fight limit per window, then reports the writer",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["cart"]);
+      const manifest = workload("cart");
+      return start(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
+        Effect.gen(function* () {
+          const gitops = (round: number) =>
+            Effect.gen(function* () {
+              yield* eventually(
+                () => instrumented(fake, ["cart"]).length === 1,
+                `devices back (${round})`,
+              );
+              yield* idle;
+              yield* Effect.promise(() =>
+                Effect.runPromise(
+                  fake.client.replace(
+                    Resources.Deployment,
+                    { ...manifest, metadata: { ...manifest.metadata, resourceVersion: undefined } },
+                    { fieldManager: "argocd-controller" },
+                  ),
+                ),
+              );
+            });
+          for (let round = 0; round < 3; round++) yield* gitops(round);
+          yield* eventually(
+            () => lines.some((line) => line.reason === "FightDetected"),
+            "the fight reported",
+          );
+          yield* idle;
+          expect(instrumented(fake, ["cart"])).toEqual([]);
+          const report = lines.find((line) => line.reason === "FightDetected");
+          expect(report).toMatchObject({ level: "warn", writer: "argocd-controller", putBacks: 2 });
+          expect(report?.msg).toMatch(
+            /argocd-controller keeps removing the instrumentation devices.*Remedy: make argocd-controller ignore resources\.limits/,
+          );
+          yield* TestClock.adjust(600_000);
+          yield* eventually(
+            () => instrumented(fake, ["cart"]).length === 1,
+            "put back after a quiet window",
+          );
+        }),
+      );
+    },
+  );
+
+  it.scoped("a dry run reports every write a real run makes, and makes none", () => {
+    const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+    seedShop(fake, ["a", "b"]);
+    fake.put(
+      Resources.Deployment,
+      workload("out", { annotations: { "odigos.io/instrument": "false" } }),
+    );
+    fake.put(
+      OdigosResources.InstrumentedApplication,
+      runtimeDetails("Deployment", "out", [{ containerName: "app", language: "go" }]),
+    );
+    return start(fake, { dryRun: true }, () =>
+      Effect.gen(function* () {
+        const dryRun = yield* DryRun;
+        yield* eventually(
+          () => dryRun.report().workloads.length === 3,
+          "three workloads in the plan",
+        );
+        yield* idle;
+        const plan = dryRun.report();
+        expect(plan.totals).toEqual({ workloads: 3, instrument: 2, "delete runtime details": 1 });
+        expect(plan.workloads.map((entry) => entry.name).sort()).toEqual(["a", "b", "out"]);
+        expect(fake.writes()).toEqual([]);
+      }),
+    );
+  });
+
+  it.scoped("a workload whose pods already crash-loop is not instrumented, and says so", () => {
+    const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+    seedShop(fake, []);
+    fake.put(Resources.Deployment, {
+      ...workload("sick"),
+      status: { observedGeneration: 1, replicas: 1, availableReplicas: 0 },
+    });
+    fake.put(Resources.Pod, {
+      ...podOf("sick", crashLooping),
+      spec: { containers: [{ name: "app" }] },
+    });
+    fake.put(
+      OdigosResources.InstrumentedApplication,
+      runtimeDetails("Deployment", "sick", [{ containerName: "app", language: "go" }]),
+    );
+    return start(fake, {}, (lines) =>
+      Effect.gen(function* () {
+        yield* eventually(
+          () => lines.some((line) => line.reason === "UnhealthyBeforeInstrumentation"),
+          "the report",
+        );
+        yield* idle;
+        expect(instrumented(fake, ["sick"])).toEqual([]);
+        expect(
+          fake.requests.some(
+            (request) =>
+              request.verb === "list" &&
+              request.resource === "pods" &&
+              request.namespace === "shop",
+          ),
+        ).toBe(true);
+      }),
+    );
+  });
+});

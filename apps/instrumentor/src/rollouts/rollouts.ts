@@ -1,0 +1,333 @@
+/**
+ * Rollouts as a resource the instrumentor spends (SPEC section 8): the budget of rollouts in
+ * flight, read from the cluster (the rollout records on workloads) so that a restart or a new
+ * leader keeps the bound; the end of a rollout (complete, or stuck at its deadline); rollback of
+ * an instrumentation whose pods crash-loop or never become ready; the circuit breaker; fights
+ * with another writer; the check that a workload is healthy before it is instrumented.
+ */
+import {
+  type Pod,
+  RollbackAnnotation,
+  RolloutAnnotation,
+  type Workload,
+  type WorkloadRef,
+  workloadKey,
+} from "@odigos/crd-types";
+import {
+  type PodProblem,
+  podProblem,
+  type RollbackRecord,
+  type RolloutAction,
+  type RolloutRecord,
+  readRollbackRecord,
+  readRolloutRecord,
+  rolloutProgress,
+} from "@odigos/instrumentation-rules";
+import { KubeClient, type KubeClientApi, type KubeError, Resources } from "@odigos/kube-client";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import type { Logger } from "pino";
+import { ClusterState, type ClusterStateApi } from "../cache/cluster-state.js";
+import { Config, type RolloutSettings } from "../config.js";
+import { WorkloadQueue, type WorkQueue } from "../controller/work-queue.js";
+import { EventRecorder, type EventRecorderApi, type EventTarget } from "../observability/events.js";
+import { Log } from "../observability/log.js";
+import { Metrics, type MetricsApi } from "../observability/metrics.js";
+import { RolloutBudget, type RolloutEnd, type SlotAnswer } from "./budget.js";
+import { Breaker, Fights } from "./guards.js";
+
+/** What a workload's rollout needs now. */
+export type Observation =
+  | { readonly _tag: "Idle" }
+  /** Rolling; look again by then (its deadline, or sooner). */
+  | { readonly _tag: "InFlight"; readonly recheckMs: number }
+  /** Its instrumented pods crash-loop or never became ready: roll the instrumentation back. */
+  | {
+      readonly _tag: "RollBack";
+      readonly reason: RollbackRecord["reason"];
+      readonly container: string;
+      readonly detail: string;
+    };
+
+export interface RolloutsApi {
+  readonly settings: RolloutSettings;
+  /** Reads every cached workload once: what is in flight, what was rolled back. Before the first write. */
+  readonly scan: Effect.Effect<void>;
+  /** Ends a rollout that completed or passed its deadline; says when one must be rolled back. */
+  readonly observe: (ref: WorkloadRef, workload: Workload, now: number) => Observation;
+  /** A slot for a device change (a rollback goes to the front of the line). */
+  readonly admit: (ref: WorkloadRef, action: RolloutAction, now: number) => SlotAnswer;
+  /** A waiting workload that needs no write any more. */
+  readonly withdraw: (ref: WorkloadRef) => void;
+  /** The annotations to write with a device change. */
+  readonly annotations: (
+    action: RolloutAction,
+    workload: Workload,
+    now: number,
+    rollback?: RollbackRecord,
+  ) => Record<string, string | null>;
+  /** A device change was written; `generation` is the one it produced. */
+  readonly written: (ref: WorkloadRef, action: RolloutAction, generation: number) => void;
+  readonly breaker: Breaker;
+  readonly fights: Fights;
+  /** Whether the workload's current pods already crash-loop (before it is instrumented). */
+  readonly crashLoopingBefore: (
+    ref: WorkloadRef,
+    workload: Workload,
+  ) => Effect.Effect<PodProblem | undefined, KubeError>;
+}
+
+export class Rollouts extends Context.Tag("@odigos/instrumentor/Rollouts")<
+  Rollouts,
+  RolloutsApi
+>() {}
+
+const fieldsOf = (ref: WorkloadRef) => ({
+  workload: ref.name,
+  namespace: ref.namespace,
+  kind: ref.kind,
+});
+const targetOf = (ref: WorkloadRef, workload: Workload): EventTarget => ({
+  apiVersion: "apps/v1",
+  kind: ref.kind,
+  namespace: ref.namespace,
+  name: ref.name,
+  uid: workload.metadata.uid,
+});
+/** How often a rolling workload is looked at even when nothing about it changes. */
+const recheckMs = 30_000;
+
+class Tracker implements RolloutsApi {
+  readonly budget: RolloutBudget;
+  readonly breaker: Breaker;
+  readonly fights: Fights;
+
+  constructor(
+    readonly settings: RolloutSettings,
+    private readonly state: ClusterStateApi,
+    private readonly queue: WorkQueue<string>,
+    private readonly client: KubeClientApi,
+    private readonly log: Logger,
+    private readonly events: EventRecorderApi,
+    private readonly metrics: MetricsApi,
+    private readonly now: () => number,
+  ) {
+    this.budget = new RolloutBudget(settings.maxConcurrentRollouts);
+    this.breaker = new Breaker(settings.breakerThreshold, settings.breakerWindowMs);
+    this.fights = new Fights(settings.fightLimit, settings.fightWindowMs);
+  }
+
+  get scan(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const now = this.now();
+      for (const ref of this.state.allWorkloads()) {
+        const workload = this.state.workload(ref);
+        if (workload === undefined) continue;
+        const key = workloadKey(ref);
+        this.breaker.note(key, readRollbackRecord(workload.metadata.annotations));
+        const record = readRolloutRecord(workload.metadata.annotations);
+        if (record !== undefined && this.rolling(workload, record, now))
+          this.budget.track(key, Date.parse(record.at));
+      }
+      const { inFlight } = this.budget.figures;
+      if (inFlight > 0)
+        this.log.info(
+          { inFlight, limit: this.settings.maxConcurrentRollouts },
+          "rollouts in flight found in the cluster: they count against the budget",
+        );
+    });
+  }
+
+  /** A rollout of ours that has not completed, within its deadline. */
+  private rolling(workload: Workload, record: RolloutRecord, now: number): boolean {
+    if (now - Date.parse(record.at) >= this.settings.rolloutTimeoutMs) return false;
+    return !this.complete(workload, record);
+  }
+
+  private complete(workload: Workload, record: RolloutRecord): boolean {
+    return (
+      (workload.status?.observedGeneration ?? 0) >= record.generation &&
+      rolloutProgress(workload)._tag === "Complete"
+    );
+  }
+
+  observe(ref: WorkloadRef, workload: Workload, now: number): Observation {
+    const key = workloadKey(ref);
+    const annotations = workload.metadata.annotations;
+    this.breaker.note(key, readRollbackRecord(annotations));
+    const record = readRolloutRecord(annotations);
+    const crash = record?.action === "instrument" ? this.crashLoop(ref, record, now) : undefined;
+    if (crash !== undefined) return crash;
+    const since = this.budget.inFlightSince(key);
+    if (since === undefined) return { _tag: "Idle" };
+    // Another writer replaced the template (and our record): the rollout is no longer ours.
+    if (record === undefined || this.complete(workload, record)) {
+      this.end(ref, "completed", now, { durationMs: now - since });
+      return { _tag: "Idle" };
+    }
+    const elapsed = now - since;
+    if (elapsed < this.settings.rolloutTimeoutMs)
+      return {
+        _tag: "InFlight",
+        recheckMs: Math.min(recheckMs, this.settings.rolloutTimeoutMs - elapsed),
+      };
+    const notReady = this.podProblems(ref).find((problem) => problem._tag === "NotReady");
+    if (
+      record.action === "instrument" &&
+      notReady?._tag === "NotReady" &&
+      this.settings.rollbackRestarts > 0
+    )
+      return {
+        _tag: "RollBack",
+        reason: "NotReady",
+        container: notReady.container,
+        detail: notReady.detail,
+      };
+    this.reportStuck(ref, workload, elapsed);
+    return { _tag: "Idle" };
+  }
+
+  private podProblems(ref: WorkloadRef): ReadonlyArray<PodProblem> {
+    const threshold =
+      this.settings.rollbackRestarts > 0
+        ? this.settings.rollbackRestarts
+        : Number.POSITIVE_INFINITY;
+    return this.state.instrumentedPods(ref).flatMap((pod: Pod) => podProblem(pod, threshold) ?? []);
+  }
+
+  /** A crash loop of the instrumented revision, within the rollback window of instrumenting it. */
+  private crashLoop(ref: WorkloadRef, record: RolloutRecord, now: number): Observation | undefined {
+    if (
+      this.settings.rollbackRestarts === 0 ||
+      now - Date.parse(record.at) >= this.settings.rollbackWindowMs
+    )
+      return undefined;
+    const problem = this.podProblems(ref).find((candidate) => candidate._tag === "CrashLoop");
+    if (problem?._tag !== "CrashLoop") return undefined;
+    return {
+      _tag: "RollBack",
+      reason: problem.reason,
+      container: problem.container,
+      detail: problem.detail,
+    };
+  }
+
+  private reportStuck(ref: WorkloadRef, workload: Workload, elapsed: number): void {
+    const progress = rolloutProgress(workload);
+    const pods = this.podProblems(ref).map((problem) => problem.detail);
+    const detail = [progress._tag === "Progressing" ? progress.detail : "", ...pods.slice(0, 2)]
+      .filter((part) => part !== "")
+      .join("; ");
+    const note = `rollout not complete after ${Math.round(elapsed / 1000)} s (the rollout timeout): its slot is freed${detail === "" ? "" : `; ${detail}`}`;
+    this.log.warn({ ...fieldsOf(ref), reason: "RolloutStuck", elapsedMs: elapsed }, note);
+    this.events.warning(targetOf(ref, workload), "RolloutStuck", "Rollout", note);
+    this.end(ref, "stuck", this.now(), {});
+  }
+
+  private end(
+    ref: WorkloadRef,
+    end: RolloutEnd,
+    now: number,
+    fields: Record<string, unknown>,
+  ): void {
+    const woken = this.budget.release(workloadKey(ref), end, now);
+    this.metrics.rolloutsEnded.inc({ result: end });
+    if (end === "completed")
+      this.log.info({ ...fieldsOf(ref), reason: "RolloutComplete", ...fields }, "rollout complete");
+    for (const key of woken) this.queue.add(key);
+  }
+
+  admit(ref: WorkloadRef, action: RolloutAction, now: number): SlotAnswer {
+    const key = workloadKey(ref);
+    // A rollback keeps the slot of the rollout it undoes; a failure restarts the slow start.
+    if (action === "rollback") this.budget.fail(key);
+    return this.budget.request(key, now, { priority: action === "rollback" });
+  }
+
+  withdraw(ref: WorkloadRef): void {
+    this.budget.withdraw(workloadKey(ref));
+  }
+
+  annotations(action: RolloutAction, workload: Workload, now: number, rollback?: RollbackRecord) {
+    const record: RolloutRecord = {
+      action,
+      at: new Date(now).toISOString(),
+      generation: (workload.metadata.generation ?? 0) + 1,
+    };
+    const changes: Record<string, string | null> = { [RolloutAnnotation]: JSON.stringify(record) };
+    // A rollback writes its record; instrumenting again (for other inputs) clears the old one.
+    if (rollback !== undefined) changes[RollbackAnnotation] = JSON.stringify(rollback);
+    else if (action === "instrument") changes[RollbackAnnotation] = null;
+    return changes;
+  }
+
+  written(ref: WorkloadRef, action: RolloutAction, generation: number): void {
+    if (action === "instrument") this.fights.instrumented(workloadKey(ref), generation);
+    else this.fights.forget(workloadKey(ref));
+  }
+
+  crashLoopingBefore(
+    ref: WorkloadRef,
+    workload: Workload,
+  ): Effect.Effect<PodProblem | undefined, KubeError> {
+    const selector = workload.spec.selector?.matchLabels;
+    const replicas = workload.status?.replicas ?? 0;
+    const available =
+      workload.kind === "DaemonSet"
+        ? workload.status?.numberAvailable
+        : workload.status?.availableReplicas;
+    // Every pod available, or none at all: nothing can be crash-looping. Only otherwise ask the API server.
+    if (
+      this.settings.rollbackRestarts === 0 ||
+      selector === undefined ||
+      replicas === 0 ||
+      (available ?? 0) >= replicas
+    )
+      return Effect.succeed(undefined);
+    const labelSelector = Object.entries(selector)
+      .map(([label, value]) => `${label}=${value}`)
+      .join(",");
+    return Effect.map(
+      this.client.list(Resources.Pod, {
+        namespace: ref.namespace,
+        labelSelector,
+        resourceVersion: "0",
+      }),
+      (page) =>
+        page.items.flatMap((raw) => {
+          const problem = podProblem(raw as unknown as Pod, this.settings.rollbackRestarts);
+          return problem?._tag === "CrashLoop" ? [problem] : [];
+        })[0],
+    );
+  }
+}
+
+export const RolloutsLive: Layer.Layer<
+  Rollouts,
+  never,
+  Config | ClusterState | WorkloadQueue | KubeClient | Log | EventRecorder | Metrics
+> = Layer.effect(
+  Rollouts,
+  Effect.gen(function* () {
+    const metrics = yield* Metrics;
+    const tracker = new Tracker(
+      yield* Config,
+      yield* ClusterState,
+      yield* WorkloadQueue,
+      yield* KubeClient,
+      yield* Log,
+      yield* EventRecorder,
+      metrics,
+      yield* Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis()),
+    );
+    metrics.onScrape(() => {
+      const { inFlight, waiting, window } = tracker.budget.figures;
+      metrics.rolloutsInFlight.set(inFlight);
+      metrics.rolloutsWaiting.set(waiting);
+      metrics.rolloutWindow.set(window);
+      metrics.fightsStopped.set(tracker.fights.stopped);
+    });
+    return tracker;
+  }),
+);
