@@ -101,10 +101,12 @@ describe("the requests of a ready/unready phase", () => {
   });
   const patches = ["a", "b", "c"].map((name) => audit("patch", "deployments", name));
 
-  it("are one patch per workload and one Event, re-opened watches aside", () => {
+  it("are one patch per workload and at most one Event, re-opened watches aside", () => {
     expect(
       phaseRequestProblems(phase([...patches, audit("create", "events"), audit("watch", "pods")])),
     ).toEqual([]);
+    // The same note within 10 minutes is not sent again.
+    expect(phaseRequestProblems(phase(patches))).toEqual([]);
   });
 
   it("an Event per workload, a second patch or any other request is a problem", () => {

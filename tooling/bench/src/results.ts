@@ -179,8 +179,9 @@ const phaseWrites = [
 
 /**
  * What is wrong with the instrumentor's requests in a ready/unready phase: each workload patched
- * exactly once, one Event (on the CollectorsGroup, for the change; it used to be one a workload),
- * and no other request but a watch the server ended and the informer re-opened.
+ * exactly once, at most one Event (on the CollectorsGroup, for the change; it used to be one a
+ * workload; none when the same note went out within the last 10 minutes: Events are
+ * de-duplicated), and no other request but a watch the server ended and the informer re-opened.
  */
 export const phaseRequestProblems = (phase: PhaseResult): string[] => {
   const requests = phase.instrumentor?.requests;
@@ -190,7 +191,7 @@ export const phaseRequestProblems = (phase: PhaseResult): string[] => {
     problems.push(
       `${requests.workloadWrites} workload writes to ${requests.workloadsWritten} of ${phase.workloads} workloads`,
     );
-  if (requests.eventCreates !== 1) problems.push(`${requests.eventCreates} Events`);
+  if (requests.eventCreates > 1) problems.push(`${requests.eventCreates} Events`);
   const others = Object.entries(requests.byVerbResource).filter(
     ([key]) => !phaseWrites.includes(key) && !renewals.test(key),
   );
@@ -234,7 +235,7 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
   const events = phases.map((phase) => phase.instrumentor?.requests.eventCreates ?? 0);
   targets.push({
     name: "instrumentor requests per ready/unready phase",
-    target: "1 patch per workload, 1 Event (the cause's), nothing else but watch renewals",
+    target: "1 patch per workload, ≤ 1 Event (the cause's), nothing else but watch renewals",
     measured:
       phases.length === 0
         ? "not run"
