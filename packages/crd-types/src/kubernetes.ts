@@ -69,6 +69,8 @@ export const Timestamp = Schema.Union(
 export const ManagedFieldsEntry = Schema.Struct({
   manager: Schema.optional(Schema.String),
   operation: Schema.optional(Schema.String),
+  /** `status` for a write of the status subresource (a controller reporting, not changing the spec). */
+  subresource: Schema.optional(Schema.String),
   time: Schema.optional(Timestamp),
 });
 export type ManagedFieldsEntry = typeof ManagedFieldsEntry.Type;

@@ -1,4 +1,4 @@
-import { ensureBinaries, startControlPlane } from "@odigos/control-plane";
+import { BinariesUnavailableError, ensureBinaries, startControlPlane } from "@odigos/control-plane";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -13,6 +13,12 @@ declare module "vitest" {
 /** One control plane for the whole run: etcd, kube-apiserver, kube-controller-manager, the Odigos CRDs. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const binaries = await ensureBinaries();
+  // kwok too: a first run builds it here, where nothing times out, not in a pods file's hook.
+  // Without what pods need (KUBEBUILDER_ASSETS with no kube-scheduler, say) only src/pods fails.
+  await ensureBinaries({ pods: true }).catch((error: unknown) => {
+    if (!(error instanceof BinariesUnavailableError)) throw error;
+    console.warn(`[e2e] no cluster with pods: ${error.message}`);
+  });
   const started = Date.now();
   const controlPlane = await startControlPlane({
     binaries,

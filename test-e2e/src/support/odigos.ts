@@ -149,6 +149,12 @@ export class Cluster {
       labels?: Record<string, string>;
       containers?: V1Container[];
       initContainers?: V1Container[];
+      /** Deployment and StatefulSet only (the API's default is 1). */
+      replicas?: number;
+      /** Annotations of the pod template (e.g. the KWOK stage knobs of a cluster with pods). */
+      podAnnotations?: Record<string, string>;
+      /** The pod template's nodeSelector. */
+      nodeSelector?: Record<string, string>;
     } = {},
   ) {
     const metadata = {
@@ -158,23 +164,28 @@ export class Cluster {
       ...(options.labels ? { labels: options.labels } : {}),
     };
     const template = {
-      metadata: { labels: { app: name } },
+      metadata: {
+        labels: { app: name },
+        ...(options.podAnnotations ? { annotations: options.podAnnotations } : {}),
+      },
       spec: {
         containers: options.containers ?? [{ name: "app", image: "example.invalid/app:1" }],
         ...(options.initContainers ? { initContainers: options.initContainers } : {}),
+        ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
       },
     };
     const selector = { matchLabels: { app: name } };
+    const replicas = options.replicas === undefined ? {} : { replicas: options.replicas };
     switch (kind) {
       case "Deployment":
         return this.apps.createNamespacedDeployment({
           namespace,
-          body: { metadata, spec: { selector, template } },
+          body: { metadata, spec: { selector, template, ...replicas } },
         });
       case "StatefulSet":
         return this.apps.createNamespacedStatefulSet({
           namespace,
-          body: { metadata, spec: { selector, template, serviceName: name } },
+          body: { metadata, spec: { selector, template, serviceName: name, ...replicas } },
         });
       case "DaemonSet":
         return this.apps.createNamespacedDaemonSet({

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { inject } from "vitest";
 import { adminKubeConfig } from "./cluster.js";
+import { evaluatedBy } from "./evaluated.js";
 import { Cluster, type Informer, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
@@ -80,19 +81,8 @@ export async function startScenario(
   let instrumentor = await start();
   const idle = () => instrumentor.idle(30_000);
   return {
-    evaluated: async (informer, namespace, name) => {
-      const version = Number(await cluster.resourceVersionOf(informer, namespace, name));
-      const key = namespace === undefined ? name : `${namespace}/${name}`;
-      await instrumentor.waitForLog(
-        (line) =>
-          line.msg === "observed" &&
-          line.informer === informer &&
-          line.key === key &&
-          Number(line.resourceVersion) >= version,
-        30_000,
-      );
-      await idle();
-    },
+    evaluated: (informer, namespace, name) =>
+      evaluatedBy(instrumentor, cluster, informer, namespace, name),
     idle,
     cluster,
     odigosNamespace,

@@ -8,11 +8,17 @@ import {
   ensureBinaries,
   findOnPath,
   hostGoPlatform,
+  kubernetesBuildRecipe,
+  kubernetesVersionLdflags,
+  kwokCacheKey,
+  missingForPods,
+  missingKwokMessage,
   missingToolchainMessage,
+  readKwokVersion,
   readPinnedVersions,
   resolveKubebuilderAssets,
 } from "./binaries.js";
-import { binaryCacheDir, cacheRoot, goBuildModuleDir } from "./layout.js";
+import { binaryCacheDir, cacheRoot, goBuildModuleDir, kwokBuildModuleDir } from "./layout.js";
 
 const scratch: string[] = [];
 function scratchDir(): string {
@@ -64,12 +70,57 @@ describe("readPinnedVersions", () => {
   });
 });
 
+describe("readKwokVersion", () => {
+  it("reads the kwok version the kwok-binary module pins", () => {
+    expect(readKwokVersion(readFileSync(join(kwokBuildModuleDir, "go.mod"), "utf8"))).toBe(
+      "v0.8.0",
+    );
+  });
+
+  it("fails when kwok is not required", () => {
+    expect(() => readKwokVersion("require k8s.io/kubernetes v1.2.3\n")).toThrow(
+      /sigs\.k8s\.io\/kwok/,
+    );
+  });
+});
+
+describe("kubernetesVersionLdflags", () => {
+  it("stamps the version into component-base and client-go, as Kubernetes' own build does", () => {
+    const flags = kubernetesVersionLdflags("v1.36.3");
+    for (const pkg of ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]) {
+      expect(flags).toContain(`-X ${pkg}.gitVersion=v1.36.3`);
+      expect(flags).toContain(`-X ${pkg}.gitMajor=1`);
+      expect(flags).toContain(`-X ${pkg}.gitMinor=36`);
+    }
+  });
+
+  it("rejects a version without major.minor.patch", () => {
+    expect(() => kubernetesVersionLdflags("master")).toThrow(/master/);
+  });
+});
+
 describe("binaryCacheKey", () => {
   const versions = { kubernetes: "v1.36.3", etcd: "v3.6.8" };
 
-  it("names both versions and the Go platform", () => {
-    expect(binaryCacheKey(versions, { goos: "linux", goarch: "amd64" })).toBe(
-      "kubernetes-v1.36.3_etcd-v3.6.8_linux-amd64",
+  it("names both versions and the Go platform, then a digest of the recipe", () => {
+    expect(binaryCacheKey(versions, { goos: "linux", goarch: "amd64" })).toMatch(
+      /^kubernetes-v1\.36\.3_etcd-v3\.6\.8_linux-amd64_[0-9a-f]{10}$/,
+    );
+  });
+
+  it("changes with the set of commands or the flags, so an older build folder is not taken as complete", () => {
+    const platform = { goos: "linux", goarch: "amd64" };
+    const recipe = kubernetesBuildRecipe(versions);
+    const base = binaryCacheKey(versions, platform, recipe);
+    const fewer = { ...recipe, packages: recipe.packages.filter((p) => !p.endsWith("scheduler")) };
+    expect(binaryCacheKey(versions, platform, fewer)).not.toBe(base);
+    expect(binaryCacheKey(versions, platform, { ...recipe, ldflags: "-s -w" })).not.toBe(base);
+    expect(binaryCacheKey(versions, platform, { ...recipe, env: {} })).not.toBe(base);
+  });
+
+  it("gives kwok a folder of its own", () => {
+    expect(kwokCacheKey("v0.8.0", { goos: "linux", goarch: "amd64" })).toMatch(
+      /^kwok-v0\.8\.0_linux-amd64_[0-9a-f]{10}$/,
     );
   });
 
@@ -114,12 +165,20 @@ describe("resolveKubebuilderAssets", () => {
     expect(resolveKubebuilderAssets(dir)).toEqual({ apiserver, etcd });
   });
 
-  it("includes kube-controller-manager when present", () => {
+  it("includes kube-controller-manager, kube-scheduler, kubectl and kwok when present", () => {
     const dir = scratchDir();
     executable(dir, "kube-apiserver");
     executable(dir, "etcd");
     const controllerManager = executable(dir, "kube-controller-manager");
-    expect(resolveKubebuilderAssets(dir).controllerManager).toBe(controllerManager);
+    const scheduler = executable(dir, "kube-scheduler");
+    const kubectl = executable(dir, "kubectl");
+    const kwok = executable(dir, "kwok");
+    expect(resolveKubebuilderAssets(dir)).toMatchObject({
+      controllerManager,
+      scheduler,
+      kubectl,
+      kwok,
+    });
   });
 
   it("names the missing binary", () => {
@@ -144,6 +203,71 @@ describe("resolveKubebuilderAssets", () => {
       apiserver,
       etcd,
     });
+  });
+});
+
+describe("what pods need", () => {
+  it("names what KUBEBUILDER_ASSETS lacks for pods, at once, without building", async () => {
+    const dir = scratchDir();
+    executable(dir, "kube-apiserver");
+    executable(dir, "etcd");
+    executable(dir, "kube-controller-manager");
+    const failure = ensureBinaries({ env: { KUBEBUILDER_ASSETS: dir, PATH: "" }, pods: true });
+    await expect(failure).rejects.toThrow(BinariesUnavailableError);
+    await expect(failure).rejects.toThrow(
+      `pods: true needs kube-scheduler, which KUBEBUILDER_ASSETS=${dir} does not hold`,
+    );
+  });
+
+  it("lists every missing executable", () => {
+    expect(missingForPods({ apiserver: "/a", etcd: "/e" })).toEqual([
+      "kube-controller-manager",
+      "kube-scheduler",
+      "kwok",
+    ]);
+    expect(
+      missingForPods({
+        apiserver: "/a",
+        etcd: "/e",
+        controllerManager: "/c",
+        scheduler: "/s",
+        kwok: "/k",
+      }),
+    ).toEqual([]);
+  });
+
+  it("takes kwok from ODIGOS_KWOK, then from KUBEBUILDER_ASSETS", async () => {
+    const dir = scratchDir();
+    for (const name of ["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"])
+      executable(dir, name);
+    const inAssets = executable(dir, "kwok");
+    const elsewhere = executable(scratchDir(), "kwok");
+    const env = { KUBEBUILDER_ASSETS: dir, PATH: "" };
+    expect((await ensureBinaries({ env, pods: true })).kwok).toBe(inAssets);
+    expect(
+      (await ensureBinaries({ env: { ...env, ODIGOS_KWOK: elsewhere }, pods: true })).kwok,
+    ).toBe(elsewhere);
+  });
+
+  it("rejects an ODIGOS_KWOK that is not executable, naming it", async () => {
+    const dir = scratchDir();
+    for (const name of ["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"])
+      executable(dir, name);
+    const env = { KUBEBUILDER_ASSETS: dir, PATH: "", ODIGOS_KWOK: join(dir, "nope") };
+    await expect(ensureBinaries({ env, pods: true })).rejects.toThrow(
+      `ODIGOS_KWOK=${join(dir, "nope")} is not an executable file`,
+    );
+  });
+
+  it("says how to get kwok when it can be neither found nor built", async () => {
+    const dir = scratchDir();
+    for (const name of ["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"])
+      executable(dir, name);
+    const env = { KUBEBUILDER_ASSETS: dir, PATH: "", ODIGOS_K8S_CACHE_DIR: scratchDir() };
+    const failure = ensureBinaries({ env, pods: true, log: () => {} });
+    await expect(failure).rejects.toThrow(/ODIGOS_KWOK/);
+    await expect(failure).rejects.toThrow(/Install Go >= 1\.26/);
+    expect(missingKwokMessage("/c/kwok", "v0.8.0")).toContain("kwok v0.8.0");
   });
 });
 
@@ -175,26 +299,37 @@ describe("without Go", () => {
 });
 
 describe("building with Go", () => {
-  /** A stand-in `go` that "builds" by writing three scripts into the -o folder and counts its runs. */
-  function fakeGo(): { path: string; runs: () => number; env: Record<string, string> } {
+  /**
+   * A stand-in `go` that "builds" by writing a script for each package after `-o <dir>/`, counts
+   * its runs, and records its arguments and CGO_ENABLED.
+   */
+  function fakeGo(): {
+    path: string;
+    runs: () => number;
+    calls: () => string[];
+    env: Record<string, string>;
+  } {
     const bin = scratchDir();
-    const countFile = join(scratchDir(), "runs");
-    writeFileSync(countFile, "");
+    const logFile = join(scratchDir(), "runs");
+    writeFileSync(logFile, "");
     writeFileSync(
       join(bin, "go"),
       [
         "#!/bin/sh",
-        'echo run >> "$FAKE_GO_RUNS"',
-        'out=$4; mkdir -p "$out"',
-        'for name in kube-apiserver kube-controller-manager etcd; do printf "#!/bin/sh\\n" > "$out$name"; chmod +x "$out$name"; done',
+        'echo "CGO_ENABLED=$CGO_ENABLED $*" >> "$FAKE_GO_RUNS"',
+        'while [ "$1" != "-o" ]; do shift; done',
+        'out=$2; shift 2; mkdir -p "$out"',
+        'for pkg in "$@"; do name=$(basename "$pkg"); printf "#!/bin/sh\\n" > "$out$name"; chmod +x "$out$name"; done',
         "",
       ].join("\n"),
     );
     chmodSync(join(bin, "go"), 0o755);
+    const calls = () => readFileSync(logFile, "utf8").split("\n").filter(Boolean);
     return {
       path: bin,
-      runs: () => readFileSync(countFile, "utf8").split("\n").filter(Boolean).length,
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_GO_RUNS: countFile },
+      runs: () => calls().length,
+      calls,
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_GO_RUNS: logFile },
     };
   }
 
@@ -212,6 +347,8 @@ describe("building with Go", () => {
       apiserver: join(keyDir, "kube-apiserver"),
       etcd: join(keyDir, "etcd"),
       controllerManager: join(keyDir, "kube-controller-manager"),
+      scheduler: join(keyDir, "kube-scheduler"),
+      kubectl: join(keyDir, "kubectl"),
     });
     expect(second).toEqual(first);
     await ensureBinaries({ env, log: () => {} });
@@ -228,5 +365,27 @@ describe("building with Go", () => {
     writeFileSync(join(cache, `${binaryCacheKey(versions)}.lock`), `${2 ** 22 + 1}\n`);
     await ensureBinaries({ env: { ...go.env, ODIGOS_K8S_CACHE_DIR: cache }, log: () => {} });
     expect(go.runs()).toBe(1);
+  });
+
+  it("builds static binaries with the Kubernetes version stamped in", async () => {
+    const go = fakeGo();
+    await ensureBinaries({ env: { ...go.env, ODIGOS_K8S_CACHE_DIR: scratchDir() }, log: () => {} });
+    const [call] = go.calls();
+    expect(call).toMatch(/^CGO_ENABLED=0 build -trimpath -ldflags /);
+    expect(call).toContain("-X k8s.io/component-base/version.gitVersion=v1.36.3");
+    expect(call).toContain("k8s.io/kubernetes/cmd/kube-scheduler");
+  });
+
+  it("builds kwok into a folder of its own, only when pods are asked for", async () => {
+    const go = fakeGo();
+    const cache = scratchDir();
+    const env = { ...go.env, ODIGOS_K8S_CACHE_DIR: cache };
+    expect((await ensureBinaries({ env, log: () => {} })).kwok).toBeUndefined();
+    expect(go.runs()).toBe(1);
+    const binaries = await ensureBinaries({ env, log: () => {}, pods: true });
+    expect(binaries.kwok).toBe(join(cache, kwokCacheKey("v0.8.0"), "kwok"));
+    expect(go.calls()[1]).toMatch(/CGO_ENABLED=0 build .* sigs\.k8s\.io\/kwok\/cmd\/kwok$/);
+    await ensureBinaries({ env, log: () => {}, pods: true });
+    expect(go.runs()).toBe(2);
   });
 });

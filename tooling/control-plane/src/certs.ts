@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { findOnPath } from "./binaries.js";
 import type { Env } from "./layout.js";
@@ -30,21 +30,71 @@ export const adminUser = "odigos-admin";
 /** The user kube-controller-manager authenticates as. */
 export const controllerManagerUser = "system:kube-controller-manager";
 
-const validityDays = "30";
+/** The user kube-scheduler authenticates as (Kubernetes' bootstrap RBAC grants it what it needs). */
+export const schedulerUser = "system:kube-scheduler";
 
-/**
- * Creates a throwaway CA, the apiserver serving certificate, an admin client certificate
- * and the service-account key pair with the `openssl` CLI (X.509 signing is not in node:crypto).
- */
-export async function createPki(dir: string, env: Env = process.env): Promise<Pki> {
+/** The user kwok authenticates as (group system:masters: it writes node and pod status, leases, deletes pods). */
+export const kwokUser = "kwok-controller";
+
+const validityDays = "30";
+const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+const clientExtensions =
+  "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
+// Certificates are issued in parallel: a shared -CAcreateserial file would race, so each gets a random serial.
+const randomSerial = () => `0x${randomBytes(16).toString("hex")}`;
+
+function opensslOf(env: Env): string {
   const openssl = findOnPath("openssl", env);
   if (openssl === undefined) {
     throw new Error(
       "The control plane needs the `openssl` CLI to create its certificates; install it (apt-get install openssl, brew install openssl) or put it on PATH.",
     );
   }
+  return openssl;
+}
+
+/** Issues `<dir>/<name>.crt` and `.key` signed by the CA, with the given subject and extensions. */
+async function issue(
+  openssl: string,
+  ca: { caCert: string; caKey: string },
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<{ cert: string; key: string }> {
+  const path = (file: string) => join(dir, file);
+  const cert = path(`${name}.crt`);
+  const key = path(`${name}.key`);
+  const csr = path(`${name}.csr`);
+  const ext = path(`${name}.ext`);
+  await writeFile(ext, extensions);
+  await run(openssl, ["req", "-new", ...ec, "-subj", subject, "-keyout", key, "-out", csr]);
+  // biome-ignore format: one openssl flag and its value per pair
+  await run(openssl, [
+    "x509", "-req", "-in", csr, "-CA", ca.caCert, "-CAkey", ca.caKey, "-set_serial", randomSerial(),
+    "-days", validityDays, "-extfile", ext, "-out", cert,
+  ]);
+  return { cert, key };
+}
+
+/** A client certificate for `user` (in `groups`) signed by the control plane's CA, in the PKI folder. */
+export async function issueClientCertificate(
+  pki: Pki,
+  name: string,
+  identity: { user: string; groups?: readonly string[] },
+  env: Env = process.env,
+): Promise<{ cert: string; key: string }> {
+  const subject = `${(identity.groups ?? []).map((group) => `/O=${group}`).join("")}/CN=${identity.user}`;
+  return issue(opensslOf(env), pki, dirname(pki.caCert), name, subject, clientExtensions);
+}
+
+/**
+ * Creates a throwaway CA, the apiserver serving certificate, an admin client certificate
+ * and the service-account key pair with the `openssl` CLI (X.509 signing is not in node:crypto).
+ */
+export async function createPki(dir: string, env: Env = process.env): Promise<Pki> {
+  const openssl = opensslOf(env);
   const path = (name: string) => join(dir, name);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   const pki: Pki = {
     caCert: path("ca.crt"),
     caKey: path("ca.key"),
@@ -66,29 +116,11 @@ export async function createPki(dir: string, env: Env = process.env): Promise<Pk
     "-keyout", pki.caKey, "-out", pki.caCert,
   ]);
 
-  const clientExtensions =
-    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
-  const issue = async (
-    name: string,
-    subject: string,
-    extensions: string,
-    cert: string,
-    key: string,
-  ) => {
-    const csr = path(`${name}.csr`);
-    const ext = path(`${name}.ext`);
-    await writeFile(ext, extensions);
-    await run(openssl, ["req", "-new", ...ec, "-subj", subject, "-keyout", key, "-out", csr]);
-    // biome-ignore format: one openssl flag and its value per pair
-    await run(openssl, [
-      "x509", "-req", "-in", csr, "-CA", pki.caCert, "-CAkey", pki.caKey, "-set_serial", randomSerial(),
-      "-days", validityDays, "-extfile", ext, "-out", cert,
-    ]);
-  };
-  // Certificates are issued in parallel: a shared -CAcreateserial file would race, so each gets a random serial.
-  const randomSerial = () => `0x${randomBytes(16).toString("hex")}`;
   await Promise.all([
     issue(
+      openssl,
+      pki,
+      dir,
       "apiserver",
       "/CN=kube-apiserver",
       [
@@ -98,23 +130,16 @@ export async function createPki(dir: string, env: Env = process.env): Promise<Pk
         "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc",
         "",
       ].join("\n"),
-      pki.servingCert,
-      pki.servingKey,
     ),
-    issue(
-      "admin",
-      `/O=system:masters/CN=${adminUser}`,
-      clientExtensions,
-      pki.adminCert,
-      pki.adminKey,
-    ),
+    issue(openssl, pki, dir, "admin", `/O=system:masters/CN=${adminUser}`, clientExtensions),
     // Without per-controller service-account credentials it needs cluster-wide rights.
     issue(
+      openssl,
+      pki,
+      dir,
       "controller-manager",
       `/O=system:masters/CN=${controllerManagerUser}`,
       clientExtensions,
-      pki.controllerManagerCert,
-      pki.controllerManagerKey,
     ),
   ]);
 

@@ -5,7 +5,9 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { startControlPlane } from "./control-plane.js";
+import { type PodsOptions, resolvePodsOptions } from "./kwok.js";
 import { clusterStateFile } from "./layout.js";
 import { pollUntil } from "./wait.js";
 
@@ -17,6 +19,14 @@ interface ClusterState {
   readonly server?: string;
   readonly dataDir?: string;
   readonly pids?: Readonly<Record<string, number | undefined>>;
+  /** Fake nodes, when started with --pods. */
+  readonly nodes?: { readonly withDevices: number; readonly withoutDevices: number };
+}
+
+/** What `up` was asked for; passed on to the background `serve`. */
+interface UpFlags {
+  readonly controllerManager: boolean;
+  readonly pods: PodsOptions | undefined;
 }
 
 const stateFile = clusterStateFile();
@@ -44,14 +54,23 @@ async function readState(): Promise<ClusterState | undefined> {
 
 function printReady(state: ClusterState): void {
   console.log(`Control plane running at ${state.server} (data in ${state.dataDir}).`);
+  if (state.nodes !== undefined)
+    console.log(
+      `KWOK nodes: ${state.nodes.withDevices} with the instrumentation devices, ${state.nodes.withoutDevices} without.`,
+    );
   console.log(`kubeconfig: ${stableKubeconfig}`);
-  console.log(`Try:  kubectl --kubeconfig ${stableKubeconfig} get crds`);
+  console.log(
+    `Try:  kubectl --kubeconfig ${stableKubeconfig} get ${state.nodes === undefined ? "crds" : "nodes"}`,
+  );
   console.log("Stop: pnpm cluster:down");
 }
 
 /** Runs in the background: owns the control plane until SIGTERM/SIGINT. */
-async function serve(withControllerManager: boolean): Promise<void> {
-  const controlPlane = await startControlPlane({ controllerManager: withControllerManager });
+async function serve(flags: UpFlags): Promise<void> {
+  const controlPlane = await startControlPlane({
+    controllerManager: flags.controllerManager,
+    ...(flags.pods === undefined ? {} : { pods: flags.pods }),
+  });
   const shutdown = async () => {
     await controlPlane.stop();
     await rm(stateFile, { force: true });
@@ -68,6 +87,14 @@ async function serve(withControllerManager: boolean): Promise<void> {
     server: controlPlane.server,
     dataDir: controlPlane.dataDir,
     pids: { ...controlPlane.pids() },
+    ...(controlPlane.pods === undefined
+      ? {}
+      : {
+          nodes: {
+            withDevices: controlPlane.pods.nodesWithDevices.length,
+            withoutDevices: controlPlane.pods.nodesWithoutDevices.length,
+          },
+        }),
   };
   await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   console.log(`ready: ${controlPlane.server}`);
@@ -75,7 +102,7 @@ async function serve(withControllerManager: boolean): Promise<void> {
   setInterval(() => {}, 1 << 30);
 }
 
-async function up(withControllerManager: boolean): Promise<number> {
+async function up(serveArgs: readonly string[]): Promise<number> {
   const existing = await readState();
   if (existing !== undefined && isAlive(existing.supervisorPid)) {
     if (existing.status === "ready") {
@@ -91,7 +118,7 @@ async function up(withControllerManager: boolean): Promise<number> {
   await mkdir(stateDir, { recursive: true });
   const logFd = openSync(supervisorLog, "w");
   const cli = fileURLToPath(import.meta.url);
-  const args = [cli, "serve", ...(withControllerManager ? [] : ["--no-controller-manager"])];
+  const args = [cli, "serve", ...serveArgs];
   const supervisor = spawn(process.execPath, args, {
     detached: true,
     stdio: ["ignore", logFd, logFd],
@@ -174,19 +201,69 @@ async function down(): Promise<number> {
   return 0;
 }
 
-const [command, ...flags] = process.argv.slice(2);
-const withControllerManager = !flags.includes("--no-controller-manager");
-switch (command) {
-  case "up":
-    process.exitCode = await up(withControllerManager);
-    break;
-  case "down":
-    process.exitCode = await down();
-    break;
-  case "serve":
-    await serve(withControllerManager);
-    break;
-  default:
-    console.error("usage: odigos-cluster up [--no-controller-manager] | down");
-    process.exitCode = 2;
+const usage = `usage: odigos-cluster up [--no-controller-manager] [--pods [--nodes N] [--nodes-without-devices N] [--pod-ready-delay-ms N]] | down
+
+  --pods                      kube-scheduler and KWOK nodes too: pods are scheduled and become Ready
+  --nodes N                   KWOK nodes advertising the instrumentation devices (default 20)
+  --nodes-without-devices N   KWOK nodes advertising none (default 1)
+  --pod-ready-delay-ms N      time from a pod's containers starting to the pod being Ready (default 1000)`;
+
+/** Parses up/serve flags; throws with the usage on anything else. */
+function parseUpFlags(args: readonly string[]): UpFlags {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      "no-controller-manager": { type: "boolean" },
+      pods: { type: "boolean" },
+      nodes: { type: "string" },
+      "nodes-without-devices": { type: "string" },
+      "pod-ready-delay-ms": { type: "string" },
+    },
+    strict: true,
+  });
+  const count = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new Error(`--${flag} must be a whole number, got ${value}`);
+    return Number(value);
+  };
+  const podOptions = Object.fromEntries(
+    Object.entries({
+      nodes: count("nodes", values.nodes),
+      nodesWithoutDevices: count("nodes-without-devices", values["nodes-without-devices"]),
+      podReadyDelayMs: count("pod-ready-delay-ms", values["pod-ready-delay-ms"]),
+    }).filter(([, value]) => value !== undefined),
+  ) as PodsOptions;
+  const pods = values.pods === true;
+  if (!pods && Object.keys(podOptions).length > 0)
+    throw new Error("--nodes, --nodes-without-devices and --pod-ready-delay-ms need --pods");
+  if (pods && values["no-controller-manager"] === true)
+    throw new Error("--pods needs the controller manager: drop --no-controller-manager");
+  if (pods) resolvePodsOptions(podOptions);
+  return {
+    controllerManager: values["no-controller-manager"] !== true,
+    pods: pods ? podOptions : undefined,
+  };
+}
+
+const [command, ...args] = process.argv.slice(2);
+try {
+  switch (command) {
+    case "up":
+      // Checked here, so a typo fails at once rather than in the background process.
+      parseUpFlags(args);
+      process.exitCode = await up(args);
+      break;
+    case "down":
+      process.exitCode = await down();
+      break;
+    case "serve":
+      await serve(parseUpFlags(args));
+      break;
+    default:
+      console.error(usage);
+      process.exitCode = 2;
+  }
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+  process.exitCode = 2;
 }

@@ -1,14 +1,19 @@
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { stringify } from "yaml";
-import { type Binaries, ensureBinaries } from "./binaries.js";
-import { adminUser, controllerManagerUser, createPki, type Pki, pemAsBase64 } from "./certs.js";
+import {
+  type Binaries,
+  BinariesUnavailableError,
+  ensureBinaries,
+  missingForPods,
+} from "./binaries.js";
+import { adminUser, controllerManagerUser, createPki } from "./certs.js";
+import { exitReason, freePorts, logTail, writeKubeconfig } from "./components.js";
 import { installCrds } from "./crds.js";
+import { type PodsOptions, resolvePodsOptions } from "./kwok.js";
 import { defaultCrdDir, type Env } from "./layout.js";
+import { controllerManagerPodsArgs, type PodsCluster, startPodsMachinery } from "./pods.js";
 import {
   type Janitor,
   type SupervisedProcess,
@@ -32,8 +37,14 @@ export interface ControlPlaneOptions {
   readonly binaries?: Binaries;
   /** Environment for binary lookup and openssl. Default `process.env`. */
   readonly env?: Env;
-  /** Also run kube-controller-manager (Deployments get ReplicaSets, namespaces get their default ServiceAccount, deleted namespaces go away). Default false. */
+  /** Also run kube-controller-manager (Deployments get ReplicaSets, namespaces get their default ServiceAccount, deleted namespaces go away). Default false; `pods` implies it. */
   readonly controllerManager?: boolean;
+  /**
+   * A cluster with pods: kube-controller-manager, kube-scheduler and KWOK managing fake nodes
+   * that advertise the instrumentation devices (plus nodes that do not), with pods going
+   * Pending -> Running -> Ready. `true` for the defaults of {@link PodsOptions}. Default off.
+   */
+  readonly pods?: boolean | PodsOptions;
   /** CRD files or folders to install and wait Established; `false` installs none. Default: the Odigos CRDs in ../shared/fixtures/odigos-crds. */
   readonly crds?: readonly string[] | false;
   /** Appended to the kube-apiserver command line (a later flag wins), e.g. `--watch-cache-sizes=...`. */
@@ -67,6 +78,10 @@ export interface ControlPlanePids {
   readonly etcd: number;
   readonly apiserver: number | undefined;
   readonly controllerManager: number | undefined;
+  /** With `pods` only. */
+  readonly scheduler: number | undefined;
+  /** With `pods` only. */
+  readonly kwok: number | undefined;
 }
 
 export interface ControlPlane {
@@ -79,6 +94,8 @@ export interface ControlPlane {
   /** `<dataDir>/audit.log` when the audit log is on. */
   readonly auditLogPath: string | undefined;
   readonly binaries: Binaries;
+  /** Set when started with `pods`: the nodes, devices and component users. */
+  readonly pods: PodsCluster | undefined;
   /** Loads the admin kubeconfig into a fresh client configuration. */
   readonly kubeConfig: () => KubeConfig;
   readonly pids: () => ControlPlanePids;
@@ -96,72 +113,6 @@ export interface ControlPlane {
   readonly installCrds: (paths: readonly string[]) => Promise<string[]>;
   /** Stops every process and removes the data dir. Safe to call twice. */
   readonly stop: () => Promise<void>;
-}
-
-/** Reserves `count` distinct free loopback ports (released just before use). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("no port");
-    return address.port;
-  });
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-function logTail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
-function exitReason(process: SupervisedProcess): string | undefined {
-  return process.hasExited()
-    ? `${process.name} exited; last log lines:\n${logTail(process.logFile)}`
-    : undefined;
-}
-
-async function writeKubeconfig(
-  path: string,
-  server: string,
-  pki: Pki,
-  user: { name: string; cert: string; key: string },
-): Promise<void> {
-  const config = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      {
-        name: "odigos-test",
-        cluster: { server, "certificate-authority-data": await pemAsBase64(pki.caCert) },
-      },
-    ],
-    users: [
-      {
-        name: user.name,
-        user: {
-          "client-certificate-data": await pemAsBase64(user.cert),
-          "client-key-data": await pemAsBase64(user.key),
-        },
-      },
-    ],
-    contexts: [{ name: "odigos-test", context: { cluster: "odigos-test", user: user.name } }],
-    "current-context": "odigos-test",
-  };
-  await writeFile(path, stringify(config), { mode: 0o600 });
 }
 
 /** Parses JSON-lines audit output, skipping a last line still being written. */
@@ -185,8 +136,21 @@ export function parseAuditLog(text: string): AuditEvent[] {
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const env = options.env ?? process.env;
-  const binaries = options.binaries ?? (await ensureBinaries({ env }));
-  const withControllerManager = options.controllerManager ?? false;
+  const pods =
+    options.pods === undefined || options.pods === false
+      ? undefined
+      : resolvePodsOptions(options.pods);
+  if (pods !== undefined && options.controllerManager === false)
+    throw new Error("pods needs kube-controller-manager: drop controllerManager: false");
+  const binaries = options.binaries ?? (await ensureBinaries({ env, pods: pods !== undefined }));
+  if (pods !== undefined) {
+    const missing = missingForPods(binaries);
+    if (missing.length > 0)
+      throw new BinariesUnavailableError(
+        `pods needs ${missing.join(", ")}, which the binaries given do not include; get them with ensureBinaries({ pods: true })`,
+      );
+  }
+  const withControllerManager = pods !== undefined || (options.controllerManager ?? false);
   if (withControllerManager && binaries.controllerManager === undefined) {
     throw new Error(
       "controllerManager: true needs kube-controller-manager, which KUBEBUILDER_ASSETS does not provide; add it there or unset KUBEBUILDER_ASSETS to build it",
@@ -199,6 +163,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     etcd?: SupervisedProcess;
     apiserver?: SupervisedProcess;
     controllerManager?: SupervisedProcess;
+    scheduler?: SupervisedProcess;
+    kwok?: SupervisedProcess;
   } = {};
   let stopped = false;
 
@@ -206,6 +172,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     if (stopped) return;
     stopped = true;
     // Reverse start order: clients before the server they talk to.
+    await Promise.all([processes.kwok?.stop(), processes.scheduler?.stop()]);
     await processes.controllerManager?.stop();
     await processes.apiserver?.stop();
     await processes.etcd?.stop();
@@ -336,6 +303,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
     await startApiServer();
 
+    const kubeConfig = (): KubeConfig => {
+      const config = new KubeConfig();
+      config.loadFromFile(kubeconfigPath);
+      return config;
+    };
+
+    const controllerManagerReady: Promise<unknown>[] = [];
     if (withControllerManager && binaries.controllerManager !== undefined) {
       const controllerManagerKubeconfig = join(dataDir, "controller-manager.kubeconfig");
       await writeKubeconfig(controllerManagerKubeconfig, server, pki, {
@@ -354,31 +328,52 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           `--service-account-private-key-file=${pki.serviceAccountKey}`,
           "--use-service-account-credentials=false",
           "--controllers=*",
+          ...(pods === undefined ? [] : controllerManagerPodsArgs),
         ],
         logFile: join(dirs.logs, "kube-controller-manager.log"),
         pidFile: join(dirs.pids, "kube-controller-manager.pid"),
       });
       processes.controllerManager = controllerManager;
       // The serviceaccount controller creating `default` shows the controllers are running.
-      await pollUntil(
-        async () =>
-          (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls))
-            .status === 200
-            ? true
-            : undefined,
-        {
-          timeoutMs,
-          what: "kube-controller-manager to create the default ServiceAccount",
-          abortIf: () => exitReason(controllerManager),
-        },
+      controllerManagerReady.push(
+        pollUntil(
+          async () =>
+            (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls))
+              .status === 200
+              ? true
+              : undefined,
+          {
+            timeoutMs,
+            what: "kube-controller-manager to create the default ServiceAccount",
+            abortIf: () => exitReason(controllerManager),
+          },
+        ),
       );
     }
+    // With pods, the scheduler, KWOK and the nodes start while the controller manager warms up.
+    const [podsCluster] = await Promise.all([
+      pods === undefined || binaries.scheduler === undefined || binaries.kwok === undefined
+        ? undefined
+        : startPodsMachinery({
+            scheduler: binaries.scheduler,
+            kwok: binaries.kwok,
+            options: pods,
+            server,
+            pki,
+            tls,
+            kubeConfig,
+            dataDir,
+            logsDir: dirs.logs,
+            pidsDir: dirs.pids,
+            env,
+            timeoutMs,
+            started: (name, process) => {
+              processes[name] = process;
+            },
+          }),
+      ...controllerManagerReady,
+    ]);
 
-    const kubeConfig = (): KubeConfig => {
-      const config = new KubeConfig();
-      config.loadFromFile(kubeconfigPath);
-      return config;
-    };
     const crdPaths = options.crds === undefined ? [defaultCrdDir] : options.crds;
     if (crdPaths !== false && crdPaths.length > 0)
       await installCrds(kubeConfig(), crdPaths, { timeoutMs });
@@ -389,11 +384,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       dataDir,
       auditLogPath,
       binaries,
+      pods: podsCluster,
       kubeConfig,
       pids: () => ({
         etcd: etcd.pid,
         apiserver: processes.apiserver?.hasExited() === false ? processes.apiserver.pid : undefined,
         controllerManager: processes.controllerManager?.pid,
+        scheduler: processes.scheduler?.pid,
+        kwok: processes.kwok?.pid,
       }),
       readAuditEvents: async () =>
         auditLogPath === undefined

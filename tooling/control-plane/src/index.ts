@@ -2,16 +2,26 @@ export {
   type Binaries,
   BinariesUnavailableError,
   binaryCacheKey,
+  commandName,
   type EnsureBinariesOptions,
   ensureBinaries,
   findOnPath,
+  type GoBuildRecipe,
   hostGoPlatform,
+  kubernetesBuildRecipe,
+  kubernetesVersionLdflags,
+  kwokBuildRecipe,
+  kwokCacheKey,
+  missingForPods,
+  missingKwokMessage,
   missingToolchainMessage,
   type PinnedVersions,
+  readKwokVersion,
   readPinnedVersions,
+  recipeDigest,
   resolveKubebuilderAssets,
 } from "./binaries.js";
-export { adminUser, controllerManagerUser } from "./certs.js";
+export { adminUser, controllerManagerUser, kwokUser, schedulerUser } from "./certs.js";
 export {
   type AuditEvent,
   type ControlPlane,
@@ -23,10 +33,35 @@ export {
 } from "./control-plane.js";
 export { type InstallCrdsOptions, installCrds, readCrds, waitForCrdsEstablished } from "./crds.js";
 export {
+  crashLoopingContainers,
+  defaultPodsOptions,
+  deviceCountPerNode,
+  deviceNodeLabel,
+  fakeNodeNames,
+  fakeNodes,
+  instrumentationDevices,
+  instrumentationLanguages,
+  instrumentationSdkTiers,
+  instrumentationSdkTypes,
+  kwokConfiguration,
+  kwokNodeAnnotation,
+  kwokStagesFile,
+  type PodsOptions,
+  podStageAnnotations,
+  type ResolvedPodsOptions,
+  resolvePodsOptions,
+} from "./kwok.js";
+export {
   binaryCacheDir,
   cacheRoot,
   clusterStateFile,
   defaultCrdDir,
   goBuildModuleDir,
+  kwokBuildModuleDir,
   repoRoot,
 } from "./layout.js";
+export {
+  nodeNotSchedulableReason,
+  type PodsCluster,
+  podsClientQps,
+} from "./pods.js";

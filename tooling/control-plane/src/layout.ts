@@ -3,13 +3,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The package root; `src/` and `dist/` both sit one level below it. */
-const packageRoot = fileURLToPath(new URL("..", import.meta.url));
+export const packageRoot = fileURLToPath(new URL("..", import.meta.url));
 
 /** The monorepo root (this package lives at `tooling/control-plane`). */
 export const repoRoot = join(packageRoot, "..", "..");
 
-/** The Go module that builds kube-apiserver, kube-controller-manager and etcd. */
+/** The Go module that builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and etcd. */
 export const goBuildModuleDir = join(repoRoot, "tooling", "k8s-binaries");
+
+/** The Go module that builds kwok (fake nodes and pod lifecycles for `pods: true`). */
+export const kwokBuildModuleDir = join(repoRoot, "tooling", "kwok-binary");
 
 /** The real Odigos CRDs shared by the project, beside the repo checkout. */
 export const defaultCrdDir = join(repoRoot, "..", "shared", "fixtures", "odigos-crds");

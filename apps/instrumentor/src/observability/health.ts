@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import { ClusterState } from "../cache/cluster-state.js";
 import { type BindAddress, Config } from "../config.js";
+import { DryRun } from "../rollouts/dry-run.js";
 import { Metrics } from "./metrics.js";
 
 /** Checks `/healthz` runs: each returns a problem, or undefined when healthy. */
@@ -95,7 +96,7 @@ export class Endpoints extends Context.Tag("@odigos/instrumentor/Endpoints")<
 export const EndpointsLive: Layer.Layer<
   Endpoints,
   Error,
-  Config | ClusterState | Liveness | Metrics
+  Config | ClusterState | Liveness | Metrics | DryRun
 > = Layer.scoped(
   Endpoints,
   Effect.gen(function* () {
@@ -117,11 +118,22 @@ export const EndpointsLive: Layer.Layer<
         state.hasSynced() ? text(200, "ok\n") : text(503, "caches not synced\n"),
       ),
     });
+    const dryRun = yield* DryRun;
     const metricsPort = yield* serve(config.metricsBindAddress, {
       "/metrics": Effect.map(
         Effect.promise(() => metrics.scrape()),
         (body) => ({ status: 200, contentType: metrics.registry.contentType, body }),
       ),
+      // With --dry-run: every write a real run would make now, as JSON.
+      ...(dryRun.enabled
+        ? {
+            "/dry-run": Effect.sync(() => ({
+              status: 200,
+              contentType: "application/json",
+              body: `${JSON.stringify(dryRun.report(), null, 1)}\n`,
+            })),
+          }
+        : {}),
     });
     return { metrics: metricsPort, health };
   }),

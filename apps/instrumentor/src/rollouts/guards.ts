@@ -16,8 +16,12 @@ export type Hold =
 
 /** The last writer of a workload other than the instrumentor, by `managedFields` time. */
 export const otherWriter = (workload: Workload): string => {
+  // Status writers (the workload's controller) only report; the other writer changed the spec.
   const entries = (workload.metadata.managedFields ?? []).filter(
-    (entry) => entry.manager !== undefined && entry.manager !== InstrumentorFieldManager,
+    (entry) =>
+      entry.manager !== undefined &&
+      entry.manager !== InstrumentorFieldManager &&
+      entry.subresource === undefined,
   );
   const latest = entries.reduce<(typeof entries)[number] | undefined>(
     (best, entry) => (best === undefined || (entry.time ?? "") >= (best.time ?? "") ? entry : best),

@@ -102,6 +102,8 @@ class Tracker implements RolloutsApi {
   readonly budget: RolloutBudget;
   readonly breaker: Breaker;
   readonly fights: Fights;
+  /** The slow-start window last logged, so each change of it is said once. */
+  private announcedWindow = 0;
 
   constructor(
     readonly settings: RolloutSettings,
@@ -242,7 +244,22 @@ class Tracker implements RolloutsApi {
     const key = workloadKey(ref);
     // A rollback keeps the slot of the rollout it undoes; a failure restarts the slow start.
     if (action === "rollback") this.budget.fail(key);
-    return this.budget.request(key, now, { priority: action === "rollback" });
+    const answer = this.budget.request(key, now, { priority: action === "rollback" });
+    const { window, inFlight, waiting } = this.budget.figures;
+    if (answer._tag === "Granted" && window !== this.announcedWindow && !this.budget.unlimited) {
+      this.announcedWindow = window;
+      this.log.info(
+        {
+          reason: "RolloutWindow",
+          window,
+          inFlight,
+          waiting,
+          limit: this.settings.maxConcurrentRollouts,
+        },
+        `rollouts: up to ${window} at once now (${inFlight} rolling, ${waiting} waiting)`,
+      );
+    }
+    return answer;
   }
 
   withdraw(ref: WorkloadRef): void {

@@ -1,0 +1,90 @@
+// A device that no node advertises (here: the enterprise SDKs, on a cluster whose nodes offer
+// only community devices). The instrumentor writes it; the scheduler cannot place the new pods.
+// What is true afterwards: the device is in the template, the new pods are Pending and
+// Unschedulable for that device, the old pods still serve, and the instrumentor is alive and
+// still instrumenting other workloads. (A "rollout stuck" report comes with SPEC section 8.)
+import { instrumentationDevices } from "@odigos/control-plane";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultSdks, device } from "../support/odigos.js";
+import {
+  type PodsBed,
+  startPodsBed,
+  waitForPods,
+  waitForRollout,
+  waitForTemplateDevices,
+} from "../support/pods-cluster.js";
+import { isRunning } from "../support/processes.js";
+
+const community = instrumentationDevices.filter((name) => name.endsWith("-community"));
+const javaEnterprise = device("java", "native", "enterprise");
+const optIn = { "odigos.io/instrument": "true" };
+
+describe("a device no node advertises", { timeout: 180_000 }, () => {
+  let bed: PodsBed;
+  let ns: string;
+  beforeAll(async () => {
+    bed = await startPodsBed({
+      pods: { nodes: 2, devices: community },
+      defaultSDKs: { ...defaultSdks, java: { sdkType: "native", sdkTier: "enterprise" } },
+    });
+    ns = await bed.namespace("stuck");
+  });
+  afterAll(async () => {
+    await bed?.stop();
+  });
+
+  it("leaves the new pods Pending (Unschedulable) while the old ones serve, and the instrumentor goes on with other workloads", async () => {
+    expect(community).not.toContain(javaEnterprise);
+    for (const name of ["stuck", "fine"])
+      await bed.cluster.createWorkload("Deployment", ns, name, { replicas: 3, annotations: optIn });
+    const oldStuck = await waitForRollout(bed.cluster, "Deployment", ns, "stuck");
+    await waitForRollout(bed.cluster, "Deployment", ns, "fine");
+
+    await bed.cluster.putRuntimeDetails("Deployment", ns, "stuck", [
+      { containerName: "app", language: "java" },
+    ]);
+    await waitForTemplateDevices(bed.cluster, "Deployment", ns, "stuck", { app: [javaEnterprise] });
+    // maxSurge 25% of 3 rounds up to 1 new pod; maxUnavailable rounds down to 0 old pods taken away.
+    const pods = await waitForPods(
+      bed.cluster,
+      ns,
+      "stuck",
+      (all) =>
+        all.some(
+          (pod) =>
+            pod.devices.app?.includes(javaEnterprise) === true &&
+            pod.unschedulable?.reason === "Unschedulable",
+        ),
+      "a new pod Unschedulable",
+    );
+    const fresh = pods.filter((pod) => !oldStuck.some((old) => old.uid === pod.uid));
+    expect(fresh).toHaveLength(1);
+    for (const pod of fresh) {
+      expect(pod).toMatchObject({ phase: "Pending", node: undefined, ready: false });
+      expect(pod.devices).toEqual({ app: [javaEnterprise] });
+      expect(pod.unschedulable?.message).toContain(`Insufficient ${javaEnterprise}`);
+    }
+    const serving = pods.filter((pod) => oldStuck.some((old) => old.uid === pod.uid));
+    expect(serving.map((pod) => [pod.name, pod.ready])).toEqual(
+      oldStuck.map((pod) => [pod.name, true]),
+    );
+    const stuck = await bed.cluster.apps.readNamespacedDeployment({ namespace: ns, name: "stuck" });
+    expect(stuck.status).toMatchObject({ updatedReplicas: 1, availableReplicas: 3 });
+
+    // Alive, healthy, and still doing its job for everything else.
+    expect(isRunning(bed.instrumentor.pid)).toBe(true);
+    const health = await fetch(`http://127.0.0.1:${bed.instrumentor.healthPort}/healthz`);
+    expect(health.status).toBe(200);
+    await bed.cluster.putRuntimeDetails("Deployment", ns, "fine", [
+      { containerName: "app", language: "python" },
+    ]);
+    await waitForTemplateDevices(bed.cluster, "Deployment", ns, "fine", {
+      app: [device("python")],
+    });
+    const fine = await waitForRollout(bed.cluster, "Deployment", ns, "fine");
+    expect(fine.map((pod) => pod.devices)).toEqual(Array(3).fill({ app: [device("python")] }));
+    // The stuck one is as it was: the new pod still cannot be placed.
+    const still = await waitForPods(bed.cluster, ns, "stuck", () => true, "listed");
+    expect(still.filter((pod) => pod.unschedulable?.reason === "Unschedulable")).toHaveLength(1);
+  });
+});
