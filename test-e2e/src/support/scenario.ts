@@ -80,6 +80,20 @@ export async function startScenario(
     });
   let instrumentor = await start();
   const idle = () => instrumentor.idle(30_000);
+  /** For a failure message: what the instrumentor logged about this object and its namespace. */
+  const about = (namespace: string, name: string) => {
+    const lines = instrumentor.logs
+      .filter((line) => {
+        const text = JSON.stringify(line);
+        return text.includes(`"${namespace}"`) || text.includes(`"${namespace}/`);
+      })
+      .filter((line) => JSON.stringify(line).includes(name) || line.informer === "Namespace")
+      .slice(-20)
+      .map((line) => JSON.stringify(line));
+    return lines.length === 0
+      ? "; the instrumentor logged nothing about it"
+      : `; the instrumentor's last lines about it:\n${lines.join("\n")}`;
+  };
   return {
     evaluated: (informer, namespace, name) =>
       evaluatedBy(instrumentor, cluster, informer, namespace, name),
@@ -114,7 +128,9 @@ export async function startScenario(
           description: `${kind} ${namespace}/${name} devices ${JSON.stringify(expected)}`,
         },
       ).catch((error: Error) => {
-        throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`);
+        throw new Error(
+          `${error.message}; last seen ${JSON.stringify(last)}${about(namespace, name)}`,
+        );
       });
     },
     expectRuntimeDetails: async (kind, namespace, name, exists, timeoutMs = 15_000) => {
@@ -124,7 +140,9 @@ export async function startScenario(
           timeoutMs,
           description: `runtime details of ${kind} ${namespace}/${name} ${exists ? "present" : "gone"}`,
         },
-      );
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}${about(namespace, name)}`);
+      });
     },
     teardown: async () => {
       const code = await instrumentor.stop("SIGTERM");
