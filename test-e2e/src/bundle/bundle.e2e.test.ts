@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChartInstall,
@@ -19,10 +20,6 @@ import {
   rbacDenial,
 } from "../support/chart-install.js";
 import { adminKubeConfig } from "../support/cluster.js";
-import {
-  type InstrumentorProcess,
-  startInstrumentorProcess,
-} from "../support/instrumentor-process.js";
 import {
   containerPath,
   processView,
@@ -214,7 +211,7 @@ describe("the production bundle (tooling/bundle)", () => {
         expect(Object.keys(container.env).sort()).toEqual(["CURRENT_NS", "POD_NAME"]);
 
         const started = performance.now();
-        instrumentor = await startInstrumentorProcess({
+        instrumentor = await startInstrumentor({
           odigosNamespace: install.odigosNamespace,
           command: sandboxCommand({
             appDir,
