@@ -22,6 +22,12 @@ export interface GuideInput {
   readonly collectorsUnreadyGraceMs: number;
   /** The stand-in node agent's delay. */
   readonly agentDelayMs: number;
+  /** `gitVersion` of the API server's `/version`. */
+  readonly serverVersion: string;
+  /** The node label that says whether a node advertises the devices. */
+  readonly deviceNodeLabel: string;
+  readonly nodesWithDevices: number;
+  readonly nodesWithoutDevices: number;
 }
 
 export interface GuideStep {
@@ -51,6 +57,14 @@ export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
   return [
     {
       text:
+        `The cluster: kubectl reaches it (Server Version: ${input.serverVersion}), and of its ` +
+        `${input.nodesWithDevices + input.nodesWithoutDevices} nodes, ${input.nodesWithDevices} ` +
+        "advertise the instrumentation devices (INSTRUMENTATION-DEVICES true) and " +
+        `${input.nodesWithoutDevices} does not (false): pods that ask for a device run only on the first.`,
+      commands: [`${k} version`, `${k} get nodes -L ${input.deviceNodeLabel}`],
+    },
+    {
+      text:
         `Watch ${demoWorkload}'s pods (leave it running). Each time the device is added or removed, ` +
         "its 2 pods are replaced one at a time: a pod with a new name appears (Pending, then " +
         "Running 0/1, then 1/1), then an old one is Terminating.",
@@ -67,7 +81,7 @@ export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
     },
     {
       text:
-        `Opt ${demoWorkload} out: the device goes (the pods roll, in 1.), its runtime details are ` +
+        `Opt ${demoWorkload} out: the device goes (the pods roll, in 2.), its runtime details are ` +
         "deleted, and the instrumentor's Events say why:",
       commands: [
         `${inDemo} annotate deployment ${demoWorkload} odigos.io/instrument=false --overwrite`,
@@ -79,7 +93,7 @@ export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
         "Opt it back in. In a real cluster the Odigos node agent re-creates the runtime details " +
         "once it has inspected a pod; it does not run here, so this demo plays its part, for " +
         `namespace ${demoNamespace} only: about ${seconds(input.agentDelayMs)} later ` +
-        `deployment-${demoWorkload} is back, then the device, and the pods roll again (in 1.):`,
+        `deployment-${demoWorkload} is back, then the device, and the pods roll again (in 2.):`,
       commands: [
         `${inDemo} annotate deployment ${demoWorkload} odigos.io/instrument=true --overwrite`,
       ],
@@ -106,7 +120,7 @@ export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
         "The collectors grace period: make the collectors not ready. Nothing changes for " +
         `${seconds(input.collectorsUnreadyGraceMs)} (this demo runs with ` +
         `--collectors-unready-grace=${seconds(input.collectorsUnreadyGraceMs).replace(" ", "")}; ` +
-        `the default is 2m), then every device goes, under the same budget (in the watch of 5.):`,
+        `the default is 2m), then every device goes, under the same budget (in the watch of 6.):`,
       commands: [patchCollectors(false)],
     },
     {

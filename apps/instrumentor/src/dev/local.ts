@@ -9,6 +9,7 @@
 import {
   type ClusterCredentials,
   clusterConfigured,
+  KubeClient,
   layer as kubeClientLayer,
 } from "@odigos/kube-client";
 import * as Duration from "effect/Duration";
@@ -41,7 +42,9 @@ const agentDelayMs = 2000;
 
 /** Starts a local control plane with pods, seeded with the demo; its `stop` removes everything. */
 const startLocalCluster = async (odigosNamespace: string, log: Logger) => {
-  const { ensureBinaries, findOnPath, startControlPlane } = await import("@odigos/control-plane");
+  const { deviceNodeLabel, ensureBinaries, findOnPath, startControlPlane } = await import(
+    "@odigos/control-plane"
+  );
   say(
     "no cluster configured: starting a local cluster with pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK nodes); the first run builds them from source, ~8 min",
   );
@@ -80,7 +83,13 @@ const startLocalCluster = async (odigosNamespace: string, log: Logger) => {
     );
     const onPath = findOnPath("kubectl", process.env);
     const kubectl = onPath !== undefined ? "kubectl" : (plane.binaries.kubectl ?? "kubectl");
-    return { plane, credentials, kubectl, kubectlNote: onPath ?? plane.binaries.kubectl };
+    return {
+      plane,
+      credentials,
+      kubectl,
+      kubectlNote: onPath ?? plane.binaries.kubectl,
+      deviceNodeLabel,
+    };
   } catch (error) {
     await plane.stop();
     throw error;
@@ -126,15 +135,6 @@ const main = async () => {
   const demo = Effect.gen(function* () {
     if (cluster === undefined) return;
     const endpoints = yield* Endpoints;
-    const standIn = Effect.scoped(
-      runNodeAgentStandIn({
-        namespace: demoNamespace,
-        odigosNamespace: config.odigosNamespace,
-        delayMs: agentDelayMs,
-        log: demoLogger("demo-node-agent", config.logLevel),
-      }),
-    ).pipe(Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo-node-agent" })));
-    yield* Effect.fork(standIn);
     say(
       `the Odigos node agent does not run here: a stand-in (part of this demo, for namespace ${demoNamespace} only) ` +
         `creates the runtime details of an opted-in Deployment of ${demoNamespace} ${agentDelayMs / 1000} s after one of its pods runs, as the agent would after inspecting it`,
@@ -146,7 +146,14 @@ const main = async () => {
       `${demoNamespace}/${demoWorkload} got its runtime details and the instrumentor added ${instrumented.device}: ` +
         `its pods rolled, the 2 it has now carry the device (${instrumented.pods.join(", ")})`,
     );
+    const version = yield* Effect.flatMap(KubeClient, (client) => client.getText("/version")).pipe(
+      Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo" })),
+    );
     const steps = guideSteps({
+      serverVersion: String((JSON.parse(version) as { gitVersion?: unknown }).gitVersion),
+      deviceNodeLabel: cluster.deviceNodeLabel,
+      nodesWithDevices: demoPods.nodes,
+      nodesWithoutDevices: demoPods.nodesWithoutDevices,
       kubectl: cluster.kubectl,
       kubeconfigPath: cluster.plane.kubeconfigPath,
       odigosNamespace: config.odigosNamespace,
@@ -179,11 +186,27 @@ const main = async () => {
       }),
     ),
   );
+  // The node agent's stand-in runs as long as the instrumentor (a fiber forked here ends with
+  // the fiber that forked it, so not from the demo's, which ends once the steps are printed).
+  const standIn =
+    cluster === undefined
+      ? Effect.void
+      : Effect.scoped(
+          runNodeAgentStandIn({
+            namespace: demoNamespace,
+            odigosNamespace: config.odigosNamespace,
+            delayMs: agentDelayMs,
+            log: demoLogger("demo-node-agent", config.logLevel),
+          }),
+        ).pipe(
+          Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo-node-agent" })),
+        );
   const fiber = Effect.runFork(
-    Effect.zipRight(
-      Effect.fork(demo),
-      runManager({ credentials: credentials.source, demo: cluster !== undefined }),
-    ).pipe(Effect.provide(instrumentorLayer(config, credentials, log))),
+    Effect.gen(function* () {
+      yield* Effect.fork(standIn);
+      yield* Effect.fork(demo);
+      return yield* runManager({ credentials: credentials.source, demo: cluster !== undefined });
+    }).pipe(Effect.provide(instrumentorLayer(config, credentials, log))),
   );
   function stop() {
     if (stopping) {
