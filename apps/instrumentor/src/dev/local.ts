@@ -139,16 +139,14 @@ const main = async () => {
       `the Odigos node agent does not run here: a stand-in (part of this demo, for namespace ${demoNamespace} only) ` +
         `creates the runtime details of an opted-in Deployment of ${demoNamespace} ${agentDelayMs / 1000} s after one of its pods runs, as the agent would after inspecting it`,
     );
-    const instrumented = yield* waitForInstrumented(180_000).pipe(
-      Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo" })),
-    );
-    say(
-      `${demoNamespace}/${demoWorkload} got its runtime details and the instrumentor added ${instrumented.device}: ` +
-        `its pods rolled, the 2 it has now carry the device (${instrumented.pods.join(", ")})`,
-    );
-    const version = yield* Effect.flatMap(KubeClient, (client) => client.getText("/version")).pipe(
-      Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo" })),
-    );
+    const version = yield* Effect.gen(function* () {
+      const instrumented = yield* waitForInstrumented(180_000);
+      say(
+        `${demoNamespace}/${demoWorkload} got its runtime details and the instrumentor added ${instrumented.device}: ` +
+          `its pods rolled, the 2 it has now carry the device (${instrumented.pods.join(", ")})`,
+      );
+      return yield* Effect.flatMap(KubeClient, (client) => client.getText("/version"));
+    }).pipe(Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo" })));
     const steps = guideSteps({
       serverVersion: String((JSON.parse(version) as { gitVersion?: unknown }).gitVersion),
       deviceNodeLabel: cluster.deviceNodeLabel,
@@ -186,8 +184,9 @@ const main = async () => {
       }),
     ),
   );
-  // The node agent's stand-in runs as long as the instrumentor (a fiber forked here ends with
-  // the fiber that forked it, so not from the demo's, which ends once the steps are printed).
+  // The node agent's stand-in runs as long as the instrumentor: it is forked from the main fiber,
+  // not from the demo's (a fiber is interrupted when the one that forked it ends, and the demo's
+  // ends once the steps are printed).
   const standIn =
     cluster === undefined
       ? Effect.void
@@ -211,6 +210,8 @@ const main = async () => {
   function stop() {
     if (stopping) {
       // A second Ctrl-C: leave now; the cluster's watchdogs and janitor still remove everything.
+      demoLog.warn({ reason: "SecondSignal" }, "second signal: exiting at once");
+      say("second signal: exiting at once (the cluster's processes and data go with this process)");
       process.exit(130);
     }
     stopping = true;
