@@ -191,6 +191,41 @@ describe("the stand-in node agent", () => {
   );
 });
 
+describe("the stand-in node agent, when the API server refuses", () => {
+  it.scoped("tries again a delay later, and says why", () =>
+    Effect.gen(function* () {
+      const fake = new FakeApiServer();
+      fake.put(Resources.Namespace, { metadata: { name: "demo" } });
+      fake.put(Resources.Deployment, deployment("cart", { "odigos.io/instrument": "true" }));
+      fake.put(Resources.Pod, pod("cart", "cart-1"));
+      fake.failNext({ verb: "create", resource: "instrumentedapplications" }, 500);
+      const { logger, lines } = capturingLogger();
+      yield* Effect.forkScoped(
+        runNodeAgentStandIn({
+          namespace: "demo",
+          odigosNamespace: "odigos-system",
+          delayMs: 2_000,
+          log: logger,
+        }).pipe(Effect.provide(fake.layer)),
+      );
+      yield* eventually(() => lines.some((line) => line.reason === "Inspecting"), "inspecting");
+      yield* TestClock.adjust(2_000);
+      yield* eventually(
+        () => lines.some((line) => line.level === "warn" && line.workload === "cart"),
+        "the refusal logged",
+      );
+      expect(
+        fake.get(OdigosResources.InstrumentedApplication, "deployment-cart", "demo"),
+      ).toBeUndefined();
+      yield* TestClock.adjust(2_000);
+      yield* eventually(
+        () => fake.get(OdigosResources.InstrumentedApplication, "deployment-cart", "demo"),
+        "cart's runtime details on the second try",
+      );
+    }),
+  );
+});
+
 describe("the printed guide", () => {
   const input: GuideInput = {
     kubectl: "kubectl",

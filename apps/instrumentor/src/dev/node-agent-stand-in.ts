@@ -228,18 +228,21 @@ export const runNodeAgentStandIn = (
               );
             }),
           ),
+          Effect.as(true),
           Effect.catchAll((error) =>
             Effect.sync(() => {
               // Already there: the watch brings it. Anything else: try again after the delay.
-              if (hasStatus(error, 409)) return;
-              eligibleSince.set(name, now);
+              if (hasStatus(error, 409)) return true;
               log.warn(
                 { workload: name, namespace, kind: "Deployment", error: error.message },
-                "stand-in node agent: could not create runtime details; trying again",
+                `stand-in node agent: could not create runtime details; trying again in ${options.delayMs} ms`,
               );
+              return false;
             }),
           ),
         );
+    /** Deployment name -> why it was last said not to qualify for lack of a language. */
+    const told = new Map<string, string>();
 
     return yield* Effect.forever(
       Effect.gen(function* () {
@@ -275,8 +278,16 @@ export const runNodeAgentStandIn = (
                 { workload: name, namespace, kind: "Deployment", reason: answer.reason },
                 `stand-in node agent: ${name} no longer qualifies (${answer.detail})`,
               );
-            else if (answer.reason === "NoLanguage" || answer.reason === "UnknownLanguage")
-              log.debug({ workload: name, namespace, reason: answer.reason }, answer.detail);
+            else if (
+              (answer.reason === "NoLanguage" || answer.reason === "UnknownLanguage") &&
+              told.get(name) !== answer.detail
+            ) {
+              told.set(name, answer.detail);
+              log.info(
+                { workload: name, namespace, kind: "Deployment", reason: answer.reason },
+                `stand-in node agent: cannot tell ${name}'s language: ${answer.detail}`,
+              );
+            }
             continue;
           }
           const since = eligibleSince.get(name);
@@ -294,11 +305,15 @@ export const runNodeAgentStandIn = (
               `stand-in node agent: ${name} is opted in and has no runtime details; inspecting pod ${answer.pod}`,
             );
           }
-          const due = (since ?? now) + options.delayMs;
+          told.delete(name);
+          let due = (since ?? now) + options.delayMs;
           if (due <= now) {
             eligibleSince.delete(name);
-            yield* create(name, answer, now);
-          } else next = next === undefined ? due : Math.min(next, due);
+            if (yield* create(name, answer, now)) continue;
+            eligibleSince.set(name, now);
+            due = now + options.delayMs;
+          }
+          next = next === undefined ? due : Math.min(next, due);
         }
         for (const name of eligibleSince.keys())
           if (!view.deployments.some((deployment) => deployment.metadata.name === name))
