@@ -67,12 +67,11 @@ const expectedSteps = [
   { phrase: "Collectors ready again", commands: 1 },
 ];
 
-/** A fresh folder, removed after the file. */
-const folders: string[] = [];
+/** Fresh folders, in one folder of the file's, removed after it (a killed run leaves that one). */
+let root: string | undefined;
 const freshFolder = (label: string) => {
-  const folder = mkdtempSync(join(tmpdir(), `odigos-demo-test-${label}-`));
-  folders.push(folder);
-  return folder;
+  root ??= mkdtempSync(join(tmpdir(), "odigos-demo-test-"));
+  return mkdtempSync(join(root, `${label}-`));
 };
 
 /** What a person's shell has: PATH and a HOME with no kubeconfig; the binaries already built. */
@@ -113,7 +112,7 @@ afterAll(async () => {
     await Promise.race([demo.exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     demo.signal("SIGKILL");
   }
-  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  if (root !== undefined) rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
 describe("make start, as a newcomer meets it", () => {
