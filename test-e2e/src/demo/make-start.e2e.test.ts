@@ -16,6 +16,7 @@ import {
   goBuildModuleDir,
   readPinnedVersions,
 } from "@odigos/control-plane";
+import { metricSum } from "@odigos/harness";
 import { readRolloutRecord } from "@odigos/instrumentation-rules";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -28,7 +29,6 @@ import {
   startLine,
   type WatchedLine,
 } from "../support/demo-process.js";
-import { metricSum } from "../support/evaluated.js";
 import { Cluster, device, type Language } from "../support/odigos.js";
 import { waitForRollout, waitForTemplateDevices, workloadPods } from "../support/pods-cluster.js";
 import {

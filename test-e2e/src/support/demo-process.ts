@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { LogLine } from "./instrumentor-process.js";
+import type { LogLine } from "@odigos/harness";
 import { waitFor } from "./wait-for.js";
 
 /** What `make start` runs after building: `node apps/instrumentor/dist/dev/local.js`. */
