@@ -118,6 +118,33 @@ describe("cluster state: what each change queues", () => {
     },
   );
 
+  it.scopedLive("caches keep only Odigos's annotations of what they hold", () => {
+    const fake = new FakeApiServer();
+    seed(fake);
+    fake.put(
+      Resources.Deployment,
+      workload("applied", {
+        annotations: {
+          "odigos.io/instrument": "true",
+          "kubectl.kubernetes.io/last-applied-configuration": "{}".padEnd(4096, " "),
+        },
+      }),
+    );
+    fake.put(Resources.Namespace, {
+      metadata: { name: "applied-ns", annotations: { team: "payments" } },
+    });
+    const { layer } = layerOver(fake);
+    return Effect.gen(function* () {
+      const state = yield* ClusterState;
+      yield* state.synced;
+      expect(
+        state.workload({ kind: "Deployment", namespace: "shop", name: "applied" })?.metadata
+          .annotations,
+      ).toEqual({ "odigos.io/instrument": "true" });
+      expect(state.namespace("applied-ns")?.metadata.annotations).toEqual({});
+    }).pipe(Effect.provide(layer));
+  });
+
   it.scopedLive("a workload change queues it; runtime details queue their workload", () => {
     const fake = new FakeApiServer();
     seed(fake);

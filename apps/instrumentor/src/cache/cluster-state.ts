@@ -49,6 +49,7 @@ import { EventRecorder, type EventTarget } from "../observability/events.js";
 import { Log } from "../observability/log.js";
 import { Metrics, type MetricsApi } from "../observability/metrics.js";
 import { createInformer, type Informer, type InformerEvent } from "./informer.js";
+import { withOdigosAnnotationsOnly } from "./slim.js";
 
 const resourceVersionOf = (value: { readonly metadata: { readonly resourceVersion: string } }) =>
   value.metadata.resourceVersion;
@@ -196,7 +197,12 @@ export const workloadOfPod = (pod: Pod): WorkloadRef | undefined => {
 };
 
 type Reporter = Effect.Effect.Success<typeof makeReporter>;
-type Versioned = { readonly metadata: { readonly resourceVersion: string } };
+type Versioned = {
+  readonly metadata: {
+    readonly resourceVersion: string;
+    readonly annotations?: Readonly<Record<string, string>> | undefined;
+  };
+};
 
 /** The caches, their view, and what their changes queue. */
 class Caches implements ClusterStateApi {
@@ -270,7 +276,7 @@ class Caches implements ClusterStateApi {
     this.pods = createInformer(this.client, this.log, {
       name: "Pod",
       resource: Resources.Pod,
-      decode: decodePod,
+      decode: (raw) => Either.map(decodePod(raw), withOdigosAnnotationsOnly),
       resourceVersionOf,
       keep: podCarriesDevices,
       onFailure: () => this.metrics.watchFailures.inc({ informer: "Pod" }),
@@ -303,7 +309,7 @@ class Caches implements ClusterStateApi {
       name,
       resource,
       namespace,
-      decode,
+      decode: (raw) => Either.map(decode(raw), withOdigosAnnotationsOnly),
       resourceVersionOf,
       onFailure: () => this.metrics.watchFailures.inc({ informer: name }),
       onEvent: (event) => {

@@ -1,0 +1,30 @@
+/**
+ * What the caches keep of an object's annotations: only Odigos's own (`odigos.io/…` and its
+ * subdomains', such as `instrumentation.odigos.io/…`). The instrumentor reads no other, and
+ * others can be large: `kubectl apply` copies a whole object into
+ * `kubectl.kubernetes.io/last-applied-configuration`, a kilobyte or more per workload, which a
+ * cache of every workload in the cluster would otherwise hold.
+ *
+ * An object that has annotations keeps an annotations map, empty if none is Odigos's: a patch
+ * adds `/metadata/annotations` only when the object has none (adding it over an existing map
+ * would replace every annotation on it).
+ */
+type Annotated = {
+  readonly metadata: { readonly annotations?: Readonly<Record<string, string>> | undefined };
+};
+
+const odigosKey = /^(?:[a-z0-9-]+\.)*odigos\.io\//;
+
+/** Whether the instrumentor may read or write this annotation key. */
+export const isOdigosAnnotation = (key: string): boolean => odigosKey.test(key);
+
+/** `object` with only Odigos's annotations; the same object when it has no other. */
+export const withOdigosAnnotationsOnly = <A extends Annotated>(object: A): A => {
+  const annotations = object.metadata.annotations;
+  if (annotations === undefined) return object;
+  const keys = Object.keys(annotations);
+  if (keys.every(isOdigosAnnotation)) return object;
+  const kept: Record<string, string> = {};
+  for (const key of keys) if (isOdigosAnnotation(key)) kept[key] = annotations[key] as string;
+  return { ...object, metadata: { ...object.metadata, annotations: kept } };
+};
