@@ -2,9 +2,16 @@ import { describe, expect, it } from "vitest";
 import { parseStatTicks, parseStatus, parseSystemBusyTicks } from "./proc.js";
 
 describe("/proc parsing", () => {
-  it("reads VmRSS and VmHWM in bytes", () => {
-    const status = "Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n";
-    expect(parseStatus(status)).toEqual({ rss: 100 * 1024 * 1024, hwm: 200 * 1024 * 1024 });
+  it("reads VmRSS, VmHWM, RssAnon and RssFile in bytes", () => {
+    const status =
+      "Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n" +
+      "RssAnon:\t   61440 kB\nRssFile:\t   40960 kB\nRssShmem:\t       0 kB\n";
+    expect(parseStatus(status)).toEqual({
+      rss: 100 * 1024 * 1024,
+      hwm: 200 * 1024 * 1024,
+      anon: 60 * 1024 * 1024,
+      file: 40 * 1024 * 1024,
+    });
   });
 
   it("adds utime and stime, even when the command name holds spaces and parentheses", () => {

@@ -2,13 +2,33 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-/** `VmRSS` and `VmHWM` (peak) of a /proc/<pid>/status text, in bytes. */
-export const parseStatus = (text: string): { rss: number; hwm: number } => {
+/** A process's memory from /proc/<pid>/status, in bytes. */
+export interface ProcessMemory {
+  /** VmRSS: resident now. */
+  readonly rss: number;
+  /** VmHWM: the lifetime peak of VmRSS. */
+  readonly hwm: number;
+  /** RssAnon: the process's own memory (heaps, stacks), what only it can free. */
+  readonly anon: number;
+  /**
+   * RssFile: pages of mapped files (for Node, mostly its own binary's code and data), shared
+   * with every process that maps them and dropped by the kernel under pressure.
+   */
+  readonly file: number;
+}
+
+/** `VmRSS`, `VmHWM`, `RssAnon` and `RssFile` of a /proc/<pid>/status text, in bytes. */
+export const parseStatus = (text: string): ProcessMemory => {
   const field = (name: string): number => {
     const match = new RegExp(`^${name}:\\s*(\\d+)\\s*kB`, "m").exec(text);
     return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
   };
-  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+  return {
+    rss: field("VmRSS"),
+    hwm: field("VmHWM"),
+    anon: field("RssAnon"),
+    file: field("RssFile"),
+  };
 };
 
 /** utime + stime of a /proc/<pid>/stat text, in clock ticks. */
@@ -41,7 +61,7 @@ export const cpuSeconds = (pid: number): number | undefined => {
   }
 };
 
-export const memory = (pid: number): { rss: number; hwm: number } | undefined => {
+export const memory = (pid: number): ProcessMemory | undefined => {
   try {
     return parseStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
   } catch {
@@ -55,6 +75,7 @@ export class MemorySampler {
   private windowPeak = 0;
   private lastRss = 0;
   private lastHwm = 0;
+  private last: ProcessMemory | undefined;
 
   constructor(
     private readonly pid: number,
@@ -74,6 +95,7 @@ export class MemorySampler {
   sample(): number {
     const now = memory(this.pid);
     if (now !== undefined) {
+      this.last = now;
       this.lastRss = now.rss;
       this.lastHwm = now.hwm;
       this.windowPeak = Math.max(this.windowPeak, now.rss);
@@ -95,6 +117,11 @@ export class MemorySampler {
 
   get rss(): number {
     return this.lastRss;
+  }
+
+  /** The last sample in full (RSS split into anonymous and file-backed), if any. */
+  get lastSample(): ProcessMemory | undefined {
+    return this.last;
   }
 
   /** VmHWM: the process's lifetime peak RSS (bytes). */

@@ -72,7 +72,7 @@ describe("targets and the report", () => {
       machine: { cpus: 2, node: "v20" },
     };
     const targets = evaluateTargets(result);
-    expect(targets).toHaveLength(11);
+    expect(targets).toHaveLength(12);
     expect(targets.every((target) => target.met === undefined)).toBe(true);
     expect(renderReport({ ...result, targets })).toContain("| target");
   });

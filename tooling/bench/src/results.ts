@@ -1,5 +1,6 @@
 /** Everything a run measures, the targets it is judged by, and its markdown report. */
 import type { RequestSummary } from "./audit.js";
+import { runFootprintTargets } from "./footprint.js";
 import type { ProfileSummary } from "./profile.js";
 import {
   breakdown,
@@ -106,6 +107,8 @@ export interface BenchResult {
     /** Spawn to the initial reconcile of every workload done. */
     readonly initialReconcileMs: number;
     readonly rssAfterSyncBytes: number;
+    /** RSS after sync split: the process's own memory, and mapped file pages (Node's binary). */
+    readonly rssSplitAfterSync?: { readonly anonBytes: number; readonly fileBytes: number };
     readonly phase: PhaseResult;
   };
   cycles?: CycleResult[];
@@ -285,14 +288,15 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
         : `p99 ${millis(latency.p99)}, p50 ${millis(latency.p50)} (n=${latency.count}; floor p99 ${millis(result.floor?.single?.all?.p99)})`,
     met: latency === undefined ? undefined : latency.p99 < 250,
   });
-  const rss = result.startup?.rssAfterSyncBytes;
   const workloads = result.seeding?.workloads ?? 0;
-  targets.push({
-    name: "RSS after sync",
-    target: "< 150 MB at N=5000",
-    measured: rss === undefined ? "not run" : `${megabytes(rss)} at N=${workloads}`,
-    met: rss === undefined ? undefined : mb(rss) < 150,
-  });
+  targets.push(
+    ...runFootprintTargets({
+      workloads,
+      rssAfterSyncBytes: result.startup?.rssAfterSyncBytes,
+      split: result.startup?.rssSplitAfterSync,
+      peakRssBytes: result.instrumentor?.highWaterMarkBytes,
+    }),
+  );
   const rssList = cycles.map((cycle) => cycle.rssAfterBytes);
   const afterGc = cycles.every((cycle) => cycle.rssAfterGcBytes !== undefined)
     ? cycles.map((cycle) => cycle.rssAfterGcBytes ?? 0)
@@ -486,6 +490,11 @@ export const renderReport = (result: BenchResult): string => {
           ['spawn → "caches synced"', seconds(startup.cachesSyncedMs)],
           [`spawn → initial reconcile of ${n} done`, seconds(startup.initialReconcileMs)],
           ["RSS after sync", megabytes(startup.rssAfterSyncBytes)],
+          ["  of which anonymous (heaps)", megabytes(startup.rssSplitAfterSync?.anonBytes)],
+          [
+            "  of which file pages (Node's binary)",
+            megabytes(startup.rssSplitAfterSync?.fileBytes),
+          ],
           [
             "RSS after each cycle",
             `${cycles.map((cycle) => fixed(mb(cycle.rssAfterBytes), 0)).join(", ")} MB`,

@@ -613,14 +613,16 @@ export async function runBench(
     await settled(instrumentor, { atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
     const initialReconcileMs = performance.now() - instrumentor.spawnedAt;
     const rssAfterSyncBytes = sampler.sample();
+    const split = sampler.lastSample;
     result.startup = {
       ...timings,
       initialReconcileMs,
       rssAfterSyncBytes,
+      ...(split && { rssSplitAfterSync: { anonBytes: split.anon, fileBytes: split.file } }),
       phase: await meter.end(startMark, "start-up (collectors not ready)", initialReconcileMs, 0),
     };
     log(
-      `instrumentor pid ${instrumentor.pid}: /readyz 200 after ${(timings.readyMs / 1000).toFixed(2)} s, initial reconcile done after ${(initialReconcileMs / 1000).toFixed(2)} s, RSS ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB`,
+      `instrumentor pid ${instrumentor.pid}: /readyz 200 after ${(timings.readyMs / 1000).toFixed(2)} s, initial reconcile done after ${(initialReconcileMs / 1000).toFixed(2)} s, RSS ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB (anonymous ${((split?.anon ?? 0) / 1048576).toFixed(0)} MB, file pages ${((split?.file ?? 0) / 1048576).toFixed(0)} MB)`,
     );
 
     const collectorsPhase = async (name: string, ready: boolean): Promise<PhaseResult> => {
