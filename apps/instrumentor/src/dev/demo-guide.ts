@@ -43,17 +43,15 @@ export const shellWord = (word: string): string =>
 
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
 
-export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
+/** `kubectl` with the demo's kubeconfig, and the same in namespace demo. */
+const kubectlOf = (input: GuideInput) => {
   const k = `${shellWord(input.kubectl)} --kubeconfig ${shellWord(input.kubeconfigPath)}`;
-  const inDemo = `${k} -n ${demoNamespace}`;
-  const budget =
-    input.maxConcurrentRollouts === 0
-      ? "with no limit on rollouts at once (--max-concurrent-rollouts=0)"
-      : `never more than ${input.maxConcurrentRollouts} rolling at once (this demo runs with --max-concurrent-rollouts=${input.maxConcurrentRollouts}; the default is 20)`;
-  const patchCollectors = (ready: boolean) =>
-    `${k} -n ${input.odigosNamespace} patch collectorsgroup ${demoCollectorsGroup} --subresource=status --type=merge -p '{"status":{"ready":${ready}}}'`;
-  const others = demoExtraWorkloads.map((workload) => workload.name);
-  const all = [demoWorkload, ...others].length;
+  return { k, inDemo: `${k} -n ${demoNamespace}` };
+};
+
+/** Steps 1-5: the cluster, the pods rolling, the device, opting out and back in. */
+const workloadSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
+  const { k, inDemo } = kubectlOf(input);
   return [
     {
       text:
@@ -98,6 +96,21 @@ export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
         `${inDemo} annotate deployment ${demoWorkload} odigos.io/instrument=true --overwrite`,
       ],
     },
+  ];
+};
+
+/** Steps 6-8: the rollout budget and the collectors grace period. */
+const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
+  const { k, inDemo } = kubectlOf(input);
+  const budget =
+    input.maxConcurrentRollouts === 0
+      ? "with no limit on rollouts at once (--max-concurrent-rollouts=0)"
+      : `never more than ${input.maxConcurrentRollouts} rolling at once (this demo runs with --max-concurrent-rollouts=${input.maxConcurrentRollouts}; the default is 20)`;
+  const patchCollectors = (ready: boolean) =>
+    `${k} -n ${input.odigosNamespace} patch collectorsgroup ${demoCollectorsGroup} --subresource=status --type=merge -p '{"status":{"ready":${ready}}}'`;
+  const others = demoExtraWorkloads.map((workload) => workload.name);
+  const all = [demoWorkload, ...others].length;
+  return [
     {
       text:
         `The rollout budget: watch the ${all} Deployments (UP-TO-DATE below 2 while one rolls) ` +
@@ -129,6 +142,12 @@ export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
     },
   ];
 };
+
+/** The numbered steps make start prints once the demo workload is instrumented. */
+export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => [
+  ...workloadSteps(input),
+  ...rolloutSteps(input),
+];
 
 const wrap = (text: string, width: number, indent: string): string[] => {
   const lines: string[] = [];

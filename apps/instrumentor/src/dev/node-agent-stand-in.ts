@@ -243,6 +243,22 @@ export const runNodeAgentStandIn = (
         );
     /** Deployment name -> why it was last said not to qualify for lack of a language. */
     const told = new Map<string, string>();
+    /** Says once why a Deployment stopped qualifying, or why its language cannot be told. */
+    const sayNotEligible = (
+      name: string,
+      answer: Extract<Eligibility, { _tag: "NotEligible" }>,
+    ) => {
+      const fields = { workload: name, namespace, kind: "Deployment", reason: answer.reason };
+      if (eligibleSince.delete(name) && answer.reason !== "HasRuntimeDetails")
+        log.info(fields, `stand-in node agent: ${name} no longer qualifies (${answer.detail})`);
+      else if (
+        (answer.reason === "NoLanguage" || answer.reason === "UnknownLanguage") &&
+        told.get(name) !== answer.detail
+      ) {
+        told.set(name, answer.detail);
+        log.info(fields, `stand-in node agent: cannot tell ${name}'s language: ${answer.detail}`);
+      }
+    };
 
     return yield* Effect.forever(
       Effect.gen(function* () {
@@ -273,21 +289,7 @@ export const runNodeAgentStandIn = (
             continue;
           }
           if (answer._tag === "NotEligible") {
-            if (eligibleSince.delete(name) && answer.reason !== "HasRuntimeDetails")
-              log.info(
-                { workload: name, namespace, kind: "Deployment", reason: answer.reason },
-                `stand-in node agent: ${name} no longer qualifies (${answer.detail})`,
-              );
-            else if (
-              (answer.reason === "NoLanguage" || answer.reason === "UnknownLanguage") &&
-              told.get(name) !== answer.detail
-            ) {
-              told.set(name, answer.detail);
-              log.info(
-                { workload: name, namespace, kind: "Deployment", reason: answer.reason },
-                `stand-in node agent: cannot tell ${name}'s language: ${answer.detail}`,
-              );
-            }
+            sayNotEligible(name, answer);
             continue;
           }
           const since = eligibleSince.get(name);
