@@ -70,6 +70,9 @@ const isCommonJs = (file) => {
  * (packages/kube-client, for kubeconfig files) would get `undefined`. This plugin puts an ES
  * module in front of each such import that exports the module's names, as Node's own CommonJS
  * interop does: `default` is `module.exports`, and each of its keys a named export.
+ * The fix belongs here, not in the importing code: it covers every such import, present and
+ * future, and the sources stay plain Node (kube-client had read `yaml.default?.parse ??
+ * yaml.parse` for a while; it is back to `const { parse } = await import("yaml")`).
  * @type {import("esbuild").Plugin}
  */
 const commonJsDynamicImports = {

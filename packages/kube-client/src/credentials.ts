@@ -179,6 +179,11 @@ const fromKubeconfig = async (
   path: string,
   source: CredentialSource,
 ): Promise<ClusterCredentials> => {
+  // Loaded only for a kubeconfig (in a pod it never is). `yaml` is CommonJS, whose named
+  // exports Node's import() gives. esbuild's split chunks would give only `default`; the
+  // instrumentor's bundle puts that right where it goes wrong, for every such import
+  // (apps/instrumentor/scripts/bundle.mjs, which fails the build if one is left), so no
+  // `yaml.default?.parse ?? yaml.parse` here.
   const { parse } = await import("yaml");
   let file: KubeconfigFile;
   try {

@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { init, parse } from "es-module-lexer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -30,10 +31,6 @@ import {
   rbacDenial,
 } from "../support/chart-install.js";
 import { adminKubeConfig } from "../support/cluster.js";
-import {
-  type InstrumentorProcess,
-  startInstrumentorProcess,
-} from "../support/instrumentor-process.js";
 import {
   containerPath,
   processView,
@@ -224,7 +221,7 @@ describe("the production bundle (tooling/bundle)", () => {
       }),
     );
 
-    pluginInstrumentor = await startInstrumentorProcess({
+    pluginInstrumentor = await startInstrumentor({
       kubeconfigPath,
       odigosNamespace: pluginInstall.odigosNamespace,
       command: [process.execPath, join(appDir, entry)],
@@ -236,7 +233,7 @@ describe("the production bundle (tooling/bundle)", () => {
       credentials: "KUBECONFIG",
       server: `https://${apiServer.host}:${apiServer.port}`,
     });
-    // Ready (startInstrumentorProcess waited for /readyz 200): every cache listed and watched
+    // Ready (startInstrumentor waited for /readyz 200): every cache listed and watched
     // with the plugin's token.
     expect(readFileSync(calls, "utf8")).toMatch(/^called\n/);
     expect(
@@ -281,7 +278,7 @@ describe("the production bundle (tooling/bundle)", () => {
         expect(Object.keys(container.env).sort()).toEqual(["CURRENT_NS", "POD_NAME"]);
 
         const started = performance.now();
-        instrumentor = await startInstrumentorProcess({
+        instrumentor = await startInstrumentor({
           odigosNamespace: install.odigosNamespace,
           command: sandboxCommand({
             appDir,

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChartInstall,
@@ -16,10 +17,6 @@ import {
   rbacDenial,
 } from "../support/chart-install.js";
 import { adminKubeConfig } from "../support/cluster.js";
-import {
-  type InstrumentorProcess,
-  startInstrumentorProcess,
-} from "../support/instrumentor-process.js";
 import { processView, serviceAccountMountPath } from "../support/pod-sandbox.js";
 import { readRenderedManifests } from "../support/rbac-manifests.js";
 
@@ -145,7 +142,7 @@ describe(`the image ${image}`, () => {
       KUBERNETES_SERVICE_PORT: apiServer.port,
     };
     const started = performance.now();
-    instrumentor = await startInstrumentorProcess({
+    instrumentor = await startInstrumentor({
       odigosNamespace: install.odigosNamespace,
       command: [
         ...podman,

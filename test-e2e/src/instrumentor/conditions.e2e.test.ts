@@ -97,6 +97,9 @@ describe("collectors readiness (SPEC 3.3)", () => {
     await s.cluster.setCollectorsReady(s.odigosNamespace, "data-collection", true);
     for (const name of names)
       await s.expectDevices("Deployment", ns, name, { app: [device("go")] });
+    // Every reconcile the readiness change caused is done: "not-eligible" got nothing from it.
+    await s.evaluated("CollectorsGroup", s.odigosNamespace, "data-collection");
+    await s.evaluated("Deployment", ns, "not-eligible");
     expect(await s.cluster.devices("Deployment", ns, "not-eligible")).toEqual({});
   });
 
@@ -146,7 +149,9 @@ describe("odigos-config (SPEC 4)", () => {
 
   it("a missing config adds nothing and removes nothing", async () => {
     await s.cluster.deleteConfig(s.odigosNamespace);
-    await s.instrumentor.waitForLog((line) => line.reason === "ConfigUnavailable");
+    await s.instrumentor.waitForLog(
+      (line) => line.reason === "ConfigUnavailable" && line.workload === "one",
+    );
     // Removes nothing: a newly eligible workload gets nothing, an instrumented one keeps its device.
     await s.cluster.createWorkload("Deployment", ns, "three");
     await s.cluster.putRuntimeDetails("Deployment", ns, "three", [

@@ -1,5 +1,5 @@
 // SPEC section 2: opt-in markers, inheritance and ignored namespaces, on a real API server.
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { device } from "../support/odigos.js";
 import { type Scenario, startScenario } from "../support/scenario.js";
 
@@ -31,9 +31,9 @@ describe("opt-in (SPEC 2)", () => {
     await s.cluster.putRuntimeDetails("Deployment", ns, "in", go);
     await s.cluster.putRuntimeDetails("Deployment", ns, "out", go);
     await s.expectDevices("Deployment", ns, "in", instrumented);
-    await s.expectDevices("Deployment", ns, "out", {});
-    // And the opted-out workload's runtime details are cleaned up (SPEC 5).
+    // The opted-out workload's runtime details are cleaned up (SPEC 5): it was judged, and got no device.
     await s.expectRuntimeDetails("Deployment", ns, "out", false);
+    expect(await s.cluster.devices("Deployment", ns, "out")).toEqual({});
   });
 
   it("a workload's own opt-in beats a namespace without marker, and opting out removes the device", async () => {
@@ -61,12 +61,17 @@ describe("opt-in (SPEC 2)", () => {
       await s.cluster.putRuntimeDetails("Deployment", ns, name, go);
     }
     await s.expectDevices("Deployment", ns, "by-label", instrumented);
-    await s.expectDevices("Deployment", ns, "annotation-wins", {});
-    await s.expectDevices("Deployment", ns, "label-off", {});
-    // The annotation also wins when it enables against a disabling label.
+    // Not opted in: judged (their runtime details are deleted) and left without a device.
+    for (const name of ["annotation-wins", "label-off"]) {
+      await s.expectRuntimeDetails("Deployment", ns, name, false);
+      expect(await s.cluster.devices("Deployment", ns, name)).toEqual({});
+    }
+    // The annotation also wins when it enables against a disabling label. The node agent reports
+    // runtime details once the instrumentor has seen the opt-in (before, it would delete them again).
     await s.cluster.annotateWorkload("Deployment", ns, "label-off", {
       "odigos.io/instrument": "true",
     });
+    await s.evaluated("Deployment", ns, "label-off");
     await s.cluster.putRuntimeDetails("Deployment", ns, "label-off", go);
     await s.expectDevices("Deployment", ns, "label-off", instrumented);
   });

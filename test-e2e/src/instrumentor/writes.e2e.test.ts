@@ -3,7 +3,7 @@ import { ApiException, type V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents, instrumentorWrites } from "../support/audit.js";
 import { device } from "../support/odigos.js";
-import { metricSum, type Scenario, startScenario } from "../support/scenario.js";
+import { type Scenario, startScenario } from "../support/scenario.js";
 import { waitFor } from "../support/wait-for.js";
 
 const go = [{ containerName: "app", language: "go" as const }];
@@ -64,33 +64,15 @@ describe("writing safely (SPEC 4, 6)", () => {
       await s.expectDevices("Deployment", ns, name, { app: [device("go")] });
     }
     await s.idle();
-    const first = s.instrumentor.pid;
-    // A new process queues every workload of the cluster once, before its workers start.
+    const first = s.instrumentor;
     const again = await s.restart();
+    // It queues every workload it lists before its workers start: once they have started and the
+    // queue has drained, each of these was evaluated from its listed version.
     await again.waitForLog((line) => line.msg === "reconciling", 30_000);
-    const metrics = async () =>
-      (await fetch(`http://127.0.0.1:${again.metricsPort}/metrics`)).text();
-    await waitFor(
-      async () => {
-        const text = await metrics();
-        const workloads = ["Deployment", "StatefulSet", "DaemonSet"].reduce(
-          (sum, kind) =>
-            sum + metricSum(text, `odigos_instrumentor_cache_objects{informer="${kind}"}`),
-          0,
-        );
-        const busy =
-          metricSum(text, "workqueue_depth") + metricSum(text, "controller_runtime_active_workers");
-        return (
-          workloads >= 2 &&
-          busy === 0 &&
-          metricSum(text, "controller_runtime_reconcile_total") >= workloads
-        );
-      },
-      { timeoutMs: 30_000, intervalMs: 50, description: "every workload re-evaluated" },
-    );
+    for (const name of ["gitops", "quiet-a", "quiet-b"]) await s.evaluated("Deployment", ns, name);
     const events = await auditEvents();
     expect(
-      instrumentorWrites(events, again.pid).map((event) => `${event.verb} ${event.requestURI}`),
+      instrumentorWrites(events, again).map((event) => `${event.verb} ${event.requestURI}`),
     ).toEqual([]);
     // The audit log does see the instrumentor: the first process wrote the devices.
     expect(instrumentorWrites(events, first).length).toBeGreaterThan(0);

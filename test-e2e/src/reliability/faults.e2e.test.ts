@@ -2,23 +2,29 @@
 // Each fault runs on a control plane of this file's own, so no other file sees it.
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AuditEvent } from "@odigos/control-plane";
+import type { InstrumentorProcess } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { device } from "../support/odigos.js";
 import { type FaultBed, startFaultBed } from "../support/own-control-plane.js";
+import { waitFor } from "../support/wait-for.js";
 
 const strategicMerge = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch);
 const go = [{ containerName: "app", language: "go" as const }];
 const withDevice = () => ({ app: [device("go")] });
 const without = () => ({});
 
-/** Successful device writes per workload, from the API server's audit log (one process's if `pid` is given). */
-const patchesPerWorkload = (events: readonly AuditEvent[], namespace: string, pid?: number) => {
+/** Successful device writes per workload, from the API server's audit log (one process's if given). */
+const patchesPerWorkload = (
+  events: readonly AuditEvent[],
+  namespace: string,
+  by?: InstrumentorProcess,
+) => {
   const counts = new Map<string, number>();
   for (const event of events) {
     if (event.stage !== "ResponseComplete" || event.verb !== "patch") continue;
     const agent = event.userAgent ?? "";
     if (!agent.startsWith("odigos-instrumentor/")) continue;
-    if (pid !== undefined && !agent.endsWith(` pid/${pid}`)) continue;
+    if (by !== undefined && !by.sent(agent)) continue;
     if (event.objectRef?.namespace !== namespace || event.objectRef.resource !== "deployments")
       continue;
     if (event.responseStatus?.code !== 200) continue;
@@ -88,8 +94,15 @@ describe("faults", () => {
     expect(await first.stop("SIGKILL")).toBe("SIGKILL");
     const second = await bed.start();
     await bed.expectAll("Deployment", "killed", names, withDevice);
-    const events = await bed.controlPlane.readAuditEvents();
-    const done = patchesPerWorkload(events, "killed", first.pid).size;
+    // A write's audit line goes out with its answer: a reader can see the object a moment before.
+    const events = await waitFor(
+      async () => {
+        const audited = await bed.controlPlane.readAuditEvents();
+        return patchesPerWorkload(audited, "killed").size >= names.length ? audited : undefined;
+      },
+      { timeoutMs: 15_000, description: "every device write of namespace killed in the audit log" },
+    );
+    const done = patchesPerWorkload(events, "killed", first).size;
     const counts = patchesPerWorkload(events, "killed");
     const repeated = [...counts].filter(([, count]) => count !== 1);
     expect(repeated).toEqual([]);

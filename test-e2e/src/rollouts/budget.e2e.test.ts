@@ -3,12 +3,8 @@
 // rolling because of the instrumentor never exceed 10, and never exceed the slow start's window
 // of the moment, which grows 1, 2, 4, 8; the leader is SIGKILLed about half way and the bound
 // holds across the handover; nothing is written twice. Then the same for a mass un-instrument.
+import { type InstrumentorProcess, type LogLine, startInstrumentor } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type InstrumentorProcess,
-  type LogLine,
-  startInstrumentorProcess,
-} from "../support/instrumentor-process.js";
 import { device } from "../support/odigos.js";
 import { type PodsBed, startPodsBed } from "../support/pods-cluster.js";
 import { type RolloutSampler, type Sample, sampleRollouts } from "../support/rollout-sampler.js";
@@ -53,7 +49,7 @@ describe("rollout budget on a cluster with pods", { timeout: 900_000 }, () => {
     for (const name of names)
       await bed.cluster.createWorkload("Deployment", ns, name, { replicas: 2 });
     // The second replica: a hot standby that takes over when the leader dies.
-    follower = await startInstrumentorProcess({
+    follower = await startInstrumentor({
       kubeconfigPath: bed.controlPlane.kubeconfigPath,
       odigosNamespace: bed.odigosNamespace,
       args: flags,

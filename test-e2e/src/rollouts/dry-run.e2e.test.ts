@@ -2,12 +2,13 @@
 // workloads the reported plan names every workload a real run then changes, and the audit log
 // shows no mutating request by the dry run; after the real run, a converged cluster sees no write,
 // and a restarted instrumentor causes no rollout.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { idleQueue, metricSum } from "../support/evaluated.js";
 import {
   type InstrumentorProcess,
-  startInstrumentorProcess,
-} from "../support/instrumentor-process.js";
+  metricSum,
+  parseSamples,
+  startInstrumentor,
+} from "@odigos/harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PodsCluster, startPodsCluster } from "../support/pods-cluster.js";
 import { waitFor } from "../support/wait-for.js";
 
@@ -33,7 +34,7 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
   let ns: string;
   const started: InstrumentorProcess[] = [];
   const start = async (args: readonly string[]) => {
-    const process = await startInstrumentorProcess({
+    const process = await startInstrumentor({
       kubeconfigPath: base.controlPlane.kubeconfigPath,
       odigosNamespace,
       args: ["--log-level=debug", ...args],
@@ -54,8 +55,10 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
     await process.waitForLog((line) => line.msg === "reconciling", 60_000);
     await waitFor(
       async () => {
-        const text = await (await fetch(`http://127.0.0.1:${process.metricsPort}/metrics`)).text();
-        const cached = metricSum(text, 'odigos_instrumentor_cache_objects{informer="Deployment"}');
+        const text = await process.metrics();
+        const cached = parseSamples(text, "odigos_instrumentor_cache_objects")
+          .filter((sample) => sample.labels.informer === "Deployment")
+          .reduce((sum, sample) => sum + sample.value, 0);
         return (
           cached >= workloads + optedOut &&
           metricSum(text, "controller_runtime_reconcile_total") >= cached
@@ -63,7 +66,7 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
       },
       { timeoutMs: 300_000, intervalMs: 500, description: "every workload evaluated" },
     );
-    await idleQueue(process);
+    await process.idle(30_000);
   };
 
   beforeAll(async () => {
@@ -134,7 +137,7 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
         ).items.length === workloads,
       { timeoutMs: 120_000, description: "the opted-out runtime details deleted" },
     );
-    await idleQueue(real);
+    await real.idle(30_000);
     const changed = new Set(
       (await writesOf(real.pid))
         .filter((event) => event.objectRef?.resource !== "events")

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type AuditEvent, parseAuditLog } from "@odigos/control-plane";
+import type { InstrumentorProcess } from "@odigos/harness";
 import { inject } from "vitest";
 
 /** Every request the API server audited so far (Metadata level, ResponseComplete stage). */
@@ -11,14 +12,10 @@ export async function auditEvents(): Promise<AuditEvent[]> {
 
 const writeVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
-/** Writes an instrumentor sent, told apart by its User-Agent (`odigos-instrumentor/… pid/<pid>`); one process's only when `pid` is given. */
-export function instrumentorWrites(events: readonly AuditEvent[], pid?: number): AuditEvent[] {
-  return events.filter((event) => {
-    const agent = event.userAgent ?? "";
-    return (
-      writeVerbs.has(event.verb) &&
-      agent.startsWith("odigos-instrumentor/") &&
-      (pid === undefined || agent.endsWith(` pid/${pid}`))
-    );
-  });
+/** Writes one instrumentor process sent, told apart by its User-Agent (`odigos-instrumentor/… pid/<pid>`). */
+export function instrumentorWrites(
+  events: readonly AuditEvent[],
+  by: InstrumentorProcess,
+): AuditEvent[] {
+  return events.filter((event) => writeVerbs.has(event.verb) && by.sent(event.userAgent));
 }

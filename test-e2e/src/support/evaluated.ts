@@ -4,33 +4,8 @@
  * and then its work queue was empty with no worker busy, so every reconcile the change queued is
  * done. A check that something did *not* happen comes after this.
  */
-import type { InstrumentorProcess } from "./instrumentor-process.js";
+import type { InstrumentorProcess } from "@odigos/harness";
 import type { Cluster, Informer } from "./odigos.js";
-import { waitFor } from "./wait-for.js";
-
-/** Sum of one metric family in Prometheus text. */
-export const metricSum = (text: string, name: string): number =>
-  text
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
-
-/** Waits until the instrumentor's work queue is empty and no worker is busy. */
-export async function idleQueue(instrumentor: InstrumentorProcess): Promise<void> {
-  await waitFor(
-    async () => {
-      const text = await (
-        await fetch(`http://127.0.0.1:${instrumentor.metricsPort}/metrics`)
-      ).text();
-      return (
-        metricSum(text, "workqueue_depth") +
-          metricSum(text, "controller_runtime_active_workers") ===
-        0
-      );
-    },
-    { timeoutMs: 30_000, intervalMs: 50, description: "an idle work queue" },
-  );
-}
 
 /** Waits for the instrumentor to have seen this object's current version, then for an idle queue. */
 export async function evaluatedBy(
@@ -50,5 +25,5 @@ export async function evaluatedBy(
       Number(line.resourceVersion) >= version,
     30_000,
   );
-  await idleQueue(instrumentor);
+  await instrumentor.idle(30_000);
 }

@@ -1,5 +1,5 @@
 import { type ControlPlane, ensureBinaries, startControlPlane } from "@odigos/control-plane";
-import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { Cluster, devicesOf, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
@@ -38,7 +38,7 @@ export async function startFaultBed(extraApiServerArgs: readonly string[] = []):
     cluster,
     odigosNamespace,
     start: async (args = []) => {
-      const process = await startInstrumentorProcess({
+      const process = await startInstrumentor({
         kubeconfigPath: controlPlane.kubeconfigPath,
         odigosNamespace,
         args,

@@ -6,7 +6,7 @@ import {
   type PodsOptions,
   startControlPlane,
 } from "@odigos/control-plane";
-import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { Cluster, defaultSdks, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
@@ -75,7 +75,7 @@ export async function startPodsBed(
     const odigosNamespace = "odigos-system";
     await base.cluster.createOdigosNamespace(odigosNamespace, options.defaultSDKs ?? defaultSdks);
     await base.cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
-    instrumentor = await startInstrumentorProcess({
+    instrumentor = await startInstrumentor({
       kubeconfigPath: base.controlPlane.kubeconfigPath,
       odigosNamespace,
       ...(options.args === undefined ? {} : { args: options.args }),

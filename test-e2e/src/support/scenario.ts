@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { inject } from "vitest";
 import { adminKubeConfig } from "./cluster.js";
-import { evaluatedBy, idleQueue, metricSum } from "./evaluated.js";
-import { type InstrumentorProcess, startInstrumentorProcess } from "./instrumentor-process.js";
+import { evaluatedBy } from "./evaluated.js";
 import { Cluster, type Informer, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
 
@@ -37,8 +37,6 @@ export interface Scenario {
     exists: boolean,
     timeoutMs?: number,
   ) => Promise<void>;
-  /** Total reconciles so far, from the instrumentor's /metrics. */
-  readonly reconciles: () => Promise<number>;
   /**
    * Waits for evidence that the instrumentor has evaluated this object as it is now: its debug
    * log says its cache observed the object's current resourceVersion (or a later one), and then
@@ -54,8 +52,6 @@ export interface Scenario {
   readonly idle: () => Promise<void>;
   readonly teardown: () => Promise<void>;
 }
-
-export { metricSum } from "./evaluated.js";
 
 /**
  * One instrumentor process per test file with an Odigos namespace of its own
@@ -76,19 +72,29 @@ export async function startScenario(
   if (options.collectorsReady ?? true)
     await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
   const start = () =>
-    startInstrumentorProcess({
+    startInstrumentor({
       kubeconfigPath: inject("kubeconfigPath"),
       odigosNamespace,
       // Debug level: scenarios wait for the "observed" line of an object before a negative check.
       args: ["--log-level=debug", ...(options.args ?? [])],
     });
   let instrumentor = await start();
-  const metrics = async () =>
-    (await fetch(`http://127.0.0.1:${instrumentor.metricsPort}/metrics`)).text();
-  const reconciles = async () => metricSum(await metrics(), "controller_runtime_reconcile_total");
-  const idle = () => idleQueue(instrumentor);
+  const idle = () => instrumentor.idle(30_000);
+  /** For a failure message: what the instrumentor logged about this object and its namespace. */
+  const about = (namespace: string, name: string) => {
+    const lines = instrumentor.logs
+      .filter((line) => {
+        const text = JSON.stringify(line);
+        return text.includes(`"${namespace}"`) || text.includes(`"${namespace}/`);
+      })
+      .filter((line) => JSON.stringify(line).includes(name) || line.informer === "Namespace")
+      .slice(-20)
+      .map((line) => JSON.stringify(line));
+    return lines.length === 0
+      ? "; the instrumentor logged nothing about it"
+      : `; the instrumentor's last lines about it:\n${lines.join("\n")}`;
+  };
   return {
-    reconciles,
     evaluated: (informer, namespace, name) =>
       evaluatedBy(instrumentor, cluster, informer, namespace, name),
     idle,
@@ -122,7 +128,9 @@ export async function startScenario(
           description: `${kind} ${namespace}/${name} devices ${JSON.stringify(expected)}`,
         },
       ).catch((error: Error) => {
-        throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`);
+        throw new Error(
+          `${error.message}; last seen ${JSON.stringify(last)}${about(namespace, name)}`,
+        );
       });
     },
     expectRuntimeDetails: async (kind, namespace, name, exists, timeoutMs = 15_000) => {
@@ -132,7 +140,9 @@ export async function startScenario(
           timeoutMs,
           description: `runtime details of ${kind} ${namespace}/${name} ${exists ? "present" : "gone"}`,
         },
-      );
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}${about(namespace, name)}`);
+      });
     },
     teardown: async () => {
       const code = await instrumentor.stop("SIGTERM");

@@ -1,6 +1,6 @@
 export { type BenchOptions, parseBenchArgs, usage } from "./args.js";
 export { type AuditLine, AuditTail, type RequestSummary, summarizeRequests } from "./audit.js";
-export { diffTotals, metricSum, parseLabels, parseSamples, requestTotals } from "./prometheus.js";
+export { diffTotals, requestKey, requestTotals } from "./prometheus.js";
 export { renderTable } from "./report.js";
 export { type BenchResult, evaluateTargets, type PhaseResult, renderReport } from "./results.js";
 export { type RunHandles, runBench } from "./run.js";

@@ -1,10 +1,6 @@
 /** Just enough of the V8 inspector protocol to force a full GC in another Node process. */
 import WebSocket from "ws";
 
-/** The `ws://` URL node prints on stderr when started with `--inspect`. */
-export const inspectorUrlOf = (line: string): string | undefined =>
-  /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
-
 export class Inspector {
   private nextId = 1;
   private readonly pending = new Map<

@@ -4,8 +4,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { repoRoot } from "@odigos/control-plane";
+import { killAll } from "@odigos/harness";
 import { type BenchOptions, parseBenchArgs, usage } from "./args.js";
-import { killAll } from "./instrumentor.js";
 import { type BenchResult, evaluateTargets, renderReport } from "./results.js";
 import { machineInfo, type RunHandles, runBench } from "./run.js";
 

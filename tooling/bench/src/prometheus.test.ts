@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffTotals, metricSum, parseLabels, parseSamples, requestTotals } from "./prometheus.js";
+import { diffTotals, requestTotals } from "./prometheus.js";
 
 const text = `# HELP apiserver_request_total [STABLE] Counter of apiserver requests
 # TYPE apiserver_request_total counter
@@ -12,27 +12,7 @@ apiserver_request_total_extra{verb="GET"} 99
 apiserver_request_duration_seconds_bucket{verb="GET",le="0.005"} 12
 `;
 
-describe("Prometheus text parsing", () => {
-  it("parses label values with escapes and braces", () => {
-    expect(parseLabels('a="x",b="y\\"z",c="{}",d="line\\nbreak"')).toEqual({
-      a: "x",
-      b: 'y"z',
-      c: "{}",
-      d: "line\nbreak",
-    });
-  });
-
-  it("reads only the samples of the exact metric name", () => {
-    const samples = parseSamples(text, "apiserver_request_total");
-    expect(samples).toHaveLength(5);
-    expect(samples[0]?.labels.resource).toBe("deployments");
-    expect(samples[0]?.value).toBe(850);
-    expect(metricSum(text, "apiserver_request_total")).toBe(1856);
-    expect(
-      metricSum('workqueue_depth{name="workload"} 3\nworkqueue_depth 2\n', "workqueue_depth"),
-    ).toBe(5);
-  });
-
+describe("apiserver_request_total", () => {
   it("sums apiserver_request_total by verb and resource, and diffs two scrapes", () => {
     const before = requestTotals(text);
     expect(before.get("patch deployments")).toBe(852);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { summarizeRequests } from "./audit.js";
 import { breakdown, renderPhases, renderTable } from "./report.js";
-import { evaluateTargets, renderReport } from "./results.js";
+import {
+  evaluateTargets,
+  type PhaseResult,
+  phaseRequestProblems,
+  renderReport,
+} from "./results.js";
 
 describe("renderTable", () => {
   it("pads columns, right-aligns where asked and escapes pipes", () => {
@@ -70,5 +75,53 @@ describe("targets and the report", () => {
     expect(targets).toHaveLength(11);
     expect(targets.every((target) => target.met === undefined)).toBe(true);
     expect(renderReport({ ...result, targets })).toContain("| target");
+  });
+});
+
+describe("the requests of a ready/unready phase", () => {
+  const audit = (verb: string, resource: string, name = "") => ({
+    stage: verb === "watch" ? "ResponseStarted" : "ResponseComplete",
+    verb,
+    objectRef: { resource, namespace: "ns", name },
+    responseStatus: { code: 200 },
+  });
+  const phase = (lines: ReadonlyArray<ReturnType<typeof audit>>): PhaseResult => ({
+    name: "ready #1",
+    wallMs: 1000,
+    workloads: 3,
+    apiServer: { requests: {}, total: 0, cpuSeconds: 0, etcdCpuSeconds: 0 },
+    machine: { benchCpuSeconds: 0, otherCpuSeconds: 0, otherCores: 0, waitedForQuietMs: 0 },
+    instrumentor: {
+      requests: summarizeRequests(lines),
+      cpuSeconds: 0,
+      peakRssBytes: 0,
+      rssAfterBytes: 0,
+      heapUsedBytes: undefined,
+    },
+  });
+  const patches = ["a", "b", "c"].map((name) => audit("patch", "deployments", name));
+
+  it("are one patch per workload and at most one Event, re-opened watches aside", () => {
+    expect(
+      phaseRequestProblems(phase([...patches, audit("create", "events"), audit("watch", "pods")])),
+    ).toEqual([]);
+    // The same note within 10 minutes is not sent again.
+    expect(phaseRequestProblems(phase(patches))).toEqual([]);
+  });
+
+  it("an Event per workload, a second patch or any other request is a problem", () => {
+    expect(
+      phaseRequestProblems(phase([...patches, ...patches.map(() => audit("create", "events"))])),
+    ).toEqual(["3 Events"]);
+    expect(
+      phaseRequestProblems(
+        phase([...patches, audit("patch", "deployments", "a"), audit("create", "events")]),
+      ),
+    ).toEqual(["4 workload writes to 3 of 3 workloads"]);
+    expect(
+      phaseRequestProblems(
+        phase([...patches, audit("create", "events"), audit("get", "deployments", "a")]),
+      ),
+    ).toEqual(["get deployments 1"]);
   });
 });

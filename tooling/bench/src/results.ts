@@ -168,6 +168,37 @@ export const bestFloorOf = (
     : { ms: winner[which].wallMs, concurrency: winner.concurrency };
 };
 
+/** Request kinds a ready/unready phase may see besides its patches and its Event: re-opened watches. */
+const renewals = /^watch /;
+const phaseWrites = [
+  "patch deployments",
+  "patch statefulsets",
+  "patch daemonsets",
+  "create events",
+];
+
+/**
+ * What is wrong with the instrumentor's requests in a ready/unready phase: each workload patched
+ * exactly once, at most one Event (on the CollectorsGroup, for the change; it used to be one a
+ * workload; none when the same note went out within the last 10 minutes: Events are
+ * de-duplicated), and no other request but a watch the server ended and the informer re-opened.
+ */
+export const phaseRequestProblems = (phase: PhaseResult): string[] => {
+  const requests = phase.instrumentor?.requests;
+  if (requests === undefined) return ["no instrumentor requests measured"];
+  const problems: string[] = [];
+  if (requests.workloadWrites !== phase.workloads || requests.workloadsWritten !== phase.workloads)
+    problems.push(
+      `${requests.workloadWrites} workload writes to ${requests.workloadsWritten} of ${phase.workloads} workloads`,
+    );
+  if (requests.eventCreates > 1) problems.push(`${requests.eventCreates} Events`);
+  const others = Object.entries(requests.byVerbResource).filter(
+    ([key]) => !phaseWrites.includes(key) && !renewals.test(key),
+  );
+  if (others.length > 0) problems.push(others.map(([key, count]) => `${key} ${count}`).join(" · "));
+  return problems;
+};
+
 /** Every target of the issue, measured or `met: undefined` when this run did not get that far. */
 export const evaluateTargets = (result: BenchResult): Target[] => {
   const targets: Target[] = [];
@@ -181,7 +212,7 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
     const known = (value: number | undefined): value is number =>
       value !== undefined && Number.isFinite(value);
     targets.push({
-      name: `${which}, cycle 1 (cold, with Events) vs floor c=${result.floor?.reference ?? "?"}`,
+      name: `${which}, cycle 1 (cold) vs floor c=${result.floor?.reference ?? "?"}`,
       target: "≤ 1.25×",
       measured: known(headline)
         ? `${ratio(headline)} (${seconds(first?.[which].wallMs)} vs ${seconds(floorMs)})`
@@ -198,26 +229,21 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
     });
   }
   const phases = cycles.flatMap((cycle) => [cycle.ready, cycle.unready]);
-  const exact = phases.filter(
-    (phase) =>
-      phase.instrumentor?.requests.workloadWrites === phase.workloads &&
-      phase.instrumentor.requests.workloadsWritten === phase.workloads,
-  );
-  const otherWrites = phases.reduce(
-    (sum, phase) =>
-      sum +
-      (phase.instrumentor?.requests.writes ?? 0) -
-      (phase.instrumentor?.requests.workloadWrites ?? 0),
-    0,
-  );
+  const wrong = phases
+    .map((phase) => ({ phase, problems: phaseRequestProblems(phase) }))
+    .filter(({ problems }) => problems.length > 0);
+  const events = phases.map((phase) => phase.instrumentor?.requests.eventCreates ?? 0);
   targets.push({
-    name: "workload writes per workload per phase",
-    target: "exactly 1",
+    name: "instrumentor requests per ready/unready phase",
+    target: "1 patch per workload, ≤ 1 Event (the cause's), nothing else but watch renewals",
     measured:
       phases.length === 0
         ? "not run"
-        : `${exact.length}/${phases.length} ready/unready phases exactly 1 per workload; other writes (Events) in them: ${otherWrites}`,
-    met: phases.length === 0 ? undefined : exact.length === phases.length,
+        : `${phases.length - wrong.length}/${phases.length} phases so; Events per phase ${Math.min(...events)}–${Math.max(...events)}${wrong
+            .slice(0, 3)
+            .map(({ phase, problems }) => `; ${phase.name}: ${problems.join(", ")}`)
+            .join("")}`,
+    met: phases.length === 0 ? undefined : wrong.length === 0,
   });
   const instrumentorPhases = [
     result.startup?.phase,
@@ -424,7 +450,7 @@ export const renderReport = (result: BenchResult): string => {
     );
   }
   out.push(
-    "Floor rows: the minimal client's own requests; other rows: the instrumentor's (audit log, by its User-Agent pid). " +
+    "Floor rows: the floor client's own requests; other rows: the instrumentor's (audit log, by its User-Agent pid). " +
       "`workload writes / wl`: patches of Deployments/StatefulSets/DaemonSets per workload the phase had to change (max: most to one workload); " +
       "`other writes`: Events and runtime-details deletes; `API-server requests (all)`: `apiserver_request_total` delta, every client.",
     "",

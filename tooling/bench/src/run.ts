@@ -1,6 +1,6 @@
 /**
  * One benchmark run: a local control plane, N seeded workloads, the floor
- * measured with a minimal client, then the instrumentor as a real process
+ * measured with a client of its own, then the instrumentor as a real process
  * through start-up, ready/unready cycles, single flips and a quiet period.
  */
 import { execFileSync } from "node:child_process";
@@ -8,15 +8,26 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { type ControlPlane, repoRoot, startControlPlane } from "@odigos/control-plane";
+import { OdigosResources, workloadResource } from "@odigos/crd-types";
+import { type InstrumentorProcess, metricSum, startInstrumentor } from "@odigos/harness";
+import {
+  credentialsFromKubeconfig,
+  hasStatus,
+  type KubeClientApi,
+  type KubeError,
+  makeKubeClient,
+  Resources,
+} from "@odigos/kube-client";
+import * as Effect from "effect/Effect";
+import * as Schedule from "effect/Schedule";
 import type { BenchOptions } from "./args.js";
 import { type AuditLine, AuditTail, type RequestSummary, summarizeRequests } from "./audit.js";
 import { Inspector } from "./inspector.js";
-import { InstrumentorProcess } from "./instrumentor.js";
-import { jsonPatch, KubeClient, KubeError, mergePatch, pool } from "./kube.js";
 import { cpuSeconds, MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
 import { type CpuProfile, summarizeProfile } from "./profile.js";
-import { diffTotals, metricSum, requestTotals } from "./prometheus.js";
+import { diffTotals, requestTotals } from "./prometheus.js";
 import type { BenchResult, CycleResult, FloorRun, PhaseResult } from "./results.js";
+import { settled } from "./settle.js";
 import { summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
 import {
@@ -29,7 +40,6 @@ import {
   keyOf,
   namespaceManifest,
   planWorkloads,
-  pluralOf,
   runtimeDetailsManifest,
   runtimeDetailsName,
   workloadManifest,
@@ -38,7 +48,39 @@ import {
 export const odigosNamespace = "odigos-bench";
 const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
 const collectorsGroup = "data-collection";
-const odigosApi = "/apis/odigos.io/v1alpha1";
+
+/** A client of the benchmark's own, told apart in the audit log by its User-Agent. */
+type BenchClient = KubeClientApi & { readonly close: () => void };
+
+const benchClient = async (kubeconfigPath: string, role: string): Promise<BenchClient> =>
+  makeKubeClient(await Effect.runPromise(credentialsFromKubeconfig(kubeconfigPath)), {
+    userAgent: userAgent(role),
+    maxSockets: 256,
+  });
+
+/** Runs a request; a failure rejects with the client's own error (method, path, code, reason). */
+const send = <A>(request: Effect.Effect<A, KubeError>): Promise<A> =>
+  Effect.runPromise(Effect.mapError(request, (error) => new Error(error.message)));
+
+/** Runs `task` over `items` with at most `concurrency` in flight; `onDone` after each. */
+const pool = <T>(
+  items: ReadonlyArray<T>,
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+  onDone?: (done: number) => void,
+): Promise<void> => {
+  let done = 0;
+  return Effect.runPromise(
+    Effect.forEach(
+      items,
+      (item) =>
+        Effect.tryPromise({ try: () => task(item), catch: (error) => error }).pipe(
+          Effect.tap(() => Effect.sync(() => onDone?.(++done))),
+        ),
+      { concurrency, discard: true },
+    ),
+  );
+};
 
 export type Log = (message: string) => void;
 
@@ -61,7 +103,7 @@ class Meter {
   private instrumentor: { process: InstrumentorProcess; sampler: MemorySampler } | undefined;
 
   constructor(
-    private readonly driver: KubeClient,
+    private readonly driver: BenchClient,
     private readonly audit: AuditTail,
     private readonly controlPlane: ControlPlane,
     private readonly quiet: { readonly maxWaitMs: number; readonly maxOtherCores: number },
@@ -77,8 +119,7 @@ class Meter {
   }
 
   private async scrape(): Promise<Map<string, number>> {
-    const { body } = await this.driver.request("GET", "/metrics", { text: true });
-    return requestTotals(String(body));
+    return requestTotals(await send(this.driver.getText("/metrics")));
   }
 
   /** CPU seconds of every process of the benchmark (control plane, instrumentor, this one). */
@@ -203,13 +244,7 @@ class Meter {
         ? {}
         : {
             instrumentor: {
-              requests: summarizeRequests(
-                by(
-                  (agent) =>
-                    agent.startsWith("odigos-instrumentor/") &&
-                    agent.endsWith(` pid/${instrumentor.process.pid}`),
-                ),
-              ),
+              requests: summarizeRequests(by((agent) => instrumentor.process.sent(agent))),
               cpuSeconds: instrumentorCpu,
               peakRssBytes: instrumentor.sampler.resetWindow(),
               rssAfterBytes: instrumentor.sampler.rss,
@@ -322,15 +357,9 @@ export async function runBench(
   const auditLogPath = controlPlane.auditLogPath;
   if (auditLogPath === undefined) throw new Error("the control plane has no audit log");
 
-  const driver = await KubeClient.fromKubeconfig(controlPlane.kubeconfigPath, userAgent("driver"));
-  const floorClient = await KubeClient.fromKubeconfig(
-    controlPlane.kubeconfigPath,
-    userAgent("floor"),
-  );
-  const watchClient = await KubeClient.fromKubeconfig(
-    controlPlane.kubeconfigPath,
-    userAgent("watch"),
-  );
+  const driver = await benchClient(controlPlane.kubeconfigPath, "driver");
+  const floorClient = await benchClient(controlPlane.kubeconfigPath, "floor");
+  const watchClient = await benchClient(controlPlane.kubeconfigPath, "watch");
   const meter = new Meter(
     driver,
     new AuditTail(auditLogPath),
@@ -341,61 +370,56 @@ export async function runBench(
   try {
     // ---- seed ----------------------------------------------------------------
     const seedStarted = performance.now();
-    await driver.request("POST", "/api/v1/namespaces", {
-      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: odigosNamespace } },
-    });
-    await driver.request(
-      "POST",
-      `${odigosApi}/namespaces/${odigosNamespace}/odigosconfigurations`,
-      {
-        body: {
-          apiVersion: "odigos.io/v1alpha1",
-          kind: "OdigosConfiguration",
-          metadata: { name: "odigos-config", namespace: odigosNamespace },
-          spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
-        },
-      },
+    await send(
+      driver.create(Resources.Namespace, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: odigosNamespace },
+      }),
     );
-    await driver.request("POST", `${odigosApi}/namespaces/${odigosNamespace}/collectorsgroups`, {
-      body: {
+    await send(
+      driver.create(OdigosResources.OdigosConfiguration, {
+        apiVersion: "odigos.io/v1alpha1",
+        kind: "OdigosConfiguration",
+        metadata: { name: "odigos-config", namespace: odigosNamespace },
+        spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
+      }),
+    );
+    await send(
+      driver.create(OdigosResources.CollectorsGroup, {
         apiVersion: "odigos.io/v1alpha1",
         kind: "CollectorsGroup",
         metadata: { name: collectorsGroup, namespace: odigosNamespace },
         spec: { role: "DATA_COLLECTION" },
-      },
-    });
+      }),
+    );
     const setCollectorsReady = (ready: boolean) =>
-      driver.request(
-        "PATCH",
-        `${odigosApi}/namespaces/${odigosNamespace}/collectorsgroups/${collectorsGroup}/status`,
-        { body: { status: { ready } }, contentType: mergePatch },
+      send(
+        driver.patch(
+          OdigosResources.CollectorsGroup,
+          collectorsGroup,
+          { type: "merge", body: { status: { ready } } },
+          { namespace: odigosNamespace, subresource: "status" },
+        ),
       );
     await setCollectorsReady(false);
     await pool(
       Array.from({ length: options.namespaces }, (_, index) => index),
       options.seedConcurrency,
       async (index) => {
-        await driver.request("POST", "/api/v1/namespaces", { body: namespaceManifest(index) });
+        await send(driver.create(Resources.Namespace, namespaceManifest(index)));
       },
     );
-    const creates: Array<{ path: string; body: Record<string, unknown> }> = specs.flatMap(
-      (spec) => [
-        {
-          path: `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}`,
-          body: workloadManifest(spec),
-        },
-        {
-          path: `${odigosApi}/namespaces/${spec.namespace}/instrumentedapplications`,
-          body: runtimeDetailsManifest(spec),
-        },
-      ],
-    );
+    const creates = specs.flatMap((spec) => [
+      { resource: workloadResource(spec.kind), body: workloadManifest(spec) },
+      { resource: OdigosResources.InstrumentedApplication, body: runtimeDetailsManifest(spec) },
+    ]);
     const seedProgress = throttled(log, "seeding workloads and runtime details", creates.length);
     await pool(
       creates,
       options.seedConcurrency,
-      async ({ path, body }) => {
-        await driver.request("POST", path, { body });
+      async ({ resource, body }) => {
+        await send(driver.create(resource, body));
       },
       seedProgress,
     );
@@ -445,23 +469,29 @@ export async function runBench(
       const started = performance.now();
       await pool(specs, concurrency, async (spec) => {
         const key = keyOf(spec);
-        for (let attempt = 0; ; attempt++) {
+        // From the watch's copy, as the instrumentor patches from its cache; a 409 (the watch has
+        // not delivered the latest version yet) is retried from a fresher copy.
+        const patchFromWatch = Effect.suspend(() => {
           const state = tracker.workload(key);
-          if (state === undefined) throw new Error(`${key} is not in the watch cache`);
+          if (state === undefined) return Effect.dieMessage(`${key} is not in the watch cache`);
           const operations = devicePatch(state, ready ? (desired.get(key) ?? {}) : {});
-          if (operations === undefined) return;
-          try {
-            await floorClient.request(
-              "PATCH",
-              `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}/${spec.name}`,
-              { body: operations, contentType: jsonPatch },
-            );
-            return;
-          } catch (error) {
-            if (!(error instanceof KubeError && error.status === 409) || attempt > 20) throw error;
-            await sleep(5);
-          }
-        }
+          if (operations === undefined) return Effect.void;
+          return floorClient.patch(
+            workloadResource(spec.kind),
+            spec.name,
+            { type: "json", operations },
+            { namespace: spec.namespace },
+          );
+        });
+        await send(
+          patchFromWatch.pipe(
+            Effect.retry({
+              while: (error) => hasStatus(error, 409),
+              times: 20,
+              schedule: Schedule.spaced("5 millis"),
+            }),
+          ),
+        );
       });
       const seen = await waitTracker(
         ready ? allInstrumented : noneInstrumented,
@@ -487,7 +517,6 @@ export async function runBench(
     const floorSingle = { add: [] as number[], remove: [] as number[] };
     for (const spec of flipTargets) {
       const key = keyOf(spec);
-      const path = `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}/${spec.name}`;
       for (const ready of [true, false]) {
         const state = tracker.workload(key);
         const operations =
@@ -496,7 +525,14 @@ export async function runBench(
             : devicePatch(state, ready ? (desired.get(key) ?? {}) : {});
         if (operations === undefined) continue;
         const started = performance.now();
-        await floorClient.request("PATCH", path, { body: operations, contentType: jsonPatch });
+        await send(
+          floorClient.patch(
+            workloadResource(spec.kind),
+            spec.name,
+            { type: "json", operations },
+            { namespace: spec.namespace },
+          ),
+        );
         const seen = await tracker.until(
           () => {
             const now = tracker.workload(key);
@@ -526,7 +562,7 @@ export async function runBench(
       `starting the instrumentor${options.instrumentorNodeArgs.length > 0 ? ` with node ${options.instrumentorNodeArgs.join(" ")}` : ""}`,
     );
     const startMark = await meter.begin(true);
-    const { process: instrumentor, timings } = await InstrumentorProcess.start({
+    const instrumentor = await startInstrumentor({
       kubeconfigPath: controlPlane.kubeconfigPath,
       odigosNamespace,
       main: options.instrumentorMain,
@@ -535,8 +571,17 @@ export async function runBench(
         ...(options.gcProbe ? ["--inspect=127.0.0.1:0"] : []),
       ],
       args: options.instrumentorArgs,
+      // Timed here rather than awaited by the start; lines are counted, not kept (10^5 at N=5000).
+      waitReady: false,
+      retainLogs: false,
     });
     handles.instrumentor = instrumentor;
+    const readyAt = await instrumentor.ready(120_000);
+    const timings = {
+      startedMs: (await instrumentor.logged("instrumentor started")) - instrumentor.spawnedAt,
+      cachesSyncedMs: (await instrumentor.logged("caches synced")) - instrumentor.spawnedAt,
+      readyMs: readyAt - instrumentor.spawnedAt,
+    };
     const inspectorUrl = instrumentor.inspectorUrl;
     const inspector =
       inspectorUrl === undefined ? undefined : await Inspector.connect(inspectorUrl);
@@ -565,7 +610,7 @@ export async function runBench(
     const sampler = new MemorySampler(instrumentor.pid, 200);
     sampler.start();
     meter.attach(instrumentor, sampler);
-    await instrumentor.settled({ atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
+    await settled(instrumentor, { atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
     const initialReconcileMs = performance.now() - instrumentor.spawnedAt;
     const rssAfterSyncBytes = sampler.sample();
     result.startup = {
@@ -580,6 +625,16 @@ export async function runBench(
 
     const collectorsPhase = async (name: string, ready: boolean): Promise<PhaseResult> => {
       const mark = await meter.begin(true);
+      // The instrumentor reports a global change once, on the CollectorsGroup, when the burst it
+      // caused is over (a few seconds after the last workload it moved): the phase waits for that
+      // report, so its requests include the Event and the next phase's do not.
+      const reason = ready ? "WorkloadsInstrumented" : "WorkloadsUninstrumented";
+      const reported = instrumentor
+        .waitForLog((line) => line.kind === "CollectorsGroup" && line.reason === reason, 60_000)
+        .then(
+          () => true,
+          () => false,
+        );
       const started = performance.now();
       const seen = await profiled(name, async () => {
         await setCollectorsReady(ready);
@@ -589,7 +644,9 @@ export async function runBench(
           () => `${ready ? tracker.instrumentedCount : tracker.withDevicesCount}/${n}`,
         );
       });
-      await instrumentor.settled({ timeoutMs: phaseTimeoutMs });
+      if (!(await reported))
+        log(`  ${name}: no ${reason} report on the CollectorsGroup within 60 s`);
+      await settled(instrumentor, { timeoutMs: phaseTimeoutMs });
       const phase = await meter.end(mark, name, seen - started, n);
       const requests: RequestSummary | undefined = phase.instrumentor?.requests;
       log(
@@ -628,12 +685,18 @@ export async function runBench(
       let done = 0;
       for (const spec of flipTargets) {
         const key = keyOf(spec);
-        const path = `/apis/apps/v1/namespaces/${spec.namespace}/${pluralOf[spec.kind]}/${spec.name}`;
         const annotate = (value: string) =>
-          driver.request("PATCH", path, {
-            body: { metadata: { annotations: { [instrumentAnnotation]: value } } },
-            contentType: mergePatch,
-          });
+          send(
+            driver.patch(
+              workloadResource(spec.kind),
+              spec.name,
+              {
+                type: "merge",
+                body: { metadata: { annotations: { [instrumentAnnotation]: value } } },
+              },
+              { namespace: spec.namespace },
+            ),
+          );
         const outStarted = performance.now();
         await annotate("false");
         const outSeen = await tracker.until(
@@ -651,18 +714,14 @@ export async function runBench(
           30_000,
           `runtime details of ${key} deleted`,
         );
-        const before = await instrumentor.settled({ quietMs: 150 });
+        const before = await settled(instrumentor, { quietMs: 150 });
         progress(++done);
         const inStarted = performance.now();
         await annotate("true");
-        await instrumentor.settled({ quietMs: 150, atLeastReconciles: before + 1 });
+        await settled(instrumentor, { quietMs: 150, atLeastReconciles: before + 1 });
         const reported = performance.now();
-        await driver.request(
-          "POST",
-          `${odigosApi}/namespaces/${spec.namespace}/instrumentedapplications`,
-          {
-            body: runtimeDetailsManifest(spec),
-          },
+        await send(
+          driver.create(OdigosResources.InstrumentedApplication, runtimeDetailsManifest(spec)),
         );
         const inSeen = await tracker.until(
           () => {
@@ -674,7 +733,7 @@ export async function runBench(
         );
         optIn.push(inSeen - reported);
         optInFromAnnotation.push(inSeen - inStarted);
-        await instrumentor.settled({ quietMs: 150 });
+        await settled(instrumentor, { quietMs: 150 });
         progress(++done);
       }
       const phase = await meter.end(
@@ -707,7 +766,10 @@ export async function runBench(
     sampler.sample();
     // An attached inspector would keep the process waiting for it at exit.
     inspector?.close();
-    result.shutdown = await instrumentor.stop("SIGTERM");
+    // A process that does not exit in 30 s is killed: the run must end.
+    const stopping = performance.now();
+    const code = await instrumentor.stop("SIGTERM", { killAfterMs: 30_000 });
+    result.shutdown = { code, ms: performance.now() - stopping };
     meter.detach();
     sampler.stop();
     result.instrumentor = {
@@ -732,9 +794,9 @@ export async function runBench(
       log(`note: the benchmark's watch had a problem: ${trackerError.message}`);
   } finally {
     handles.tracker?.stop();
-    driver.destroy();
-    floorClient.destroy();
-    watchClient.destroy();
+    driver.close();
+    floorClient.close();
+    watchClient.close();
   }
 }
 

@@ -1,14 +1,24 @@
 /**
- * The benchmark's view of the cluster, fed by its own watches: every
- * workload's devices (and resource version, for the floor's patches) and which
- * runtime details exist. Conditions are checked as each event arrives, so a
- * phase ends at the moment the last change is seen.
+ * The benchmark's view of the cluster, fed by its own watches (`@odigos/kube-client` Streams):
+ * every workload's devices (and resource version, for the floor's patches) and which runtime
+ * details exist. Conditions are checked as each event arrives, so a phase ends at the moment the
+ * last change is seen.
  */
-import { type KubeClient, KubeError, type WatchStream } from "./kube.js";
+import { OdigosResources, workloadResource } from "@odigos/crd-types";
+import {
+  hasStatus,
+  KubeClient,
+  type KubeClientApi,
+  type KubeObject,
+  listAll,
+  type Resource,
+} from "@odigos/kube-client";
+import * as Effect from "effect/Effect";
+import * as Fiber from "effect/Fiber";
+import * as Stream from "effect/Stream";
 import {
   carries,
   hasAnyDevice,
-  pluralOf,
   stateOf,
   type WorkloadKind,
   type WorkloadState,
@@ -20,8 +30,9 @@ interface Waiter {
   readonly resolve: (at: number) => void;
 }
 
+type Apply = (type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject) => void;
+
 const kinds: ReadonlyArray<WorkloadKind> = ["Deployment", "StatefulSet", "DaemonSet"];
-const runtimeDetailsPath = "/apis/odigos.io/v1alpha1/instrumentedapplications";
 
 export class Tracker {
   private readonly workloads = new Map<string, WorkloadState>();
@@ -29,14 +40,13 @@ export class Tracker {
   private readonly withDevices = new Set<string>();
   private readonly runtimeDetails = new Set<string>();
   private readonly waiters = new Set<Waiter>();
-  private readonly streams = new Set<WatchStream>();
-  private stopped = false;
-  /** Watch events seen (all kinds). */
+  private fibers: Array<Fiber.RuntimeFiber<never, never>> = [];
+  /** Watch events seen (all kinds, bookmarks included). */
   events = 0;
 
   /** `desired` maps a workload key to the devices it must carry when instrumented. */
   constructor(
-    private readonly kube: KubeClient,
+    private readonly kube: KubeClientApi,
     private readonly desired: ReadonlyMap<string, Readonly<Record<string, ReadonlyArray<string>>>>,
     private readonly onError: (error: Error) => void,
   ) {}
@@ -69,19 +79,30 @@ export class Tracker {
 
   /** Lists everything, then watches from there; resolves once listed. */
   async start(): Promise<void> {
-    await Promise.all([
-      ...kinds.map((kind) =>
-        this.follow(`/apis/apps/v1/${pluralOf[kind]}`, (type, raw) =>
-          this.onWorkload(kind, type, raw),
-        ),
+    const followed: ReadonlyArray<readonly [Resource, Apply]> = [
+      ...kinds.map(
+        (kind) =>
+          [
+            workloadResource(kind),
+            (type: string, object: KubeObject) => this.onWorkload(kind, type, object),
+          ] as const,
       ),
-      this.follow(runtimeDetailsPath, (type, raw) => this.onRuntimeDetails(type, raw)),
-    ]);
+      [
+        OdigosResources.InstrumentedApplication,
+        (type, object) => this.onRuntimeDetails(type, object),
+      ],
+    ];
+    const versions = await Promise.all(
+      followed.map(([resource, apply]) => Effect.runPromise(this.list(resource, apply))),
+    );
+    this.fibers = followed.map(([resource, apply], index) =>
+      Effect.runFork(this.follow(resource, apply, versions[index] ?? "")),
+    );
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const stream of this.streams) stream.close();
+    for (const fiber of this.fibers) Effect.runFork(Fiber.interrupt(fiber));
+    this.fibers = [];
   }
 
   /**
@@ -136,74 +157,59 @@ export class Tracker {
     this.changed();
   }
 
-  private onRuntimeDetails(type: string, raw: unknown): void {
-    const metadata = (raw as { metadata?: { name?: string; namespace?: string } }).metadata;
-    if (metadata?.name === undefined) return;
-    const key = `${metadata.namespace ?? ""}/${metadata.name}`;
+  private onRuntimeDetails(type: string, object: KubeObject): void {
+    const key = `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
     if (type === "DELETED") this.runtimeDetails.delete(key);
     else this.runtimeDetails.add(key);
     this.changed();
   }
 
-  /** List (paged), then watch forever from the list's version; re-list on 410. */
-  private async follow(path: string, apply: (type: string, raw: unknown) => void): Promise<void> {
-    const list = async (): Promise<string> => {
-      let continueToken: string | undefined;
-      let version = "";
-      do {
-        const query = new URLSearchParams({ limit: "500" });
-        if (continueToken !== undefined) query.set("continue", continueToken);
-        const { body } = await this.kube.request("GET", `${path}?${query}`);
-        const page = body as {
-          items?: unknown[];
-          metadata?: { resourceVersion?: string; continue?: string };
-        };
-        for (const item of page.items ?? []) apply("ADDED", item);
-        version = page.metadata?.resourceVersion ?? version;
-        continueToken = page.metadata?.continue || undefined;
-      } while (continueToken !== undefined);
-      return version;
-    };
-    let version = await list();
-    const loop = async () => {
-      while (!this.stopped) {
-        const query = new URLSearchParams({
-          watch: "1",
-          allowWatchBookmarks: "true",
-          resourceVersion: version,
-          timeoutSeconds: "3600",
-        });
-        let expired = false;
-        try {
-          const stream = await this.kube.watch(`${path}?${query}`, (event) => {
+  /** Every page; each item applied as ADDED; the version to watch from. */
+  private list(resource: Resource, apply: Apply) {
+    return listAll(resource).pipe(
+      Effect.provideService(KubeClient, this.kube),
+      Effect.map(({ items, resourceVersion }) => {
+        for (const item of items) apply("ADDED", item);
+        this.changed();
+        return resourceVersion;
+      }),
+    );
+  }
+
+  /** Watches from `from` for ever: a watch that ends resumes from the last version, 410 re-lists. */
+  private follow(resource: Resource, apply: Apply, from: string): Effect.Effect<never> {
+    let version = from;
+    const watchOnce = Effect.suspend(() =>
+      Stream.runForEach(
+        this.kube.watch(resource, { resourceVersion: version, timeoutSeconds: 3600 }),
+        (event) =>
+          Effect.sync(() => {
             this.events++;
-            const object = event.object as {
-              code?: number;
-              metadata?: { resourceVersion?: string };
-            };
-            if (event.type === "ERROR") {
-              if (object.code === 410) expired = true;
-              return;
-            }
             if (event.type !== "BOOKMARK") apply(event.type, event.object);
-            version = object.metadata?.resourceVersion ?? version;
-          });
-          this.streams.add(stream);
-          if (this.stopped) stream.close();
-          await stream.ended.finally(() => this.streams.delete(stream));
-        } catch (error) {
-          if (this.stopped) return;
-          if (error instanceof KubeError && error.status === 410) expired = true;
-          else {
-            this.onError(error instanceof Error ? error : new Error(String(error)));
-            await new Promise((resolve) => setTimeout(resolve, 200));
-          }
-        }
-        if (expired && !this.stopped) version = await list();
-      }
-    };
-    void loop().catch((error: unknown) =>
-      this.onError(error instanceof Error ? error : new Error(String(error))),
+            version = event.object.metadata.resourceVersion ?? version;
+          }),
+      ),
+    );
+    return Effect.forever(
+      watchOnce.pipe(
+        Effect.catchAll((error) =>
+          hasStatus(error, 410)
+            ? Effect.map(this.list(resource, apply), (listed) => {
+                version = listed;
+              })
+            : Effect.zipRight(
+                Effect.sync(() => this.onError(new Error(error.message))),
+                Effect.sleep(200),
+              ),
+        ),
+        // A failed re-list is reported like a failed watch, and retried.
+        Effect.catchAll((error) =>
+          Effect.zipRight(
+            Effect.sync(() => this.onError(new Error(error.message))),
+            Effect.sleep(200),
+          ),
+        ),
+      ),
     );
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The seeded cluster, as pure data: which workloads exist, what their runtime
  * details say, which devices each container must end up with, and the JSON
- * Patch a minimal client sends to get there.
+ * Patch the floor client sends to get there.
  */
+import type { KubeObject } from "@odigos/kube-client";
 
 export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
 export type Language = "java" | "python" | "go" | "dotnet" | "javascript";
@@ -109,7 +110,7 @@ const resourcesOf = (shape: ResourcesShape) => {
 };
 
 /** The apps/v1 manifest of a seeded workload. */
-export const workloadManifest = (spec: WorkloadSpec): Record<string, unknown> => {
+export const workloadManifest = (spec: WorkloadSpec): KubeObject => {
   const labels = { app: spec.name };
   const template = {
     metadata: { labels },
@@ -145,7 +146,7 @@ export const runtimeDetailsName = (spec: Pick<WorkloadSpec, "kind" | "name">): s
   `${spec.kind.toLowerCase()}-${spec.name}`;
 
 /** The InstrumentedApplication the node agent would report for the workload. */
-export const runtimeDetailsManifest = (spec: WorkloadSpec): Record<string, unknown> => ({
+export const runtimeDetailsManifest = (spec: WorkloadSpec): KubeObject => ({
   apiVersion: "odigos.io/v1alpha1",
   kind: "InstrumentedApplication",
   metadata: { name: runtimeDetailsName(spec), namespace: spec.namespace },
@@ -157,7 +158,7 @@ export const runtimeDetailsManifest = (spec: WorkloadSpec): Record<string, unkno
 });
 
 /** Even namespaces opt in by annotation, odd ones by the legacy label. */
-export const namespaceManifest = (index: number): Record<string, unknown> => ({
+export const namespaceManifest = (index: number): KubeObject => ({
   apiVersion: "v1",
   kind: "Namespace",
   metadata: {

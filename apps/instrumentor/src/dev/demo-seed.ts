@@ -1,17 +1,37 @@
-/** The demo's objects: an Odigos namespace with ready collectors and one opted-in Deployment. */
+/**
+ * The demo's objects: an Odigos namespace with ready collectors, and a namespace with one
+ * opted-in Deployment and four without a marker, 2 replicas each, whose pods declare their
+ * language for the stand-in node agent. No runtime details: the stand-in creates them, as the
+ * node agent would.
+ */
 import {
   DeviceResourcePrefix,
+  decodeDeployment,
+  InstrumentAnnotation,
   OdigosApiVersion,
   OdigosConfigName,
   OdigosResources,
 } from "@odigos/crd-types";
+import { rolloutProgress } from "@odigos/instrumentation-rules";
 import { KubeClient, type KubeError, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import * as Schedule from "effect/Schedule";
+import { demoLanguageAnnotation } from "./node-agent-stand-in.js";
 
 export const demoNamespace = "demo";
 export const demoWorkload = "checkout";
 export const demoCollectorsGroup = "odigos-data-collection";
+/**
+ * Deployments of the demo namespace without a marker of their own: opting the namespace in
+ * instruments them, which shows the rollout budget at work.
+ */
+export const demoExtraWorkloads = [
+  { name: "cart", language: "java" },
+  { name: "catalog", language: "python" },
+  { name: "payments", language: "javascript" },
+  { name: "frontend", language: "dotnet" },
+] as const;
 
 export const seedDemo = (odigosNamespace: string): Effect.Effect<void, KubeError, KubeClient> =>
   Effect.gen(function* () {
@@ -46,53 +66,92 @@ export const seedDemo = (odigosNamespace: string): Effect.Effect<void, KubeError
       { namespace: odigosNamespace, subresource: "status" },
     );
     yield* client.create(Resources.Namespace, { metadata: { name: demoNamespace } });
-    yield* client.create(Resources.Deployment, {
-      metadata: {
-        name: demoWorkload,
-        namespace: demoNamespace,
-        annotations: { "odigos.io/instrument": "true" },
-      },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: demoWorkload } },
-        template: {
-          metadata: { labels: { app: demoWorkload } },
-          spec: { containers: [{ name: "app", image: "ghcr.io/example/checkout:1.0" }] },
+    for (const workload of [
+      { name: demoWorkload, language: "go", optedIn: true },
+      ...demoExtraWorkloads.map((extra) => ({ ...extra, optedIn: false })),
+    ])
+      yield* client.create(Resources.Deployment, {
+        metadata: {
+          name: workload.name,
+          namespace: demoNamespace,
+          ...(workload.optedIn ? { annotations: { [InstrumentAnnotation]: "true" } } : {}),
         },
-      },
-    });
-    yield* client.create(OdigosResources.InstrumentedApplication, {
-      apiVersion: OdigosApiVersion,
-      kind: "InstrumentedApplication",
-      metadata: { name: `deployment-${demoWorkload}`, namespace: demoNamespace },
-      spec: { languages: [{ containerName: "app", language: "go" }] },
-    });
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: workload.name } },
+          template: {
+            metadata: {
+              labels: { app: workload.name },
+              annotations: { [demoLanguageAnnotation]: workload.language },
+            },
+            spec: {
+              containers: [{ name: "app", image: `registry.example/${workload.name}:1.0` }],
+            },
+          },
+        },
+      });
   });
 
-/** Polls the demo Deployment until a device appears; returns its name. */
-export const waitForDevice = (
+/** What the demo says once its Deployment is instrumented. */
+export interface Instrumented {
+  readonly device: string;
+  /** Its pods now, every one carrying the device. */
+  readonly pods: ReadonlyArray<string>;
+}
+
+const devicesOf = (containers: unknown): string[] =>
+  ((containers as Array<{ resources?: { limits?: Record<string, unknown> } }> | undefined) ?? [])
+    .flatMap((container) => Object.keys(container.resources?.limits ?? {}))
+    .filter((name) => name.startsWith(DeviceResourcePrefix));
+
+/**
+ * Polls the demo Deployment until its template carries a device, its rollout is complete (as
+ * the instrumentor judges it) and each of its pods carries the device.
+ */
+export const waitForInstrumented = (
   timeoutMs: number,
-): Effect.Effect<string, KubeError | Error, KubeClient> =>
-  Effect.gen(function* () {
+): Effect.Effect<Instrumented, KubeError | Error, KubeClient> => {
+  let last = "no answer from the API server yet";
+  return Effect.gen(function* () {
     const client = yield* KubeClient;
-    const deployment = yield* client.get(Resources.Deployment, demoWorkload, {
+    const raw = yield* client.get(Resources.Deployment, demoWorkload, {
       namespace: demoNamespace,
     });
-    const spec = deployment.spec as {
-      template?: {
-        spec?: { containers?: Array<{ resources?: { limits?: Record<string, string> } }> };
-      };
-    };
-    const limits = spec.template?.spec?.containers?.[0]?.resources?.limits ?? {};
-    const device = Object.keys(limits).find((name) => name.startsWith(DeviceResourcePrefix));
-    if (device === undefined)
-      return yield* Effect.fail(new Error(`no device on ${demoNamespace}/${demoWorkload} yet`));
-    return device;
+    const deployment = yield* Either.mapLeft(
+      decodeDeployment(raw),
+      (error) => new Error(error.message),
+    );
+    const device = devicesOf(deployment.spec.template.spec.containers)[0];
+    if (device === undefined) {
+      last = "no device on its pod template";
+      return yield* Effect.fail(new Error(last));
+    }
+    const progress = rolloutProgress(deployment);
+    if (progress._tag === "Progressing") {
+      last = `rollout: ${progress.detail}`;
+      return yield* Effect.fail(new Error(last));
+    }
+    const pods = (yield* client.list(Resources.Pod, {
+      namespace: demoNamespace,
+      labelSelector: `app=${demoWorkload}`,
+    })).items;
+    const without = pods.filter(
+      (pod) =>
+        !devicesOf((pod.spec as { containers?: unknown } | undefined)?.containers).includes(device),
+    );
+    if (without.length > 0) {
+      last = `pods without the device: ${without.map((pod) => pod.metadata.name).join(", ")}`;
+      return yield* Effect.fail(new Error(last));
+    }
+    return { device, pods: pods.map((pod) => pod.metadata.name).sort() };
   }).pipe(
-    Effect.retry(Schedule.spaced("200 millis")),
+    Effect.retry(Schedule.spaced("250 millis")),
     Effect.timeoutFail({
       duration: timeoutMs,
       onTimeout: () =>
-        new Error(`no device on ${demoNamespace}/${demoWorkload} after ${timeoutMs} ms`),
+        new Error(
+          `${demoNamespace}/${demoWorkload} not instrumented after ${timeoutMs / 1000} s (${last})`,
+        ),
     }),
   );
+};

@@ -1,0 +1,155 @@
+/**
+ * What `make start` prints once the local demo is ready: numbered steps, each a sentence saying
+ * what will be seen and the lines to paste. Every command is a whole shell line that works with a
+ * stock kubectl (≥ 1.24, for `--subresource`) and curl; test-e2e/src/demo runs each one exactly as
+ * printed and checks that the cluster shows what the sentence says.
+ */
+import {
+  demoCollectorsGroup,
+  demoExtraWorkloads,
+  demoNamespace,
+  demoWorkload,
+} from "./demo-seed.js";
+
+export interface GuideInput {
+  /** How to run kubectl: `kubectl` when one is on PATH, else the absolute path of the built one. */
+  readonly kubectl: string;
+  readonly kubeconfigPath: string;
+  readonly odigosNamespace: string;
+  /** `http://127.0.0.1:<port>/metrics`, or undefined when metrics are off. */
+  readonly metricsUrl: string | undefined;
+  readonly maxConcurrentRollouts: number;
+  readonly collectorsUnreadyGraceMs: number;
+  /** The stand-in node agent's delay. */
+  readonly agentDelayMs: number;
+  /** `gitVersion` of the API server's `/version`. */
+  readonly serverVersion: string;
+  /** The node label that says whether a node advertises the devices. */
+  readonly deviceNodeLabel: string;
+  readonly nodesWithDevices: number;
+  readonly nodesWithoutDevices: number;
+}
+
+export interface GuideStep {
+  /** What the step does and what will be seen. */
+  readonly text: string;
+  /** Whole shell lines. */
+  readonly commands: ReadonlyArray<string>;
+}
+
+/** Single-quotes a shell word unless it is made only of characters no shell treats specially. */
+export const shellWord = (word: string): string =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
+
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+
+export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
+  const k = `${shellWord(input.kubectl)} --kubeconfig ${shellWord(input.kubeconfigPath)}`;
+  const inDemo = `${k} -n ${demoNamespace}`;
+  const budget =
+    input.maxConcurrentRollouts === 0
+      ? "with no limit on rollouts at once (--max-concurrent-rollouts=0)"
+      : `never more than ${input.maxConcurrentRollouts} rolling at once (this demo runs with --max-concurrent-rollouts=${input.maxConcurrentRollouts}; the default is 20)`;
+  const patchCollectors = (ready: boolean) =>
+    `${k} -n ${input.odigosNamespace} patch collectorsgroup ${demoCollectorsGroup} --subresource=status --type=merge -p '{"status":{"ready":${ready}}}'`;
+  const others = demoExtraWorkloads.map((workload) => workload.name);
+  const all = [demoWorkload, ...others].length;
+  return [
+    {
+      text:
+        `The cluster: kubectl reaches it (Server Version: ${input.serverVersion}), and of its ` +
+        `${input.nodesWithDevices + input.nodesWithoutDevices} nodes, ${input.nodesWithDevices} ` +
+        "advertise the instrumentation devices (INSTRUMENTATION-DEVICES true) and " +
+        `${input.nodesWithoutDevices} does not (false): pods that ask for a device run only on the first.`,
+      commands: [`${k} version`, `${k} get nodes -L ${input.deviceNodeLabel}`],
+    },
+    {
+      text:
+        `Watch ${demoWorkload}'s pods (leave it running). Each time the device is added or removed, ` +
+        "its 2 pods are replaced one at a time: a pod with a new name appears (Pending, then " +
+        "Running 0/1, then 1/1), then an old one is Terminating.",
+      commands: [`${inDemo} get pods -l app=${demoWorkload} -w`],
+    },
+    {
+      text:
+        `The device on ${demoWorkload}'s pod template, and the runtime details that made the ` +
+        `instrumentor add it (deployment-${demoWorkload}):`,
+      commands: [
+        `${inDemo} get deployment ${demoWorkload} -o jsonpath='{.spec.template.spec.containers[0].resources.limits}{"\\n"}'`,
+        `${inDemo} get instrumentedapplications`,
+      ],
+    },
+    {
+      text:
+        `Opt ${demoWorkload} out: the device goes (the pods roll, in 2.), its runtime details are ` +
+        "deleted, and the instrumentor's Events say why:",
+      commands: [
+        `${inDemo} annotate deployment ${demoWorkload} odigos.io/instrument=false --overwrite`,
+        `${inDemo} get events --field-selector reportingComponent=odigos.io/instrumentor`,
+      ],
+    },
+    {
+      text:
+        "Opt it back in. In a real cluster the Odigos node agent re-creates the runtime details " +
+        "once it has inspected a pod; it does not run here, so this demo plays its part, for " +
+        `namespace ${demoNamespace} only: about ${seconds(input.agentDelayMs)} later ` +
+        `deployment-${demoWorkload} is back, then the device, and the pods roll again (in 2.):`,
+      commands: [
+        `${inDemo} annotate deployment ${demoWorkload} odigos.io/instrument=true --overwrite`,
+      ],
+    },
+    {
+      text:
+        `The rollout budget: watch the ${all} Deployments (UP-TO-DATE below 2 while one rolls) ` +
+        `and opt the whole namespace in. ${others.join(", ")} get runtime details, then devices, ` +
+        `${budget}.` +
+        (input.metricsUrl === undefined
+          ? ""
+          : " The instrumentor's metrics show the rollouts in flight, those waiting for a slot, " +
+            "and the current wave (1, 2, 4, … up to the budget):"),
+      commands: [
+        `${inDemo} get deployments -w`,
+        `${k} annotate namespace ${demoNamespace} odigos.io/instrument=true`,
+        ...(input.metricsUrl === undefined
+          ? []
+          : [`curl -s ${input.metricsUrl} | grep '^odigos_instrumentor_rollout'`]),
+      ],
+    },
+    {
+      text:
+        "The collectors grace period: make the collectors not ready. Nothing changes for " +
+        `${seconds(input.collectorsUnreadyGraceMs)} (this demo runs with ` +
+        `--collectors-unready-grace=${seconds(input.collectorsUnreadyGraceMs).replace(" ", "")}; ` +
+        `the default is 2m), then every device goes, under the same budget (in the watch of 6.):`,
+      commands: [patchCollectors(false)],
+    },
+    {
+      text: "Collectors ready again: the devices come back at once, under the same budget:",
+      commands: [patchCollectors(true)],
+    },
+  ];
+};
+
+const wrap = (text: string, width: number, indent: string): string[] => {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = "";
+    }
+    line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(line);
+  return lines.map((one, index) => (index === 0 ? one : `${indent}${one}`));
+};
+
+/** The steps as printed: `  N. text…` wrapped at 100 columns, each command on its own line below. */
+export const renderGuide = (steps: ReadonlyArray<GuideStep>): string =>
+  steps
+    .map((step, index) => {
+      const head = `  ${index + 1}. `;
+      const text = wrap(step.text, 100 - head.length, " ".repeat(head.length)).join("\n");
+      return [`${head}${text}`, ...step.commands.map((command) => `       ${command}`)].join("\n");
+    })
+    .join("\n\n");

@@ -1,0 +1,294 @@
+import { describe, expect, it } from "@effect/vitest";
+import { OdigosConfigName, OdigosResources } from "@odigos/crd-types";
+import { type KubeObject, Resources } from "@odigos/kube-client";
+import { FakeApiServer } from "@odigos/kube-client/testing";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as TestClock from "effect/TestClock";
+import { capturingLogger, eventually } from "../test-support/harness.js";
+import { type GuideInput, guideSteps, renderGuide, shellWord } from "./demo-guide.js";
+import { parseDemoSeconds } from "./demo-log.js";
+import {
+  type AgentView,
+  demoLanguageAnnotation,
+  eligibility,
+  runNodeAgentStandIn,
+} from "./node-agent-stand-in.js";
+
+const deployment = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
+  metadata: { name, namespace: "demo", annotations, resourceVersion: "1" },
+  spec: { selector: { matchLabels: { app: name } } },
+});
+
+const pod = (
+  owner: string,
+  name: string,
+  options: { phase?: string; language?: string | null; deleting?: boolean } = {},
+): KubeObject => ({
+  metadata: {
+    name,
+    namespace: "demo",
+    labels: { app: owner },
+    annotations:
+      options.language === null ? {} : { [demoLanguageAnnotation]: options.language ?? "go" },
+    ...(options.deleting === true ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}),
+  },
+  spec: { containers: [{ name: "app" }, { name: "sidecar" }] },
+  status: { phase: options.phase ?? "Running" },
+});
+
+const view = (overrides: Partial<AgentView> = {}): AgentView => ({
+  namespace: "demo",
+  odigosNamespace: "odigos-system",
+  namespaceObject: { metadata: { name: "demo" } },
+  config: undefined,
+  deployments: [],
+  pods: [pod("cart", "cart-1")],
+  runtimeDetails: new Set(),
+  ...overrides,
+});
+
+describe("the stand-in node agent's decision", () => {
+  const optedIn = deployment("cart", { "odigos.io/instrument": "true" });
+
+  it("gives runtime details to an opted-in Deployment with a Running pod, for every container", () => {
+    expect(eligibility(view(), optedIn)).toEqual({
+      _tag: "Eligible",
+      pod: "cart-1",
+      language: "go",
+      containers: ["app", "sidecar"],
+    });
+    // Opted in through its namespace.
+    expect(
+      eligibility(
+        view({
+          namespaceObject: {
+            metadata: { name: "demo", annotations: { "odigos.io/instrument": "true" } },
+          },
+        }),
+        deployment("cart"),
+      )._tag,
+    ).toBe("Eligible");
+  });
+
+  it("never to a workload that is not opted in, like the real agent (SPEC 5 would delete them)", () => {
+    const reasons = [
+      eligibility(view(), deployment("cart")),
+      eligibility(view(), deployment("cart", { "odigos.io/instrument": "false" })),
+      eligibility(
+        view({
+          namespaceObject: {
+            metadata: { name: "demo", annotations: { "odigos.io/instrument": "true" } },
+          },
+        }),
+        deployment("cart", { "odigos.io/instrument": "false" }),
+      ),
+      eligibility(
+        view({
+          config: {
+            metadata: { name: OdigosConfigName },
+            spec: { ignoredNamespaces: ["demo"] },
+          },
+        }),
+        optedIn,
+      ),
+    ].map((answer) => (answer._tag === "NotEligible" ? answer.reason : answer._tag));
+    expect(reasons).toEqual(["NotOptedIn", "NotOptedIn", "NotOptedIn", "NotOptedIn"]);
+  });
+
+  it("waits for a Running pod that is not going away, with a known language, and for no runtime details", () => {
+    const reason = (overrides: Partial<AgentView>) => {
+      const answer = eligibility(view(overrides), optedIn);
+      return answer._tag === "NotEligible" ? answer.reason : answer._tag;
+    };
+    expect(reason({ runtimeDetails: new Set(["deployment-cart"]) })).toBe("HasRuntimeDetails");
+    expect(reason({ pods: [pod("cart", "cart-1", { phase: "Pending" })] })).toBe("NoRunningPod");
+    expect(reason({ pods: [pod("cart", "cart-1", { deleting: true })] })).toBe("NoRunningPod");
+    expect(reason({ pods: [pod("other", "other-1")] })).toBe("NoRunningPod");
+    expect(reason({ pods: [pod("cart", "cart-1", { language: null })] })).toBe("NoLanguage");
+    expect(reason({ pods: [pod("cart", "cart-1", { language: "cobol" })] })).toBe(
+      "UnknownLanguage",
+    );
+  });
+});
+
+describe("the stand-in node agent", () => {
+  it.scoped(
+    "creates runtime details a delay after a Deployment qualifies, and again after an opt-out and back in",
+    () =>
+      Effect.gen(function* () {
+        const fake = new FakeApiServer();
+        fake.put(Resources.Namespace, { metadata: { name: "demo" } });
+        fake.put(Resources.Deployment, deployment("cart", { "odigos.io/instrument": "true" }));
+        fake.put(Resources.Deployment, deployment("idle"));
+        fake.put(Resources.Pod, pod("cart", "cart-1"));
+        fake.put(Resources.Pod, pod("idle", "idle-1", { language: "java" }));
+        const { logger, lines } = capturingLogger();
+        yield* Effect.forkScoped(
+          runNodeAgentStandIn({
+            namespace: "demo",
+            odigosNamespace: "odigos-system",
+            delayMs: 2_000,
+            log: logger,
+          }).pipe(Effect.provide(fake.layer)),
+        );
+        const details = () =>
+          fake.get(OdigosResources.InstrumentedApplication, "deployment-cart", "demo");
+        yield* eventually(
+          () => lines.some((line) => line.reason === "Inspecting"),
+          "inspecting cart's pod",
+        );
+        yield* TestClock.adjust(1_999);
+        expect(details()).toBeUndefined();
+        yield* TestClock.adjust(1);
+        const created = yield* eventually(details, "cart's runtime details");
+        expect(created.spec).toEqual({
+          languages: [
+            { containerName: "app", language: "go" },
+            { containerName: "sidecar", language: "go" },
+          ],
+        });
+        expect(
+          fake.get(OdigosResources.InstrumentedApplication, "deployment-idle", "demo"),
+        ).toBeUndefined();
+
+        // Opted out, the instrumentor deletes them; opted back in, the stand-in creates them again.
+        fake.update(Resources.Deployment, "cart", "demo", {
+          metadata: { annotations: { "odigos.io/instrument": "false" } },
+        });
+        fake.remove(OdigosResources.InstrumentedApplication, "deployment-cart", "demo");
+        fake.update(Resources.Deployment, "cart", "demo", {
+          metadata: { annotations: { "odigos.io/instrument": "true" } },
+        });
+        yield* eventually(
+          () => lines.filter((line) => line.reason === "Inspecting").length === 2,
+          "inspecting cart's pod again",
+        );
+        yield* TestClock.adjust(2_000);
+        yield* eventually(details, "cart's runtime details again");
+
+        // The namespace opted in: the Deployment without a marker qualifies too.
+        fake.update(Resources.Namespace, "demo", undefined, {
+          metadata: { annotations: { "odigos.io/instrument": "true" } },
+        });
+        yield* eventually(
+          () => lines.some((line) => line.reason === "Inspecting" && line.workload === "idle"),
+          "inspecting idle's pod",
+        );
+        yield* TestClock.adjust(2_000);
+        const idle = yield* eventually(
+          () => fake.get(OdigosResources.InstrumentedApplication, "deployment-idle", "demo"),
+          "idle's runtime details",
+        );
+        expect(idle.spec).toEqual({
+          languages: [
+            { containerName: "app", language: "java" },
+            { containerName: "sidecar", language: "java" },
+          ],
+        });
+        expect(fake.writes({ verb: "create" })).toHaveLength(3);
+      }),
+  );
+});
+
+describe("the stand-in node agent, when the API server refuses", () => {
+  it.scoped("tries again a delay later, and says why", () =>
+    Effect.gen(function* () {
+      const fake = new FakeApiServer();
+      fake.put(Resources.Namespace, { metadata: { name: "demo" } });
+      fake.put(Resources.Deployment, deployment("cart", { "odigos.io/instrument": "true" }));
+      fake.put(Resources.Pod, pod("cart", "cart-1"));
+      fake.failNext({ verb: "create", resource: "instrumentedapplications" }, 500);
+      const { logger, lines } = capturingLogger();
+      yield* Effect.forkScoped(
+        runNodeAgentStandIn({
+          namespace: "demo",
+          odigosNamespace: "odigos-system",
+          delayMs: 2_000,
+          log: logger,
+        }).pipe(Effect.provide(fake.layer)),
+      );
+      yield* eventually(() => lines.some((line) => line.reason === "Inspecting"), "inspecting");
+      yield* TestClock.adjust(2_000);
+      yield* eventually(
+        () => lines.some((line) => line.level === "warn" && line.workload === "cart"),
+        "the refusal logged",
+      );
+      expect(
+        fake.get(OdigosResources.InstrumentedApplication, "deployment-cart", "demo"),
+      ).toBeUndefined();
+      yield* TestClock.adjust(2_000);
+      yield* eventually(
+        () => fake.get(OdigosResources.InstrumentedApplication, "deployment-cart", "demo"),
+        "cart's runtime details on the second try",
+      );
+    }),
+  );
+});
+
+describe("the printed guide", () => {
+  const input: GuideInput = {
+    kubectl: "kubectl",
+    kubeconfigPath: "/tmp/odigos-control-plane-x/kubeconfig",
+    odigosNamespace: "odigos-system",
+    metricsUrl: "http://127.0.0.1:41234/metrics",
+    maxConcurrentRollouts: 2,
+    collectorsUnreadyGraceMs: 30_000,
+    agentDelayMs: 2_000,
+    serverVersion: "v1.36.3",
+    deviceNodeLabel: "kwok.odigos.io/instrumentation-devices",
+    nodesWithDevices: 3,
+    nodesWithoutDevices: 1,
+  };
+
+  it("quotes only words a shell would change", () => {
+    expect(shellWord("/tmp/a-b_c.1/kubeconfig")).toBe("/tmp/a-b_c.1/kubeconfig");
+    expect(shellWord("/tmp/my dir/kubeconfig")).toBe("'/tmp/my dir/kubeconfig'");
+    expect(shellWord("it's")).toBe(`'it'"'"'s'`);
+  });
+
+  it("numbers the steps, wraps their text at 100 columns and puts each command on a line of its own", () => {
+    const steps = guideSteps(input);
+    const lines = renderGuide(steps).split("\n");
+    const commands = lines.filter((line) => line.startsWith("       "));
+    expect(commands.map((line) => line.trim())).toEqual(steps.flatMap((step) => step.commands));
+    for (const command of commands)
+      expect(command.trim()).toMatch(
+        /^(kubectl --kubeconfig \/tmp\/odigos-control-plane-x\/kubeconfig |curl )/,
+      );
+    for (const line of lines.filter((one) => !one.startsWith("       ")))
+      expect(line.length).toBeLessThanOrEqual(100);
+    expect(
+      lines.filter((line) => /^ {2}\d+\. /.test(line)).map((line) => line.slice(2, 4)),
+    ).toEqual(steps.map((_, index) => `${index + 1}.`));
+  });
+
+  it("says the figures the demo runs with, and uses the built kubectl by its path when none is on PATH", () => {
+    const text = guideSteps({
+      ...input,
+      kubectl: "/cache/k8s binaries/kubectl",
+      maxConcurrentRollouts: 3,
+      collectorsUnreadyGraceMs: 45_000,
+    });
+    const all = text.map((step) => step.text).join(" ");
+    expect(all).toContain(
+      "never more than 3 rolling at once (this demo runs with --max-concurrent-rollouts=3",
+    );
+    expect(all).toContain(
+      "Nothing changes for 45 s (this demo runs with --collectors-unready-grace=45s",
+    );
+    expect(text[0]?.commands[0]).toBe(
+      "'/cache/k8s binaries/kubectl' --kubeconfig /tmp/odigos-control-plane-x/kubeconfig version",
+    );
+  });
+});
+
+describe("ODIGOS_DEMO_SECONDS", () => {
+  it("is unset, or a whole number of seconds above 0", () => {
+    expect(parseDemoSeconds(undefined)).toEqual(Either.right(undefined));
+    expect(parseDemoSeconds("")).toEqual(Either.right(undefined));
+    expect(parseDemoSeconds("90")).toEqual(Either.right(90));
+    for (const bad of ["0", "1.5", "-3", "10s", "soon"])
+      expect(Either.isLeft(parseDemoSeconds(bad)), bad).toBe(true);
+  });
+});

@@ -1,0 +1,12 @@
+export {
+  type ExitStatus,
+  harnessArgs,
+  InstrumentorProcess,
+  instrumentorMain,
+  killAll,
+  type LogLine,
+  type LogStats,
+  type StartOptions,
+  startInstrumentor,
+} from "./instrumentor-process.js";
+export { metricSum, parseLabels, parseSamples, type Sample } from "./prometheus.js";
