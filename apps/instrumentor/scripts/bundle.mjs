@@ -5,18 +5,20 @@
  * imports, tree-shaken, in `dist/bundle/` (`instrumentor.mjs` and `chunks/`). Run by `build`
  * after tsc. What the image ships is this folder (tooling/bundle assembles it, without the maps).
  *
- * Why a bundle: `node dist/main.js` with node_modules holds 86 MB RSS and 18 MB of heap after
- * `--help`, and takes 0.7 s; the bundle 58 MB and 7 MB, 0.3 s (tooling/bundle/README.md has the
- * figures and how to measure them). Most of the difference is effect's many ES modules, each
- * kept with its source text.
+ * Why a bundle: `node dist/main.js --help` with node_modules peaks at 88.5 MB RSS with 19 MB of
+ * live heap, and takes about 0.5 s; the bundle 59 MB and 8 MB, 0.17 s (Node 20, medians of 9
+ * runs on a busy 2-core machine; tooling/bundle/README.md has the figures and
+ * tooling/bundle/src/measure.mjs measures them). Most of the difference is effect's hundreds of
+ * ES modules, each loaded, linked and kept with its source text.
  *
  * - `splitting`: every dynamic import gets its own chunk, loaded only when it runs;
  *   `@kubernetes/client-node` (about 5 MB of the bundle, for kubeconfigs with credential plugins,
  *   src/kube/credentials.ts) and `yaml` (kubeconfig files) stay out of a start with in-cluster
  *   credentials;
  * - whitespace and syntax minified, identifiers kept and `keepNames`: stack traces, error
- *   classes and Effect's tagged errors stay readable in logs (measured: 58.3 MB RSS, against
- *   57.1 without keepNames, 56.1 fully minified, 62.1 unminified);
+ *   classes and Effect's tagged errors stay readable in logs (peak RSS of `--help`, medians of 9:
+ *   60.3 MB, against 58.7 without keepNames, 58.1 with identifiers minified too, 59.5 unminified;
+ *   about 1 MB is noise between batches);
  * - the banner gives CommonJS dependencies a `require` for Node's built-ins (an ES module has none);
  * - source maps: linked, next to each file, without the sources' text (they point at `src/*.ts`
  *   through tsc's own maps, for `node --enable-source-maps dist/bundle/instrumentor.mjs` here);
