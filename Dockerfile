@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # The Odigos instrumentor image: builds the workspace, makes the production bundle with the one
-# script the tests also use (tooling/bundle: production dependencies only, no dev code, tests,
-# declarations or source maps, every import checked), and ships it on a Node 24 runtime as
-# uid 1000 (the chart's runAsUser), files owned by root.
+# script the tests also use (tooling/bundle: the app's esbuild bundle, instrumentor.mjs and its
+# chunks, with a package.json, LICENSE and third-party notices; no node_modules, dev code,
+# tests or source maps; every import checked), and ships it on a Node 24 runtime as uid 1000
+# (the chart's runAsUser), files owned by root.
 #
 #   docker build -t odigos-instrumentor .          # official node images from Docker Hub
 #   make image                                     # no registry: bases made here (tooling/image)
@@ -38,8 +39,7 @@ RUN --mount=type=secret,id=extra-ca \
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /out/ ./
-COPY LICENSE ./LICENSE
 USER 1000:1000
 EXPOSE 8080 8081
-ENTRYPOINT ["/usr/local/bin/node", "dist/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "instrumentor.mjs"]
 CMD ["--leader-elect"]

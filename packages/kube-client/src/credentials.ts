@@ -179,10 +179,12 @@ const fromKubeconfig = async (
   path: string,
   source: CredentialSource,
 ): Promise<ClusterCredentials> => {
-  // Loaded only for a kubeconfig (in a pod it never is). `yaml` is CommonJS: a bundler's
-  // dynamic import of it may give only `default` (module.exports), as esbuild's does.
-  const yaml: typeof import("yaml") & { default?: typeof import("yaml") } = await import("yaml");
-  const parse = yaml.default?.parse ?? yaml.parse;
+  // Loaded only for a kubeconfig (in a pod it never is). `yaml` is CommonJS, whose named
+  // exports Node's import() gives. esbuild's split chunks would give only `default`; the
+  // instrumentor's bundle puts that right where it goes wrong, for every such import
+  // (apps/instrumentor/scripts/bundle.mjs, which fails the build if one is left), so no
+  // `yaml.default?.parse ?? yaml.parse` here.
+  const { parse } = await import("yaml");
   let file: KubeconfigFile;
   try {
     file = (parse(await readFile(path, "utf8")) ?? {}) as KubeconfigFile;

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import * as Chunk from "effect/Chunk";
 import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Fiber from "effect/Fiber";
 import * as Stream from "effect/Stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WatchEvent } from "./client.js";
@@ -19,7 +21,11 @@ const requests: Array<{
   body: string;
 }> = [];
 
-const serve = async (handler: Handler, pathPrefix = "") => {
+const serve = async (
+  handler: Handler,
+  pathPrefix = "",
+  authHeaders = async (): Promise<Record<string, string>> => ({ authorization: "Bearer t" }),
+) => {
   requests.length = 0;
   server = createServer((req, res) => {
     let body = "";
@@ -38,7 +44,7 @@ const serve = async (handler: Handler, pathPrefix = "") => {
       source: "KUBECONFIG",
       server: `http://127.0.0.1:${port}${pathPrefix}`,
       insecureSkipTlsVerify: false,
-      authHeaders: async () => ({ authorization: "Bearer t" }),
+      authHeaders,
     },
     { userAgent: "test-agent/1", fieldManager: "tester", requestTimeoutMs: 300 },
   );
@@ -181,5 +187,43 @@ describe("live KubeClient", () => {
     mode = "cut";
     expect((await events(watch())).error).toMatchObject({ _tag: "KubeTransportError" });
     client.close();
+  });
+
+  it("lets a watch interrupted while its credentials are read go without an uncaught error", async () => {
+    // At shutdown: the request is made once the credentials come, and destroyed at once. It
+    // used to get its "error" listener a step later, so its "socket hang up" was uncaught and
+    // ended the process (exit 1 on SIGTERM, seen with an exec credential plugin).
+    let asked: () => void = () => undefined;
+    const credentialsAsked = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let give: (headers: Record<string, string>) => void = () => undefined;
+    const client = await serve(
+      (_req, res) => void res.writeHead(200),
+      "",
+      () => {
+        asked();
+        return new Promise((resolve) => {
+          give = resolve;
+        });
+      },
+    );
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const fiber = Effect.runFork(
+        Stream.runDrain(client.watch(Resources.Deployment, { resourceVersion: "1" })),
+      );
+      await credentialsAsked;
+      const interrupted = Effect.runPromise(Fiber.interrupt(fiber));
+      give({ authorization: "Bearer t" });
+      expect(Exit.isInterrupted(await interrupted)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      client.close();
+    }
   });
 });

@@ -99,7 +99,7 @@ export const makeKubeClient = (
   const basePath = server.pathname.replace(/\/+$/, "");
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
-  const open = (method: string, path: string, headers: Record<string, string>) =>
+  const authHeaders = (method: string, path: string) =>
     Effect.tryPromise({
       try: () => credentials.authHeaders(),
       catch: (error) =>
@@ -108,17 +108,20 @@ export const makeKubeClient = (
           path,
           detail: `credentials: ${error instanceof Error ? error.message : String(error)}`,
         }),
-    }).pipe(
-      Effect.map((auth) =>
-        transport.request({
-          ...origin,
-          path: `${basePath}${path}`,
-          method,
-          agent,
-          headers: { "user-agent": options.userAgent, ...auth, ...headers },
-        }),
-      ),
-    );
+    });
+  /**
+   * A request, to be given its "error" listener in the same synchronous step: one destroyed
+   * without a listener (its fiber interrupted in between, at shutdown) emits "socket hang up"
+   * as an uncaught exception and ends the process.
+   */
+  const request = (method: string, path: string, headers: Record<string, string>) =>
+    transport.request({
+      ...origin,
+      path: `${basePath}${path}`,
+      method,
+      agent,
+      headers: { "user-agent": options.userAgent, ...headers },
+    });
 
   /** One request and its whole answer; fails on no answer, or on a non-2xx one. */
   const send = (
@@ -132,8 +135,9 @@ export const makeKubeClient = (
       headers["content-type"] = body.contentType;
       headers["content-length"] = String(Buffer.byteLength(body.text));
     }
-    return Effect.flatMap(open(method, path, headers), (req) =>
+    return Effect.flatMap(authHeaders(method, path), (auth) =>
       Effect.async<Answer, KubeError>((resume) => {
+        const req = request(method, path, { ...auth, ...headers });
         const failed = (detail: string) =>
           resume(Effect.fail(new KubeTransportError({ method, path, detail })));
         req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
@@ -182,14 +186,10 @@ export const makeKubeClient = (
       watchOptions.idleTimeoutMs ?? ((watchOptions.timeoutSeconds ?? 1800) + 30) * 1000;
     return Stream.asyncPush<WatchEvent, KubeError>(
       (emit) =>
-        Effect.acquireRelease(open("GET", path, { accept: "application/json" }), (req) =>
-          Effect.sync(() => {
-            closedByUs.add(req);
-            req.destroy();
-          }),
-        ).pipe(
-          Effect.tap((req) =>
+        Effect.acquireRelease(
+          Effect.flatMap(authHeaders("GET", path), (auth) =>
             Effect.sync(() => {
+              const req = request("GET", path, { ...auth, accept: "application/json" });
               const failed = (detail: string) => {
                 if (!closedByUs.has(req))
                   emit.fail(new KubeTransportError({ method: "GET", path, detail }));
@@ -243,8 +243,14 @@ export const makeKubeClient = (
                 });
               });
               req.end();
+              return req;
             }),
           ),
+          (req) =>
+            Effect.sync(() => {
+              closedByUs.add(req);
+              req.destroy();
+            }),
         ),
       { bufferSize: "unbounded" },
     );

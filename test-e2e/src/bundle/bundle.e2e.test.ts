@@ -1,16 +1,27 @@
 // Issue 14: the production bundle, made by the one script the Dockerfile runs
-// (tooling/bundle), holds production code only, and runs as the image holds it: read-only,
+// (tooling/bundle): the app's esbuild bundle, no node_modules. It holds production code only,
+// keeps @kubernetes/client-node in a chunk loaded only for credential plugins (and loads it for
+// a kubeconfig with an exec plugin), and runs as the image holds it: read-only,
 // owned by root, as the chart's unprivileged user with only the environment the chart and the
 // kubelet set and the service-account token and CA where Kubernetes mounts them, against the
 // local control plane with exactly the chart's RBAC. It becomes ready, converges the standard
 // scenario and exits 0 on SIGTERM.
 import { spawn } from "node:child_process";
-import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
+import { init, parse } from "es-module-lexer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChartInstall,
@@ -31,6 +42,8 @@ import {
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const bundleScript = join(repoRoot, "tooling/bundle/src/bundle.mjs");
 const app = "@odigos/instrumentor";
+/** The bundle's entry (package.json's bin), what the image's ENTRYPOINT runs. */
+const entry = "instrumentor.mjs";
 
 const unavailable = sandboxUnavailable();
 const sandboxRequired = process.env.ODIGOS_BUNDLE_SANDBOX === "required";
@@ -72,54 +85,14 @@ const run = (file: string, args: readonly string[], cwd = repoRoot): Promise<Run
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 
-/** pnpm: the one running these tests (npm_execpath), else the one on PATH. */
-const pnpm = (args: readonly string[]) => {
-  const execPath = process.env.npm_execpath;
-  return execPath !== undefined && /pnpm/.test(execPath)
-    ? run(/\.c?js$/.test(execPath) ? process.execPath : execPath, [
-        ...(/\.c?js$/.test(execPath) ? [execPath] : []),
-        ...args,
-      ])
-    : run("pnpm", args);
-};
-
-interface LsNode {
-  readonly dependencies?: Record<string, LsNode>;
-  readonly devDependencies?: Record<string, LsNode>;
-  readonly optionalDependencies?: Record<string, LsNode>;
-}
-
-/** Every package name in a `pnpm ls --json --depth Infinity` tree, below its roots. */
-const namesIn = (roots: readonly LsNode[]): Set<string> => {
-  const names = new Set<string>();
-  const visit = (node: LsNode) => {
-    const children = {
-      ...node.dependencies,
-      ...node.devDependencies,
-      ...node.optionalDependencies,
-    };
-    for (const [name, child] of Object.entries(children)) {
-      if (names.has(name)) continue;
-      names.add(name);
-      visit(child);
-    }
-  };
-  for (const root of roots) visit(root);
-  return names;
-};
-
-const closure = async (kind: "--prod" | "--dev") => {
-  const result = await pnpm(["ls", "--filter", app, kind, "--depth", "Infinity", "--json"]);
-  if (result.code !== 0) throw new Error(`pnpm ls ${kind} failed:\n${result.stderr}`);
-  return namesIn(JSON.parse(result.stdout) as LsNode[]);
-};
-
 describe("the production bundle (tooling/bundle)", () => {
   const workDir = mkdtempSync(join(tmpdir(), "odigos-bundle-"));
   const appDir = join(workDir, "app");
   let summary = "";
   let install: ChartInstall | undefined;
   let instrumentor: InstrumentorProcess | undefined;
+  let pluginInstall: ChartInstall | undefined;
+  let pluginInstrumentor: InstrumentorProcess | undefined;
 
   beforeAll(async () => {
     // What the image holds must be readable by the pod's user: mkdtemp makes 0700 folders.
@@ -135,48 +108,142 @@ describe("the production bundle (tooling/bundle)", () => {
 
   afterAll(async () => {
     await instrumentor?.stop("SIGKILL");
+    await pluginInstrumentor?.stop("SIGKILL");
     await install?.teardown();
+    await pluginInstall?.teardown();
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("holds the app's production dependencies, and none of its devDependencies, tests, dev code, declarations or maps", async () => {
+  it("holds the esbuild bundle and its notices only: no node_modules, maps, declarations, tests or dev code; the client library in a chunk of its own", async () => {
     const files = filesUnder(appDir);
-    const paths = files.map((file) => file.path);
-    expect(paths).toContain("dist/main.js");
-    expect(paths.filter((path) => /\.(d\.[cm]?ts|map|[cm]?ts)$/.test(path))).toEqual([]);
-    // Our code: the app's own files and the workspace packages' (registry packages ship their
-    // own tests at times, pino's for one: what their authors publish is theirs).
-    const workspace = await pnpm(["ls", "-r", "--depth", "-1", "--json"]);
-    const workspaceNames = (JSON.parse(workspace.stdout) as Array<{ name?: string }>).flatMap(
-      (project) => (project.name === undefined ? [] : [project.name]),
+    const paths = files.map((file) => file.path).sort();
+    const modules = paths.filter((path) => path.endsWith(".mjs"));
+    expect(paths.filter((path) => !path.endsWith(".mjs"))).toEqual([
+      "LICENSE",
+      "THIRD-PARTY-NOTICES",
+      "package.json",
+    ]);
+    expect(modules).toContain(entry);
+    expect(modules.filter((path) => path !== entry && !/^chunks\/[^/]+\.mjs$/.test(path))).toEqual(
+      [],
     );
-    const ours = paths.filter(
-      (path) =>
-        !path.startsWith("node_modules/") ||
-        workspaceNames.some((name) => path.includes(`/node_modules/${name}/`)),
+    expect(JSON.parse(readFileSync(join(appDir, "package.json"), "utf8"))).toMatchObject({
+      name: app,
+      type: "module",
+      bin: { "odigos-instrumentor": `./${entry}` },
+    });
+    const sources = new Map(
+      modules.map((path) => [path, readFileSync(join(appDir, path), "utf8")] as const),
     );
-    expect(ours.filter((path) => path.startsWith("dist/"))).not.toEqual([]);
-    expect(ours.some((path) => path.includes("/node_modules/@odigos/crd-types/dist/"))).toBe(true);
-    expect(ours.filter((path) => /(^|\/)dist\/dev\//.test(path))).toEqual([]);
-    expect(ours.filter((path) => /\.(test|spec)\.|(^|\/)test-support\//.test(path))).toEqual([]);
+    // No dev code (the local demo's control plane) and no test code made it in.
+    for (const [path, source] of sources) {
+      expect({
+        path,
+        dev: /@odigos\/control-plane|startControlPlane|from"vitest"/.test(source),
+      }).toEqual({ path, dev: false });
+    }
 
-    const bundled = new Set(
-      files
-        .filter((file) => file.path.endsWith("/package.json"))
-        .map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/package\.json$/.exec(file.path)?.[1])
-        .filter((name): name is string => name !== undefined),
+    // @kubernetes/client-node (credential plugins only) is a chunk that nothing imports
+    // statically: a start with in-cluster credentials never loads it.
+    const clientChunks = [...sources].filter(([, source]) =>
+      /\bKubeConfig\s*=\s*class\b/.test(source),
     );
-    const production = await closure("--prod");
-    const development = await closure("--dev");
-    const devOnly = [...development].filter((name) => !production.has(name)).sort();
-    expect(devOnly.length).toBeGreaterThan(0); // vitest, @odigos/control-plane, ...
-    expect([...production].filter((name) => !bundled.has(name)).sort()).toEqual([]);
-    expect(devOnly.filter((name) => bundled.has(name))).toEqual([]);
+    expect(clientChunks.map(([path]) => path)).toHaveLength(1);
+    const clientChunk = clientChunks[0]?.[0] ?? "";
+    await init;
+    const staticClosure = new Set<string>();
+    const visit = (path: string) => {
+      if (staticClosure.has(path)) return;
+      staticClosure.add(path);
+      const [imports] = parse(sources.get(path) ?? "", path);
+      for (const { n, d } of imports) {
+        if (d === -1 && n?.startsWith(".")) visit(join(dirname(path), n));
+      }
+    };
+    visit(entry);
+    expect(staticClosure.has(clientChunk)).toBe(false);
+    const dynamicallyImported = [...staticClosure].flatMap((path) =>
+      parse(sources.get(path) ?? "", path)[0]
+        .filter(({ d, n }) => d >= 0 && n !== undefined)
+        .map(({ n }) => join(dirname(path), n ?? "")),
+    );
+    expect(dynamicallyImported).toContain(clientChunk);
 
     const bytes = files.reduce((sum, file) => sum + file.size, 0);
+    const clientBytes = files.find((file) => file.path === clientChunk)?.size ?? 0;
     console.log(
-      `[bundle] ${summary}\n[bundle] ${(bytes / 1_000_000).toFixed(1)} MB in ${files.length} files, ${bundled.size} packages`,
+      `[bundle] ${summary}\n[bundle] ${(bytes / 1_000_000).toFixed(1)} MB in ${files.length} files (${modules.length} modules; the client-node chunk ${(clientBytes / 1_000_000).toFixed(1)} MB)`,
     );
+  });
+
+  it("loads the client library's chunk for a kubeconfig with an exec credential plugin, and becomes ready through it", async () => {
+    const admin = adminKubeConfig();
+    pluginInstall = await installChart(admin, "bundle-exec", workDir);
+    const { serviceAccountDir, apiServer } = pluginInstall;
+    // The plugin prints the service account's token as an ExecCredential and counts its calls.
+    const calls = join(workDir, "exec-plugin-calls");
+    const plugin = [
+      'const { appendFileSync, readFileSync } = require("node:fs");',
+      `appendFileSync(${JSON.stringify(calls)}, "called\\n");`,
+      `const token = readFileSync(${JSON.stringify(join(serviceAccountDir, "token"))}, "utf8").trim();`,
+      'console.log(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token } }));',
+    ].join("\n");
+    const kubeconfigPath = join(workDir, "exec-kubeconfig.yaml");
+    writeFileSync(
+      kubeconfigPath,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": "plugin",
+        contexts: [{ name: "plugin", context: { cluster: "local", user: "plugin" } }],
+        clusters: [
+          {
+            name: "local",
+            cluster: {
+              server: `https://${apiServer.host}:${apiServer.port}`,
+              "certificate-authority": join(serviceAccountDir, "ca.crt"),
+            },
+          },
+        ],
+        users: [
+          {
+            name: "plugin",
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1",
+                command: process.execPath,
+                args: ["-e", plugin],
+                interactiveMode: "Never",
+              },
+            },
+          },
+        ],
+      }),
+    );
+
+    pluginInstrumentor = await startInstrumentor({
+      kubeconfigPath,
+      odigosNamespace: pluginInstall.odigosNamespace,
+      command: [process.execPath, join(appDir, entry)],
+      args: pluginInstall.container.args,
+    });
+    expect(
+      pluginInstrumentor.logs.find((line) => line.msg === "instrumentor started"),
+    ).toMatchObject({
+      credentials: "KUBECONFIG",
+      server: `https://${apiServer.host}:${apiServer.port}`,
+    });
+    // Ready (startInstrumentor waited for /readyz 200): every cache listed and watched
+    // with the plugin's token.
+    expect(readFileSync(calls, "utf8")).toMatch(/^called\n/);
+    expect(
+      pluginInstrumentor.logs.filter((line) => line.level === "error" || line.level === "fatal"),
+    ).toEqual([]);
+    const code = await pluginInstrumentor.stop("SIGTERM");
+    expect(code).toBe(0);
+    expect(pluginInstrumentor.unstructured).toEqual([]);
+    await pluginInstall.teardown();
+    pluginInstall = undefined;
   });
 
   describe.skipIf(unavailable !== undefined && !sandboxRequired)(
@@ -219,7 +286,7 @@ describe("the production bundle (tooling/bundle)", () => {
             uid: container.runAsUser,
             gid: container.runAsGroup,
             env,
-            command: [process.execPath, "dist/main.js"],
+            command: [process.execPath, entry],
           }),
           args: container.args,
         });

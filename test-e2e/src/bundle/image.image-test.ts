@@ -90,9 +90,9 @@ describe(`the image ${image}`, () => {
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("runs node dist/main.js in /app as the chart's user, and holds files only root can change", async () => {
+  it("runs node instrumentor.mjs (the bundle) in /app as the chart's user, and holds files only root can change", async () => {
     expect(config.Config.User).toBe(`${runAsUser}:${runAsGroup}`);
-    expect(config.Config.Entrypoint).toEqual(["/usr/local/bin/node", "dist/main.js"]);
+    expect(config.Config.Entrypoint).toEqual(["/usr/local/bin/node", "instrumentor.mjs"]);
     expect(config.Config.WorkingDir).toBe("/app");
 
     // Inside the image, as its user: every file of /app is root's and not writable.
@@ -105,8 +105,9 @@ describe(`the image ${image}`, () => {
         if (e.isDirectory()) walk(path); } };
       walk("/app");
       let write = "written";
-      try { writeFileSync("/app/dist/x", ""); } catch (error) { write = error.code; }
-      console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), bad, write }));`;
+      try { writeFileSync("/app/x", ""); } catch (error) { write = error.code; }
+      const top = readdirSync("/app").sort();
+      console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), bad, write, top }));`;
     const out = await podmanOk([
       "run",
       "--rm",
@@ -119,7 +120,14 @@ describe(`the image ${image}`, () => {
       "-e",
       check,
     ]);
-    expect(JSON.parse(out)).toEqual({ uid: runAsUser, gid: runAsGroup, bad: [], write: "EACCES" });
+    // The bundle (tooling/bundle): esbuild's modules, no node_modules.
+    expect(JSON.parse(out)).toEqual({
+      uid: runAsUser,
+      gid: runAsGroup,
+      bad: [],
+      write: "EACCES",
+      top: ["LICENSE", "THIRD-PARTY-NOTICES", "chunks", "instrumentor.mjs", "package.json"],
+    });
     const help = await podmanOk(["run", "--rm", ...runFlags, "--network", "none", image, "--help"]);
     expect(help).toMatch(/^Usage: odigos-instrumentor/);
     console.log(`[image] ${image}: ${(config.Size / 1_000_000).toFixed(1)} MB`);

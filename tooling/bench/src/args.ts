@@ -1,4 +1,5 @@
 /** Command-line flags of `pnpm bench`. */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 export interface BenchOptions {
@@ -12,7 +13,10 @@ export interface BenchOptions {
   readonly floorConcurrencies: ReadonlyArray<number>;
   readonly instrumentorNodeArgs: ReadonlyArray<string>;
   readonly instrumentorArgs: ReadonlyArray<string>;
-  /** Another build of the instrumentor's `main.js` (for A/B experiments); default the workspace's. */
+  /**
+   * Another entry of the instrumentor (A/B experiments, e.g. tsc's `apps/instrumentor/dist/main.js`);
+   * default the workspace's production bundle, `apps/instrumentor/dist/bundle/instrumentor.mjs`.
+   */
   readonly instrumentorMain: string | undefined;
   readonly phaseTimeoutSeconds: number;
   /** Before each timed phase, wait up to this long for other processes to leave the CPUs (0: never wait). */
@@ -37,7 +41,8 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --floor-concurrency LIST    floor client concurrencies, first = reference (default 8,16,32,64)
   --instrumentor-node-args S  node flags for the instrumentor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --instrumentor-args S       extra instrumentor flags, e.g. "--max-concurrent-reconciles=16"
-  --instrumentor-main PATH    run this main.js instead of apps/instrumentor/dist/main.js (experiments)
+  --instrumentor-main PATH    run this entry instead of the bundle, apps/instrumentor/dist/bundle/instrumentor.mjs
+                              (experiments; apps/instrumentor/dist/main.js is tsc's output, unbundled)
   --phase-timeout-seconds N   give up on a phase that does not converge (default 600)
   --quiet-wait-seconds N      before each timed phase, wait up to N s for other processes'
                               CPU use to drop below 0.3 cores (default 15; 0: never wait)
@@ -101,7 +106,11 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     floorConcurrencies,
     instrumentorNodeArgs: words(values["instrumentor-node-args"]),
     instrumentorArgs: words(values["instrumentor-args"]),
-    instrumentorMain: values["instrumentor-main"],
+    // Relative to where `pnpm bench` was typed (pnpm runs the script in tooling/bench).
+    instrumentorMain:
+      values["instrumentor-main"] === undefined
+        ? undefined
+        : resolve(process.env.INIT_CWD ?? ".", values["instrumentor-main"]),
     phaseTimeoutSeconds: positive("phase-timeout-seconds", values["phase-timeout-seconds"], 600),
     quietWaitSeconds: positive("quiet-wait-seconds", values["quiet-wait-seconds"], 15, 0),
     gcProbe: !(values["no-gc-probe"] ?? false) || values["cpu-profile-dir"] !== undefined,

@@ -125,6 +125,8 @@ export interface BenchResult {
   steady?: PhaseResult;
   shutdown?: { readonly code: number | string; readonly ms: number };
   instrumentor?: {
+    /** The script run, from the repository root: the bundle unless `--instrumentor-main` said otherwise. */
+    readonly entry: string;
     readonly pid: number;
     readonly highWaterMarkBytes: number;
     readonly logLines: number;
@@ -485,6 +487,10 @@ export const renderReport = (result: BenchResult): string => {
       renderTable(
         ["figure", "value"],
         [
+          [
+            "entry run",
+            result.instrumentor === undefined ? "–" : `\`${result.instrumentor.entry}\``,
+          ],
           ['spawn → "instrumentor started"', seconds(startup.startedMs)],
           ["spawn → `/readyz` 200", seconds(startup.readyMs)],
           ['spawn → "caches synced"', seconds(startup.cachesSyncedMs)],

@@ -6,10 +6,15 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { type ControlPlane, repoRoot, startControlPlane } from "@odigos/control-plane";
 import { OdigosResources, workloadResource } from "@odigos/crd-types";
-import { type InstrumentorProcess, metricSum, startInstrumentor } from "@odigos/harness";
+import {
+  type InstrumentorProcess,
+  instrumentorMain,
+  metricSum,
+  startInstrumentor,
+} from "@odigos/harness";
 import {
   credentialsFromKubeconfig,
   hasStatus,
@@ -559,7 +564,7 @@ export async function runBench(
 
     // ---- the instrumentor: start-up -----------------------------------------------
     log(
-      `starting the instrumentor${options.instrumentorNodeArgs.length > 0 ? ` with node ${options.instrumentorNodeArgs.join(" ")}` : ""}`,
+      `starting the instrumentor (${relative(repoRoot, options.instrumentorMain ?? instrumentorMain())})${options.instrumentorNodeArgs.length > 0 ? ` with node ${options.instrumentorNodeArgs.join(" ")}` : ""}`,
     );
     const startMark = await meter.begin(true);
     const instrumentor = await startInstrumentor({
@@ -589,6 +594,10 @@ export async function runBench(
       log("note: no inspector URL from the instrumentor: live heap after GC is not measured");
     const profileDir = options.cpuProfileDir;
     if (profileDir !== undefined && inspector !== undefined) {
+      if (options.instrumentorMain === undefined)
+        log(
+          "note: profiling the bundle: self time is attributed to its files (instrumentor.mjs, chunks/), not to packages; --instrumentor-main apps/instrumentor/dist/main.js profiles tsc's output per package",
+        );
       await mkdir(profileDir, { recursive: true });
       await inspector.call("Profiler.enable");
       await inspector.call("Profiler.setSamplingInterval", { interval: 100 });
@@ -775,6 +784,7 @@ export async function runBench(
     meter.detach();
     sampler.stop();
     result.instrumentor = {
+      entry: relative(repoRoot, options.instrumentorMain ?? instrumentorMain()),
       pid: instrumentor.pid,
       highWaterMarkBytes: sampler.highWaterMark,
       logLines: instrumentor.logStats.lines,

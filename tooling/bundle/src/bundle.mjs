@@ -3,39 +3,54 @@
 /**
  * The instrumentor's production bundle: the one script the Dockerfile and the tests use.
  *
- *   node tooling/bundle/src/bundle.mjs <out-dir> [--no-build] [--package <name>]
+ *   node tooling/bundle/src/bundle.mjs <out-dir> [--no-build]
  *
- * 1. builds the app and its workspace dependencies (`turbo run build --filter=<app>...`;
- *    `--no-build` when the caller already did, as turbo does before the tests);
- * 2. `pnpm deploy --prod`: the app's `files` (no dist/dev, no tests) and its production
- *    dependencies, workspace packages copied by their own `files`;
- * 3. removes type declarations, source maps and TypeScript sources from every package;
- * 4. checks the result (verify.mjs) and prints its size. Exit 1 with one line per problem.
+ * 1. builds the app and its workspace dependencies (`turbo run build --filter=@odigos/instrumentor...`;
+ *    `--no-build` when the caller already did, as turbo does before the tests); the app's build
+ *    ends with its esbuild bundle, `apps/instrumentor/dist/bundle/`;
+ * 2. copies that bundle's modules and THIRD-PARTY-NOTICES to `<out-dir>` (not its source maps),
+ *    and writes a package.json (name, version, license, type, bin, engines: the app's) and the
+ *    repository's LICENSE;
+ * 3. checks the result (verify.mjs) and prints its size. Exit 1 with one line per problem.
  *
  * `<out-dir>` must not exist or be empty. Progress goes to stderr, the summary to stdout.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { prune, walk } from "./files.mjs";
+import { walk } from "./files.mjs";
 import { verifyBundle } from "./verify.mjs";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const app = "@odigos/instrumentor";
+const appDir = join(repoRoot, "apps/instrumentor");
+/** What the app's build makes (apps/instrumentor/scripts/bundle.mjs). */
+const built = join(appDir, "dist/bundle");
+const entry = "instrumentor.mjs";
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    "no-build": { type: "boolean", default: false },
-    package: { type: "string", default: "@odigos/instrumentor" },
-  },
-});
-const [outArg, ...extra] = positionals;
-if (outArg === undefined || extra.length > 0) {
-  process.stderr.write(
-    "usage: node tooling/bundle/src/bundle.mjs <out-dir> [--no-build] [--package <name>]\n",
-  );
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: { "no-build": { type: "boolean", default: false } },
+  });
+} catch (error) {
+  parsed = undefined;
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+}
+const [outArg, ...extra] = parsed?.positionals ?? [];
+if (parsed === undefined || outArg === undefined || extra.length > 0) {
+  process.stderr.write("usage: node tooling/bundle/src/bundle.mjs <out-dir> [--no-build]\n");
   process.exit(2);
 }
 // Through `pnpm --filter @odigos/bundle bundle <dir>` the cwd is this package: paths are the caller's.
@@ -45,7 +60,6 @@ if (existsSync(out) && readdirSync(out).length > 0) {
   process.stderr.write(`${out} exists and is not empty: the bundle needs an empty folder\n`);
   process.exit(2);
 }
-const app = values.package;
 const say = (/** @type {string} */ line) => process.stderr.write(`[bundle] ${line}\n`);
 
 /**
@@ -60,21 +74,16 @@ const pnpm = () => {
 };
 
 /**
- * Runs pnpm in the repository root; its output goes to stderr (or is returned when `capture`).
+ * Runs pnpm in the repository root; its output goes to stderr.
  * @param {string[]} args
- * @param {{ capture?: boolean }} [options]
- * @returns {Promise<string>}
+ * @returns {Promise<void>}
  */
-const runPnpm = (args, options = {}) =>
+const runPnpm = (args) =>
   new Promise((done, fail) => {
     const [command, prefix] = pnpm();
     const child = spawn(command, [...prefix, ...args], {
       cwd: repoRoot,
-      stdio: ["ignore", options.capture ? "pipe" : process.stderr, process.stderr],
-    });
-    let stdout = "";
-    child.stdout?.on("data", (chunk) => {
-      stdout += chunk;
+      stdio: ["ignore", process.stderr, process.stderr],
     });
     child.on("error", (error) =>
       fail(
@@ -86,14 +95,14 @@ const runPnpm = (args, options = {}) =>
       ),
     );
     child.on("close", (code) =>
-      code === 0 ? done(stdout) : fail(new Error(`pnpm ${args.join(" ")} exited with ${code}`)),
+      code === 0 ? done() : fail(new Error(`pnpm ${args.join(" ")} exited with ${code}`)),
     );
   });
 
 const started = Date.now();
 try {
-  if (!values["no-build"]) {
-    say(`building ${app} and its workspace dependencies`);
+  if (!parsed.values["no-build"]) {
+    say(`building ${app} and its workspace dependencies (tsc, then esbuild)`);
     await runPnpm([
       "exec",
       "turbo",
@@ -103,25 +112,36 @@ try {
       "--output-logs=errors-only",
     ]);
   }
+  if (!existsSync(join(built, entry)))
+    throw new Error(
+      `${join(built, entry)} does not exist: build the app first (pnpm exec turbo run build --filter=${app}...), or run without --no-build`,
+    );
 
-  /** @type {Array<{ name?: string }>} */
-  const projects = JSON.parse(
-    await runPnpm(["ls", "-r", "--depth", "-1", "--json"], { capture: true }),
+  say(`copying ${built} without its source maps to ${out}`);
+  mkdirSync(out, { recursive: true });
+  cpSync(built, out, { recursive: true, filter: (source) => !source.endsWith(".map") });
+  /** @type {{ name: string, version: string, license: string, engines?: unknown, bin?: Record<string, string> }} */
+  const manifest = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8"));
+  const binNames = Object.keys(manifest.bin ?? {});
+  if (binNames.length === 0) throw new Error(`${app} has no bin in its package.json`);
+  writeFileSync(
+    join(out, "package.json"),
+    `${JSON.stringify(
+      {
+        name: manifest.name,
+        version: manifest.version,
+        license: manifest.license,
+        type: "module",
+        bin: Object.fromEntries(binNames.map((name) => [name, `./${entry}`])),
+        engines: manifest.engines,
+      },
+      null,
+      2,
+    )}\n`,
   );
-  const workspacePackages = projects.flatMap((project) => (project.name ? [project.name] : []));
-  if (!workspacePackages.includes(app)) throw new Error(`${app} is not a workspace package`);
+  copyFileSync(join(repoRoot, "LICENSE"), join(out, "LICENSE"));
 
-  // --legacy: the default deploy of pnpm 10 needs inject-workspace-packages=true, which would
-  // make every workspace dependency a copy instead of a link during development.
-  say(`pnpm deploy --prod ${app} to ${out}`);
-  await runPnpm(["--filter", app, "deploy", "--prod", "--legacy", out]);
-
-  const removed = prune(out);
-  say(
-    `removed ${removed.files} type declarations, source maps and TypeScript sources (${mb(removed.bytes)})`,
-  );
-
-  const verification = await verifyBundle(out, { ownPackages: workspacePackages });
+  const verification = await verifyBundle(out);
   if (verification.problems.length > 0) {
     process.stderr.write(
       `[bundle] ${out} is not a good production bundle:\n${verification.problems.map((p) => `  ${p}`).join("\n")}\n`,
@@ -131,7 +151,7 @@ try {
   const { files } = walk(out);
   const bytes = files.reduce((sum, file) => sum + file.size, 0);
   process.stdout.write(
-    `${out}: ${mb(bytes)} in ${files.length} files; ${verification.checkedImports} imports of ${verification.checkedFiles} files of ${verification.ownPackages.length} own packages resolve in the bundle (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+    `${out}: ${mb(bytes)} in ${files.length} files; ${verification.checkedImports} imports of ${verification.checkedFiles} modules resolve in the bundle; node ${entry} --help works (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
   );
 } catch (error) {
   process.stderr.write(`[bundle] ${error instanceof Error ? error.message : String(error)}\n`);

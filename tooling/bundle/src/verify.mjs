@@ -1,194 +1,184 @@
 // @ts-check
 /**
- * Checks a production bundle (a folder laid out by `pnpm deploy`):
+ * Checks an assembled production bundle (tooling/bundle's output: esbuild's `.mjs` files, a
+ * package.json, LICENSE and THIRD-PARTY-NOTICES), one line per problem:
  *
- * - no file anywhere is a type declaration, source map or TypeScript source;
- * - our own packages (the bundle's root package, the app, and every package of the bundle
- *   named like a workspace package) hold no test file, no test support code and no `dist/dev`;
- * - every import of every JavaScript file of our own packages, static or dynamic, resolves with
- *   Node's ESM resolver to a file that exists inside the bundle (or to a Node built-in): a
- *   devDependency, a file left out by `files`, or a path that only resolves inside the workspace
- *   is reported with the importing file. A dynamic import whose specifier is computed cannot be
- *   checked and is reported too;
- * - every `bin` of the root package exists.
+ * - every file is one of those: no `node_modules`, no type declaration, source map, TypeScript
+ *   source or build info, no test file, nothing else; no symbolic link;
+ * - every import of every `.mjs`, static or dynamic, is a Node built-in or a relative path to a
+ *   file inside the bundle: a package specifier would need `node_modules`, which the image does
+ *   not have. A dynamic import with a computed specifier cannot be checked and is reported;
+ * - package.json names a `bin` that exists, and `node <bin> --help` exits 0 printing the usage.
  *
- * Registry packages are not parsed: their optional imports are theirs to guard, and running
- * the bundle (test-e2e/src/bundle) loads every module the app imports statically.
+ * `require()` calls are not parsed here: the app's build (apps/instrumentor/scripts/bundle.mjs)
+ * fails on any require esbuild left that is not of a Node built-in (or a listed optional one),
+ * from esbuild's own record of the bundle.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { join, sep } from "node:path";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { init, parse } from "es-module-lexer";
-import { deniedOwnFile, strippedFile, walk } from "./files.mjs";
+import { walk } from "./files.mjs";
 
-const resolver = fileURLToPath(new URL("./resolve-imports.mjs", import.meta.url));
+/** The files a bundle holds besides its `.mjs` modules. */
+export const metadataFiles = ["package.json", "LICENSE", "THIRD-PARTY-NOTICES"];
+
+/**
+ * Why `path` (relative to the bundle) must not be in it, or undefined when it may.
+ * @param {string} path
+ * @returns {string | undefined}
+ */
+export const deniedFile = (path) => {
+  const segments = path.split("/");
+  if (segments.includes("node_modules"))
+    return "a file of node_modules: the bundle must need no installed package";
+  if (/\.d\.[cm]?ts$/.test(path)) return "a type declaration";
+  if (/\.map$/.test(path)) return "a source map";
+  if (/\.[cm]?tsx?$/.test(path)) return "a TypeScript source";
+  if (/\.tsbuildinfo$/.test(path)) return "TypeScript build info";
+  if (
+    /\.(?:test|spec)\.[cm]?[jt]sx?$/.test(path) ||
+    segments.includes("test-support") ||
+    segments.includes("__tests__")
+  )
+    return "test code";
+  if (path.endsWith(".mjs") || metadataFiles.includes(path)) return undefined;
+  return `not part of a bundle (only .mjs modules and ${metadataFiles.join(", ")} at the top are)`;
+};
 
 /**
  * @typedef {object} Verification
  * @property {string[]} problems one line each, naming the file; empty when the bundle is good
- * @property {string[]} ownPackages folders (relative to the bundle) of the packages checked import by import
- * @property {number} checkedFiles JavaScript files parsed
- * @property {number} checkedImports import specifiers resolved
+ * @property {string[]} bins the package's bin files, relative to the bundle
+ * @property {number} checkedFiles modules parsed
+ * @property {number} checkedImports import specifiers checked
  */
 
 /**
  * @param {string} bundleDir
- * @param {{ ownPackages: ReadonlyArray<string> }} options names of the workspace packages
+ * @param {{ usage?: RegExp }} [options] what `--help` must print (default: a line starting `Usage: `)
  * @returns {Promise<Verification>}
  */
-export async function verifyBundle(bundleDir, options) {
+export async function verifyBundle(bundleDir, options = {}) {
+  const usage = options.usage ?? /^Usage: /m;
   const bundle = realpathSync(bundleDir);
-  const { files } = walk(bundle);
+  const { files, links, others } = walk(bundle);
   /** @type {string[]} */
   const problems = [];
 
+  for (const link of links)
+    problems.push(`${link}: a symbolic link (a bundle holds regular files only)`);
+  for (const other of others) problems.push(`${other}: not a regular file`);
   for (const file of files) {
-    if (strippedFile.test(file.path))
-      problems.push(`${file.path}: a type declaration, source map or TypeScript source`);
+    const why = deniedFile(file.path);
+    if (why !== undefined) problems.push(`${file.path}: ${why}`);
   }
 
-  const names = new Set(options.ownPackages);
-  /** @param {string} dir */
-  const packageName = (dir) => {
-    try {
-      return /** @type {{ name?: unknown }} */ (
-        JSON.parse(readFileSync(join(bundle, dir, "package.json"), "utf8"))
-      ).name;
-    } catch {
-      return undefined;
-    }
-  };
-  // The root, and every `node_modules/<name>` folder holding a workspace package of that name.
-  const ownPackages = [
-    "",
-    ...new Set(
-      files
-        .filter((file) => file.path.endsWith("/package.json"))
-        .map((file) => file.path.slice(0, -"/package.json".length))
-        .filter((dir) => {
-          const name = packageName(dir);
-          return (
-            typeof name === "string" && names.has(name) && dir.endsWith(`node_modules/${name}`)
-          );
-        }),
-    ),
-  ];
-  if (typeof packageName("") !== "string") problems.push("package.json: missing or without a name");
-
-  /** @type {Array<{ specifier: string, parent: string, file: string }>} */
-  const requests = [];
   let checkedFiles = 0;
+  let checkedImports = 0;
   await init;
-  for (const dir of ownPackages) {
-    const prefix = dir === "" ? "" : `${dir}/`;
-    const own = files.filter(
-      (file) =>
-        file.path.startsWith(prefix) && !file.path.slice(prefix.length).includes("node_modules/"),
-    );
-    for (const file of own) {
-      const why = deniedOwnFile(file.path.slice(prefix.length));
-      if (why !== undefined) problems.push(`${file.path}: ${why}`);
+  for (const file of files.filter((f) => f.path.endsWith(".mjs"))) {
+    checkedFiles += 1;
+    const source = readFileSync(join(bundle, file.path), "utf8");
+    let imports;
+    try {
+      [imports] = parse(source, file.path);
+    } catch (error) {
+      problems.push(`${file.path}: cannot be parsed as a module: ${String(error)}`);
+      continue;
     }
-    for (const file of own.filter((f) => /\.m?js$/.test(f.path))) {
-      checkedFiles += 1;
-      const source = readFileSync(join(bundle, file.path), "utf8");
-      let imports;
-      try {
-        [imports] = parse(source, file.path);
-      } catch (error) {
-        problems.push(`${file.path}: cannot be parsed as a module: ${String(error)}`);
+    const parent = pathToFileURL(join(bundle, file.path));
+    for (const entry of imports) {
+      if (entry.d === -2) continue; // import.meta
+      if (entry.n === undefined) {
+        const expression = source.slice(entry.ss, entry.se).replace(/\s+/g, " ");
+        problems.push(
+          `${file.path}: ${expression} has a computed specifier, which cannot be checked; import a string literal`,
+        );
         continue;
       }
-      const parent = pathToFileURL(join(bundle, file.path)).href;
-      for (const entry of imports) {
-        if (entry.d === -2) continue; // import.meta
-        if (entry.n === undefined) {
-          const expression = source.slice(entry.ss, entry.se).replace(/\s+/g, " ");
-          problems.push(
-            `${file.path}: ${expression} has a computed specifier, which cannot be checked; import a string literal`,
-          );
-          continue;
-        }
-        requests.push({ specifier: entry.n, parent, file: file.path });
-      }
+      checkedImports += 1;
+      const problem = checkImport(bundle, parent, entry.n);
+      if (problem !== undefined) problems.push(`${file.path}: import "${entry.n}" ${problem}`);
     }
   }
 
-  const results = await resolveAll(
-    requests.map(({ specifier, parent }) => ({ specifier, parent })),
-  );
-  requests.forEach((request, index) => {
-    const result = results[index];
-    const what = `${request.file}: import "${request.specifier}"`;
-    if (result === undefined || "error" in result) {
-      problems.push(`${what} does not resolve in the bundle (${result?.error ?? "no answer"})`);
-      return;
-    }
-    if (result.url.startsWith("node:")) return;
-    if (!result.url.startsWith("file:")) {
-      problems.push(`${what} resolves to ${result.url}, not a file of the bundle`);
-      return;
-    }
-    const path = fileURLToPath(result.url);
-    if (!existsSync(path)) {
-      problems.push(`${what} resolves to ${path}, which does not exist`);
-      return;
-    }
-    const real = realpathSync(path);
-    if (!real.startsWith(bundle + sep))
-      problems.push(`${what} resolves to ${real}, outside the bundle`);
-  });
-
-  const manifest = readPackageJson(bundle);
-  const bins =
-    typeof manifest.bin === "string" ? [manifest.bin] : Object.values(manifest.bin ?? {});
+  /** @type {{ name?: unknown, bin?: unknown }} */
+  let manifest = {};
+  try {
+    manifest = JSON.parse(readFileSync(join(bundle, "package.json"), "utf8"));
+  } catch (error) {
+    problems.push(`package.json: missing or not JSON (${String(error).split("\n")[0]})`);
+  }
+  if (existsSync(join(bundle, "package.json")) && typeof manifest.name !== "string")
+    problems.push("package.json: no name");
+  const bins = (
+    typeof manifest.bin === "string"
+      ? [manifest.bin]
+      : typeof manifest.bin === "object" && manifest.bin !== null
+        ? Object.values(manifest.bin)
+        : []
+  ).map((bin) => String(bin).replace(/^\.\//, ""));
+  if (bins.length === 0 && existsSync(join(bundle, "package.json")))
+    problems.push("package.json: no bin");
   for (const bin of bins) {
-    if (!existsSync(join(bundle, bin))) problems.push(`package.json: bin ${bin} is missing`);
+    const path = join(bundle, bin);
+    if (!path.startsWith(bundle + sep) || !existsSync(path) || !statSync(path).isFile()) {
+      problems.push(`package.json: bin ${bin} is missing`);
+      continue;
+    }
+    const problem = runHelp(bundle, bin, usage);
+    if (problem !== undefined) problems.push(`${bin}: ${problem}`);
   }
 
-  return { problems, ownPackages, checkedFiles, checkedImports: requests.length };
+  return { problems, bins, checkedFiles, checkedImports };
 }
 
 /**
- * @param {string} dir
- * @returns {{ name?: string, bin?: string | Record<string, string> }}
+ * Why `specifier`, imported by the module at `parent`, would not load from the bundle alone.
+ * @param {string} bundle real path of the bundle
+ * @param {URL} parent
+ * @param {string} specifier
+ * @returns {string | undefined}
  */
-const readPackageJson = (dir) => {
-  try {
-    return JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-  } catch {
-    return {};
-  }
+const checkImport = (bundle, parent, specifier) => {
+  if (isBuiltin(specifier)) return undefined;
+  if (!/^(?:\.{1,2}\/|\/|file:)/.test(specifier))
+    return "is a package (or other non-file specifier): the bundle would need node_modules";
+  const url = new URL(specifier, parent);
+  if (url.protocol !== "file:") return `resolves to ${url.href}, not a file`;
+  const path = fileURLToPath(url);
+  if (!existsSync(path)) return `resolves to ${relative(bundle, path)}, which does not exist`;
+  const real = realpathSync(path);
+  if (!real.startsWith(bundle + sep)) return `resolves to ${real}, outside the bundle`;
+  if (!statSync(real).isFile()) return `resolves to ${relative(bundle, real)}, not a file`;
+  return undefined;
 };
 
 /**
- * Node's resolver, in a child process with the flag that lets `import.meta.resolve` take a parent.
- * @param {Array<{ specifier: string, parent: string }>} requests
- * @returns {Promise<Array<{ url: string } | { error: string }>>}
+ * Runs `node <bin> --help` in the bundle with an empty environment (no NODE_OPTIONS, no
+ * NODE_PATH); the usage must come on stdout with exit code 0.
+ * @param {string} bundle
+ * @param {string} bin
+ * @param {RegExp} usage
+ * @returns {string | undefined}
  */
-const resolveAll = (requests) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--experimental-import-meta-resolve", "--no-warnings", resolver],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) {
-        reject(new Error(`${resolver} exited with ${code}: ${stderr}`));
-        return;
-      }
-      resolve(JSON.parse(stdout));
-    });
-    child.stdin.end(JSON.stringify(requests));
+const runHelp = (bundle, bin, usage) => {
+  const result = spawnSync(process.execPath, [bin, "--help"], {
+    cwd: bundle,
+    env: {},
+    encoding: "utf8",
+    // Printing the usage takes well under a second; this only bounds a bundle that hangs.
+    timeout: 60_000,
   });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(0, 5);
+  if (result.error !== undefined)
+    return `node ${bin} --help failed to run: ${result.error.message}`;
+  if (result.status !== 0)
+    return `node ${bin} --help exited with ${result.status ?? result.signal}: ${output.join(" | ")}`;
+  if (!usage.test(result.stdout))
+    return `node ${bin} --help printed no usage (${usage}): ${output.join(" | ")}`;
+  return undefined;
+};

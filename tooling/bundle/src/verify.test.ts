@@ -1,140 +1,78 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { prune, walk } from "./files.mjs";
-import { verifyBundle } from "./verify.mjs";
+import { deniedFile, verifyBundle } from "./verify.mjs";
 
 const temporary: string[] = [];
 afterEach(() => {
   for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const lib = "node_modules/.pnpm/@w+lib@file+packages+lib/node_modules/@w/lib";
-
-/** A folder laid out as `pnpm deploy` lays out a bundle: an app, a workspace library, a registry package. */
+/**
+ * A folder laid out as tooling/bundle lays out a bundle: an entry that prints its usage for
+ * `--help` and otherwise loads a chunk; chunks that import each other and Node built-ins.
+ */
 const goodBundle: Record<string, string> = {
-  "package.json": JSON.stringify({ name: "app", type: "module", bin: { app: "./dist/main.js" } }),
-  "dist/main.js": [
-    'import { a } from "dep";',
-    'import "./lib.js";',
+  "package.json": JSON.stringify({
+    name: "app",
+    version: "1.0.0",
+    type: "module",
+    bin: { app: "./main.mjs" },
+  }),
+  LICENSE: "Apache-2.0",
+  "THIRD-PARTY-NOTICES": "dep@1.0.0 (MIT)",
+  "main.mjs": [
+    "#!/usr/bin/env node",
+    "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
+    'import { shared } from "./chunks/shared.mjs";',
     'import { readFileSync } from "node:fs";',
-    'import { b } from "@w/lib";',
-    'export const later = () => import("dep/sub");',
-    "console.log(import.meta.url, a, b, readFileSync);",
+    'if (process.argv.includes("--help")) console.log("Usage: app [flags]");',
+    'else await import("./chunks/later.mjs");',
+    "void shared, readFileSync, require;",
   ].join("\n"),
-  "dist/lib.js": "export {};",
-  "node_modules/dep/package.json": JSON.stringify({
-    name: "dep",
-    type: "module",
-    exports: { ".": { import: "./index.js" }, "./sub": "./sub.js" },
-  }),
-  "node_modules/dep/index.js": "export const a = 1;",
-  "node_modules/dep/sub.js": "export {};",
-  [`${lib}/package.json`]: JSON.stringify({
-    name: "@w/lib",
-    type: "module",
-    exports: { ".": { import: "./dist/index.js" } },
-  }),
-  [`${lib}/dist/index.js`]: 'export { b } from "./b.js";\nimport "node:path";',
-  [`${lib}/dist/b.js`]: "export const b = 2;",
+  "chunks/shared.mjs": 'import "fs/promises";\nexport const shared = 1;',
+  "chunks/later.mjs": 'import { shared } from "./shared.mjs";\nexport default shared;',
 };
 
-/** Writes `files` (and the link pnpm makes to the library) under a new temporary folder. */
+/** Writes `files` over the good bundle (null deletes one) under a new temporary folder. */
 const makeBundle = (files: Record<string, string | null>, under?: string): string => {
   const root = under ?? mkdtempSync(join(tmpdir(), "bundle-verify-"));
   if (under === undefined) temporary.push(root);
-  const all = { ...goodBundle, ...files };
-  for (const [path, content] of Object.entries(all)) {
+  for (const [path, content] of Object.entries({ ...goodBundle, ...files })) {
     if (content === null) continue;
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);
   }
-  mkdirSync(join(root, "node_modules/@w"), { recursive: true });
-  symlinkSync(`../${lib.slice("node_modules/".length)}`, join(root, "node_modules/@w/lib"));
   return root;
 };
 
-const verify = (dir: string) => verifyBundle(dir, { ownPackages: ["app", "@w/lib", "@w/other"] });
+/** A chunk only the non-help path loads, with `source` (so `--help` still works). */
+const lateChunk = (source: string) => ({ "chunks/later.mjs": source });
 
 describe("verifyBundle", () => {
-  it("accepts a bundle whose own imports all resolve inside it", async () => {
-    const result = await verify(makeBundle({}));
+  it("accepts a bundle whose imports are all Node built-ins or its own files, and whose bin prints the usage", async () => {
+    const result = await verifyBundle(makeBundle({}));
     expect(result.problems).toEqual([]);
-    expect(result.ownPackages).toEqual(["", lib]);
-    expect(result.checkedFiles).toBe(4);
-    // main.js: dep, ./lib.js, node:fs, @w/lib, dep/sub; index.js: ./b.js, node:path
-    expect(result.checkedImports).toBe(7);
+    expect(result.bins).toEqual(["main.mjs"]);
+    expect(result.checkedFiles).toBe(3);
+    // main: module, ./chunks/shared.mjs, node:fs, ./chunks/later.mjs; shared: fs/promises; later: ./shared.mjs
+    expect(result.checkedImports).toBe(6);
   });
 
-  it("reports dev-only code and its import of a devDependency", async () => {
-    const dir = makeBundle({
-      "dist/dev/local.js": 'const { start } = await import("@odigos/control-plane");',
-    });
-    const { problems } = await verify(dir);
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toBe("dist/dev/local.js: dev-only code (dist/dev)");
-    expect(problems[1]).toMatch(
-      /^dist\/dev\/local\.js: import "@odigos\/control-plane" does not resolve in the bundle \(ERR_MODULE_NOT_FOUND/,
+  it("reports a package specifier, static or dynamic: it would need node_modules", async () => {
+    const { problems } = await verifyBundle(
+      makeBundle(
+        lateChunk('import { a } from "effect/Effect";\nexport default await import("@scope/pkg");'),
+      ),
     );
-  });
-
-  it("reports a relative import of a file the bundle does not hold", async () => {
-    const dir = makeBundle({ "dist/lib.js": null });
-    const { problems } = await verify(dir);
     expect(problems).toEqual([
-      `dist/main.js: import "./lib.js" resolves to ${join(realpathSync(dir), "dist/lib.js")}, which does not exist`,
+      'chunks/later.mjs: import "effect/Effect" is a package (or other non-file specifier): the bundle would need node_modules',
+      'chunks/later.mjs: import "@scope/pkg" is a package (or other non-file specifier): the bundle would need node_modules',
     ]);
   });
 
-  it("reports a subpath the package does not export", async () => {
-    const { problems } = await verify(
-      makeBundle({ "dist/lib.js": 'import "dep/index.js";\nexport {};' }),
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(
-      /^dist\/lib\.js: import "dep\/index\.js" does not resolve in the bundle \(ERR_PACKAGE_PATH_NOT_EXPORTED/,
-    );
-  });
-
-  it("checks workspace libraries too, and only their files are held to the test-file rules", async () => {
-    const dir = makeBundle({
-      [`${lib}/dist/b.js`]: 'import "vitest";\nexport const b = 2;',
-      [`${lib}/dist/b.test.js`]: "",
-      [`${lib}/dist/test-support/fake.js`]: "",
-      // A registry package's own tests and unresolvable optional imports are not ours.
-      "node_modules/dep/index.test.js": 'import "nowhere";',
-      "node_modules/dep/optional.js": 'import "nowhere";',
-    });
-    const { problems } = await verify(dir);
-    const importer = join(realpathSync(dir), lib, "dist/b.js");
-    expect(problems.sort()).toEqual(
-      [
-        `${lib}/dist/b.js: import "vitest" does not resolve in the bundle (ERR_MODULE_NOT_FOUND: Cannot find package 'vitest' imported from ${importer})`,
-        `${lib}/dist/b.test.js: a test file`,
-        `${lib}/dist/test-support/fake.js: test support code`,
-      ].sort(),
-    );
-  });
-
-  it("reports a dynamic import whose specifier is computed", async () => {
-    const { problems } = await verify(
-      makeBundle({ "dist/lib.js": 'const name = "dep";\nawait import(name);\nexport {};' }),
-    );
-    expect(problems).toEqual([
-      "dist/lib.js: import(name) has a computed specifier, which cannot be checked; import a string literal",
-    ]);
-  });
-
-  it("reports an import that only resolves outside the bundle (a workspace's node_modules)", async () => {
+  it("reports a package specifier even when a node_modules above the bundle would resolve it", async () => {
     const outer = mkdtempSync(join(tmpdir(), "bundle-verify-outer-"));
     temporary.push(outer);
     mkdirSync(join(outer, "node_modules/leak"), { recursive: true });
@@ -143,61 +81,126 @@ describe("verifyBundle", () => {
       JSON.stringify({ name: "leak", exports: "./index.js" }),
     );
     writeFileSync(join(outer, "node_modules/leak/index.js"), "");
-    const dir = makeBundle({ "dist/lib.js": 'import "leak";\nexport {};' }, join(outer, "bundle"));
-    const { problems } = await verify(dir);
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(
-      /^dist\/lib\.js: import "leak" resolves to \/.*\/node_modules\/leak\/index\.js, outside the bundle$/,
-    );
+    const dir = makeBundle(lateChunk('import "leak";'), join(outer, "bundle"));
+    const { problems } = await verifyBundle(dir);
+    expect(problems).toEqual([
+      'chunks/later.mjs: import "leak" is a package (or other non-file specifier): the bundle would need node_modules',
+    ]);
   });
 
-  it("reports type declarations, source maps and TypeScript sources anywhere", async () => {
-    const { problems } = await verify(
+  it("reports a relative import of a file the bundle does not hold, and one that leaves the bundle", async () => {
+    const outer = mkdtempSync(join(tmpdir(), "bundle-verify-outer-"));
+    temporary.push(outer);
+    writeFileSync(join(outer, "outside.mjs"), "export {};");
+    const dir = makeBundle(
+      lateChunk('import "./gone.mjs";\nimport "../../outside.mjs";\nexport default 1;'),
+      join(outer, "bundle"),
+    );
+    const { problems } = await verifyBundle(dir);
+    expect(problems).toEqual([
+      'chunks/later.mjs: import "./gone.mjs" resolves to chunks/gone.mjs, which does not exist',
+      `chunks/later.mjs: import "../../outside.mjs" resolves to ${join(realpathSync(outer), "outside.mjs")}, outside the bundle`,
+    ]);
+  });
+
+  it("reports a dynamic import whose specifier is computed", async () => {
+    const { problems } = await verifyBundle(
+      makeBundle(lateChunk('const name = "./shared.mjs";\nexport default await import(name);')),
+    );
+    expect(problems).toEqual([
+      "chunks/later.mjs: import(name) has a computed specifier, which cannot be checked; import a string literal",
+    ]);
+  });
+
+  it("reports a module that does not parse", async () => {
+    const { problems } = await verifyBundle(makeBundle(lateChunk("export default }}}")));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^chunks\/later\.mjs: cannot be parsed as a module: /);
+  });
+
+  it("reports declarations, source maps, TypeScript sources, test code, node_modules and anything else", async () => {
+    const { problems } = await verifyBundle(
       makeBundle({
-        "dist/main.js.map": "{}",
-        "node_modules/dep/index.d.ts": "",
-        "node_modules/dep/src/index.ts": "",
+        "main.d.mts": "",
+        "main.mjs.map": "{}",
+        "src/main.ts": "",
+        "tsconfig.tsbuildinfo": "",
+        "chunks/main.test.mjs": "",
+        "test-support/fake.mjs": "",
+        "node_modules/dep/index.js": "",
+        "dist/main.js": "",
+        "README.md": "",
       }),
     );
     expect(problems.sort()).toEqual(
       [
-        "dist/main.js.map: a type declaration, source map or TypeScript source",
-        "node_modules/dep/index.d.ts: a type declaration, source map or TypeScript source",
-        "node_modules/dep/src/index.ts: a type declaration, source map or TypeScript source",
+        "main.d.mts: a type declaration",
+        "main.mjs.map: a source map",
+        "src/main.ts: a TypeScript source",
+        "tsconfig.tsbuildinfo: TypeScript build info",
+        "chunks/main.test.mjs: test code",
+        "test-support/fake.mjs: test code",
+        "node_modules/dep/index.js: a file of node_modules: the bundle must need no installed package",
+        "dist/main.js: not part of a bundle (only .mjs modules and package.json, LICENSE, THIRD-PARTY-NOTICES at the top are)",
+        "README.md: not part of a bundle (only .mjs modules and package.json, LICENSE, THIRD-PARTY-NOTICES at the top are)",
       ].sort(),
     );
   });
 
-  it("reports a bin that is missing", async () => {
-    const { problems } = await verify(
-      makeBundle({
-        "package.json": JSON.stringify({ name: "app", type: "module", bin: "./dist/start.js" }),
-      }),
+  it("reports a symbolic link", async () => {
+    const dir = makeBundle({});
+    symlinkSync("main.mjs", join(dir, "link.mjs"));
+    const { problems } = await verifyBundle(dir);
+    expect(problems).toEqual(["link.mjs: a symbolic link (a bundle holds regular files only)"]);
+  });
+
+  it("reports a missing bin, and a package.json without one or without a name", async () => {
+    expect(
+      (
+        await verifyBundle(
+          makeBundle({ "package.json": JSON.stringify({ name: "app", bin: "./start.mjs" }) }),
+        )
+      ).problems,
+    ).toEqual(["package.json: bin start.mjs is missing"]);
+    expect(
+      (await verifyBundle(makeBundle({ "package.json": JSON.stringify({ type: "module" }) })))
+        .problems,
+    ).toEqual(["package.json: no name", "package.json: no bin"]);
+    const { problems } = await verifyBundle(makeBundle({ "package.json": null }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^package\.json: missing or not JSON \(Error: ENOENT/);
+  });
+
+  it("reports a bin whose --help fails or prints no usage", async () => {
+    const failing = await verifyBundle(
+      makeBundle({ "main.mjs": 'import "./chunks/later.mjs";\nthrow new Error("boom");' }),
     );
-    expect(problems).toEqual(["package.json: bin ./dist/start.js is missing"]);
+    expect(failing.problems).toHaveLength(1);
+    expect(failing.problems[0]).toMatch(/^main\.mjs: node main\.mjs --help exited with 1: .*boom/);
+
+    const silent = await verifyBundle(makeBundle({ "main.mjs": 'console.log("hello");' }));
+    expect(silent.problems).toEqual([
+      "main.mjs: node main.mjs --help printed no usage (/^Usage: /m): hello",
+    ]);
+  });
+
+  it("runs --help without the caller's environment (NODE_OPTIONS, NODE_PATH)", async () => {
+    const dir = makeBundle({
+      "main.mjs": 'console.log("Usage: " + (Object.keys(process.env).join(",") || "none"));',
+    });
+    const { problems } = await verifyBundle(dir, { usage: /^Usage: none$/m });
+    expect(problems).toEqual([]);
   });
 });
 
-describe("prune", () => {
-  it("removes declarations, maps and TypeScript sources, and the folders they leave empty", () => {
-    const dir = makeBundle({
-      "dist/main.d.ts": "",
-      "dist/main.js.map": "{}",
-      "dist/main.d.ts.map": "{}",
-      "node_modules/dep/src/index.ts": "",
-      "node_modules/dep/src/index.mts": "",
-      "node_modules/dep/types/index.d.cts": "",
-      "node_modules/dep/LICENSE": "MIT",
-      "node_modules/dep/data.json": "{}",
-    });
-    const before = walk(dir).files.length;
-    const removed = prune(dir);
-    expect(removed.files).toBe(6);
-    expect(walk(dir).files.length).toBe(before - 6);
-    expect(existsSync(join(dir, "node_modules/dep/src"))).toBe(false);
-    expect(existsSync(join(dir, "node_modules/dep/types"))).toBe(false);
-    expect(existsSync(join(dir, "node_modules/dep/LICENSE"))).toBe(true);
-    expect(existsSync(join(dir, "node_modules/dep/data.json"))).toBe(true);
-    expect(existsSync(join(dir, "dist/main.js"))).toBe(true);
+describe("deniedFile", () => {
+  it("allows .mjs modules and the three metadata files at the top only", () => {
+    expect(deniedFile("instrumentor.mjs")).toBeUndefined();
+    expect(deniedFile("chunks/dist-ABC.mjs")).toBeUndefined();
+    expect(deniedFile("package.json")).toBeUndefined();
+    expect(deniedFile("LICENSE")).toBeUndefined();
+    expect(deniedFile("THIRD-PARTY-NOTICES")).toBeUndefined();
+    expect(deniedFile("chunks/package.json")).toMatch(/^not part of a bundle/);
+    expect(deniedFile("main.cjs")).toMatch(/^not part of a bundle/);
   });
 });

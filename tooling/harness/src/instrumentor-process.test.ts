@@ -132,8 +132,8 @@ describe("the instrumentor as a process", () => {
 });
 
 describe("the instrumentor's entry point", () => {
-  it("is the workspace's build of the app", () => {
+  it("is the workspace's production bundle of the app (what the image ships)", () => {
     expect(existsSync(instrumentorMain())).toBe(true);
-    expect(instrumentorMain()).toMatch(/apps\/instrumentor\/dist\/main\.js$/);
+    expect(instrumentorMain()).toMatch(/apps\/instrumentor\/dist\/bundle\/instrumentor\.mjs$/);
   });
 });

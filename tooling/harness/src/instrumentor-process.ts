@@ -9,12 +9,16 @@ import { fileURLToPath } from "node:url";
 import { metricSum } from "./prometheus.js";
 
 /**
- * The workspace's built `apps/instrumentor/dist/main.js` (this package depends on the app, so
- * turbo builds it first). A relative path, not `import.meta.resolve`: vitest runs workspace
- * packages from source, without it.
+ * The workspace's production bundle, `apps/instrumentor/dist/bundle/instrumentor.mjs`: what the
+ * image ships (tooling/bundle copies it), so what the tests and the benchmark run. The app's
+ * build makes it after tsc (this package depends on the app, so turbo builds it first). tsc's
+ * `dist/main.js` runs the same code from node_modules: give it as `main` to compare. A relative
+ * path, not `import.meta.resolve`: vitest runs workspace packages from source, without it.
  */
 export const instrumentorMain = (): string =>
-  fileURLToPath(new URL("../../../apps/instrumentor/dist/main.js", import.meta.url));
+  fileURLToPath(
+    new URL("../../../apps/instrumentor/dist/bundle/instrumentor.mjs", import.meta.url),
+  );
 
 /** One JSON log line of the instrumentor (pino, with `level` as a label: `"info"`, `"warn"`, …). */
 export type LogLine = Record<string, unknown> & { readonly msg?: string; readonly level?: string };
@@ -56,7 +60,7 @@ export interface StartOptions {
   readonly nodeArgs?: ReadonlyArray<string> | undefined;
   /** More environment (the process gets only `PATH`, `HOME`, `KUBECONFIG`, `CURRENT_NS` and these). */
   readonly env?: Readonly<Record<string, string>> | undefined;
-  /** The script to run; default {@link instrumentorMain}. */
+  /** The script to run; default {@link instrumentorMain} (the bundle). */
   readonly main?: string | undefined;
   /**
    * The whole argv before the instrumentor's flags, instead of this Node, `nodeArgs` and `main`:
