@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
+import { type InstrumentorProcess, productionNodeFlags, startInstrumentor } from "@odigos/harness";
 import { init, parse } from "es-module-lexer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -224,7 +224,7 @@ describe("the production bundle (tooling/bundle)", () => {
     pluginInstrumentor = await startInstrumentor({
       kubeconfigPath,
       odigosNamespace: pluginInstall.odigosNamespace,
-      command: [process.execPath, join(appDir, entry)],
+      command: [process.execPath, ...productionNodeFlags, join(appDir, entry)],
       args: pluginInstall.container.args,
     });
     expect(
@@ -286,7 +286,7 @@ describe("the production bundle (tooling/bundle)", () => {
             uid: container.runAsUser,
             gid: container.runAsGroup,
             env,
-            command: [process.execPath, entry],
+            command: [process.execPath, ...productionNodeFlags, entry],
           }),
           args: container.args,
         });

@@ -6,6 +6,7 @@ export {
   killAll,
   type LogLine,
   type LogStats,
+  productionNodeFlags,
   type StartOptions,
   startInstrumentor,
 } from "./instrumentor-process.js";

@@ -1,10 +1,11 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   harnessArgs,
   type InstrumentorProcess,
   instrumentorMain,
+  productionNodeFlags,
   type StartOptions,
   startInstrumentor,
 } from "./index.js";
@@ -135,5 +136,16 @@ describe("the instrumentor's entry point", () => {
   it("is the workspace's production bundle of the app (what the image ships)", () => {
     expect(existsSync(instrumentorMain())).toBe(true);
     expect(instrumentorMain()).toMatch(/apps\/instrumentor\/dist\/bundle\/instrumentor\.mjs$/);
+  });
+
+  it("runs with the Node flags of the image's ENTRYPOINT", () => {
+    const dockerfile = readFileSync(new URL("../../../Dockerfile", import.meta.url), "utf8");
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(entrypoint, "the Dockerfile's ENTRYPOINT in exec form").toBeDefined();
+    expect(JSON.parse(entrypoint ?? "[]")).toEqual([
+      "/usr/local/bin/node",
+      ...productionNodeFlags,
+      "instrumentor.mjs",
+    ]);
   });
 });
