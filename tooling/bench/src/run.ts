@@ -639,9 +639,14 @@ export async function runBench(
       // The instrumentor reports a global change once, on the CollectorsGroup, when the burst it
       // caused is over (a few seconds after the last workload it moved): the phase waits for that
       // report, so its requests include the Event and the next phase's do not.
+      // It may come at most 60 s after the phase's last write is seen (a long phase at a large N
+      // takes longer than that itself): listened for from the start, judged from then.
       const reason = ready ? "WorkloadsInstrumented" : "WorkloadsUninstrumented";
-      const reported = instrumentor
-        .waitForLog((line) => line.kind === "CollectorsGroup" && line.reason === reason, 60_000)
+      const reportedAtAll = instrumentor
+        .waitForLog(
+          (line) => line.kind === "CollectorsGroup" && line.reason === reason,
+          phaseTimeoutMs + 60_000,
+        )
         .then(
           () => true,
           () => false,
@@ -655,8 +660,16 @@ export async function runBench(
           () => `${ready ? tracker.instrumentedCount : tracker.withDevicesCount}/${n}`,
         );
       });
-      if (!(await reported))
-        log(`  ${name}: no ${reason} report on the CollectorsGroup within 60 s`);
+      let timer: NodeJS.Timeout | undefined;
+      const reported = await Promise.race([
+        reportedAtAll,
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), 60_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!reported)
+        log(`  ${name}: no ${reason} report on the CollectorsGroup within 60 s of the last write`);
       await settled(instrumentor, { timeoutMs: phaseTimeoutMs });
       const phase = await meter.end(mark, name, seen - started, n);
       const requests: RequestSummary | undefined = phase.instrumentor?.requests;
