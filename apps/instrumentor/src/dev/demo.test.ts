@@ -48,6 +48,21 @@ const view = (overrides: Partial<AgentView> = {}): AgentView => ({
   ...overrides,
 });
 
+/** Runs the stand-in for namespace demo (2 s delay) on `fake` in this scope; its log lines. */
+const startStandIn = (fake: FakeApiServer) =>
+  Effect.gen(function* () {
+    const { logger, lines } = capturingLogger();
+    yield* Effect.forkScoped(
+      runNodeAgentStandIn({
+        namespace: "demo",
+        odigosNamespace: "odigos-system",
+        delayMs: 2_000,
+        log: logger,
+      }).pipe(Effect.provide(fake.layer)),
+    );
+    return lines;
+  });
+
 describe("the stand-in node agent's decision", () => {
   const optedIn = deployment("cart", { "odigos.io/instrument": "true" });
 
@@ -123,15 +138,7 @@ describe("the stand-in node agent", () => {
         fake.put(Resources.Deployment, deployment("idle"));
         fake.put(Resources.Pod, pod("cart", "cart-1"));
         fake.put(Resources.Pod, pod("idle", "idle-1", { language: "java" }));
-        const { logger, lines } = capturingLogger();
-        yield* Effect.forkScoped(
-          runNodeAgentStandIn({
-            namespace: "demo",
-            odigosNamespace: "odigos-system",
-            delayMs: 2_000,
-            log: logger,
-          }).pipe(Effect.provide(fake.layer)),
-        );
+        const lines = yield* startStandIn(fake);
         const details = () =>
           fake.get(OdigosResources.InstrumentedApplication, "deployment-cart", "demo");
         yield* eventually(
@@ -199,15 +206,7 @@ describe("the stand-in node agent, when the API server refuses", () => {
       fake.put(Resources.Deployment, deployment("cart", { "odigos.io/instrument": "true" }));
       fake.put(Resources.Pod, pod("cart", "cart-1"));
       fake.failNext({ verb: "create", resource: "instrumentedapplications" }, 500);
-      const { logger, lines } = capturingLogger();
-      yield* Effect.forkScoped(
-        runNodeAgentStandIn({
-          namespace: "demo",
-          odigosNamespace: "odigos-system",
-          delayMs: 2_000,
-          log: logger,
-        }).pipe(Effect.provide(fake.layer)),
-      );
+      const lines = yield* startStandIn(fake);
       yield* eventually(() => lines.some((line) => line.reason === "Inspecting"), "inspecting");
       yield* TestClock.adjust(2_000);
       yield* eventually(
