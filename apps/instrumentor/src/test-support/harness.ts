@@ -104,7 +104,7 @@ export const appLayer = (fake: FakeApiServer, config: InstrumentorConfig = testC
 export const eventually = <A>(
   probe: () => A | undefined | false,
   what: string,
-  timeoutMs = 3_000,
+  timeoutMs = 10_000,
 ): Effect.Effect<A> =>
   Effect.gen(function* () {
     const deadline = Date.now() + timeoutMs;
