@@ -82,8 +82,10 @@ export function startDemo(env: Readonly<Record<string, string>>): DemoProcess {
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     screen += chunk.replace(ansi, "");
   });
+  // "close", not "exit": by then every byte it wrote has been read (its last line, "stopped;
+  // removed …", may come after "exit" on a loaded machine).
   const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => {
+    child.once("close", (code, signal) => {
       started.delete(child);
       resolve(code ?? signal ?? "unknown");
     });
