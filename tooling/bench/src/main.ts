@@ -8,6 +8,7 @@ import { killAll } from "@odigos/harness";
 import { type BenchOptions, parseBenchArgs, usage } from "./args.js";
 import { type BenchResult, evaluateTargets, renderReport } from "./results.js";
 import { machineInfo, type RunHandles, runBench } from "./run.js";
+import { runPodsBench } from "./run-pods.js";
 
 const log = (message: string) => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -38,7 +39,7 @@ const main = async (): Promise<number> => {
       join(
         repoRoot,
         "bench-results",
-        `bench-${options.workloads}-${startedAt
+        `bench-${options.pods ? "pods-" : ""}${options.workloads}-${startedAt
           .toISOString()
           .replaceAll(":", "")
           .replace(/\.\d+Z$/, "Z")}.json`,
@@ -62,7 +63,7 @@ const main = async (): Promise<number> => {
 
   let failed = false;
   try {
-    await runBench(options, result, handles, log);
+    await (options.pods ? runPodsBench : runBench)(options, result, handles, log);
   } catch (error) {
     failed = true;
     result.error = error instanceof Error ? error.message : String(error);

@@ -12,7 +12,13 @@ import {
   makeKubeClient,
 } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
-import { type AuditLine, type AuditTail, summarizeRequests } from "./audit.js";
+import {
+  type AuditLine,
+  type AuditTail,
+  createdCount,
+  summarizeByComponent,
+  summarizeRequests,
+} from "./audit.js";
 import { cpuSeconds, type MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
 import { diffTotals, requestTotals } from "./prometheus.js";
 import type { PhaseResult } from "./results.js";
@@ -65,7 +71,17 @@ export interface Mark {
   readonly systemBusy: number;
   readonly at: number;
   readonly waitedForQuietMs: number;
+  /** CPU seconds of kube-controller-manager, kube-scheduler and kwok, when they run. */
+  readonly componentsCpu: Readonly<Record<ClusterComponent, number | undefined>>;
 }
+
+/** The cluster's own processes besides the API server and etcd (with a controller manager, or pods). */
+export type ClusterComponent = "controllerManager" | "scheduler" | "kwok";
+const clusterComponents: ReadonlyArray<ClusterComponent> = [
+  "controllerManager",
+  "scheduler",
+  "kwok",
+];
 
 export const delta = (after: number | undefined, before: number | undefined) =>
   after === undefined || before === undefined ? undefined : after - before;
@@ -80,6 +96,11 @@ export class Meter {
     private readonly controlPlane: ControlPlane,
     private readonly quiet: { readonly maxWaitMs: number; readonly maxOtherCores: number },
     private readonly log: Log,
+    /**
+     * Also count every client's requests by program (the controller manager's, the scheduler's,
+     * kwok's: what the instrumentor's writes multiply into) and ReplicaSets created.
+     */
+    private readonly everyClient = false,
   ) {}
 
   attach(process: InstrumentorProcess, sampler: MemorySampler): void {
@@ -100,14 +121,21 @@ export class Meter {
     etcd: number | undefined;
     instrumentor: number | undefined;
     bench: number;
+    components: Record<ClusterComponent, number | undefined>;
   } {
     const pids = this.controlPlane.pids();
+    const of = (pid: number | undefined) => (pid === undefined ? undefined : cpuSeconds(pid));
     return {
-      apiServer: pids.apiserver === undefined ? undefined : cpuSeconds(pids.apiserver),
+      apiServer: of(pids.apiserver),
       etcd: cpuSeconds(pids.etcd),
       instrumentor:
         this.instrumentor === undefined ? undefined : cpuSeconds(this.instrumentor.process.pid),
       bench: ownCpuSeconds(),
+      components: {
+        controllerManager: of(pids.controllerManager),
+        scheduler: of(pids.scheduler),
+        kwok: of(pids.kwok),
+      },
     };
   }
 
@@ -121,6 +149,10 @@ export class Meter {
       (delta(after.apiServer, before.apiServer) ?? 0) +
       (delta(after.etcd, before.etcd) ?? 0) +
       (delta(after.instrumentor, before.instrumentor) ?? 0) +
+      clusterComponents.reduce(
+        (sum, name) => sum + (delta(after.components[name], before.components[name]) ?? 0),
+        0,
+      ) +
       (after.bench - before.bench);
     return Math.max(0, systemBusySeconds() - busyBefore - ours) / (ms / 1000);
   }
@@ -163,6 +195,7 @@ export class Meter {
       systemBusy: systemBusySeconds(),
       at: performance.now(),
       waitedForQuietMs,
+      componentsCpu: cpu.components,
     };
   }
 
@@ -170,7 +203,9 @@ export class Meter {
     const cpu = this.ourCpu();
     const systemBusy = systemBusySeconds();
     const elapsed = (performance.now() - mark.at) / 1000;
-    const lines = await this.audit.read(["odigos-instrumentor/", "odigos-bench/"]);
+    const lines = await this.audit.read(
+      this.everyClient ? [""] : ["odigos-instrumentor/", "odigos-bench/"],
+    );
     const metrics = await this.scrape();
     const requests = diffTotals(mark.metrics, metrics);
     const by = (predicate: (agent: string) => boolean): AuditLine[] =>
@@ -182,6 +217,12 @@ export class Meter {
     const etcdCpu = delta(cpu.etcd, mark.etcdCpu);
     const instrumentorCpu = delta(cpu.instrumentor, mark.instrumentorCpu);
     const benchCpu = cpu.bench - mark.benchCpu;
+    const componentsCpu = Object.fromEntries(
+      clusterComponents.map((name) => [
+        name,
+        delta(cpu.components[name], mark.componentsCpu[name]),
+      ]),
+    ) as Record<ClusterComponent, number | undefined>;
     const otherCpu = Math.max(
       0,
       systemBusy -
@@ -189,6 +230,7 @@ export class Meter {
         (apiServerCpu ?? 0) -
         (etcdCpu ?? 0) -
         (instrumentorCpu ?? 0) -
+        clusterComponents.reduce((sum, name) => sum + (componentsCpu[name] ?? 0), 0) -
         benchCpu,
     );
     let heapUsedBytes: number | undefined;
@@ -221,8 +263,21 @@ export class Meter {
               peakRssBytes: instrumentor.sampler.resetWindow(),
               rssAfterBytes: instrumentor.sampler.rss,
               heapUsedBytes,
+              highWaterMarkBytes: instrumentor.sampler.highWaterMark,
             },
           }),
+      ...(this.everyClient
+        ? {
+            cluster: {
+              byComponent: summarizeByComponent(lines),
+              replicaSetsCreated: createdCount(lines, "replicasets"),
+              podsCreated: createdCount(lines, "pods"),
+              controllerManagerCpuSeconds: componentsCpu.controllerManager,
+              schedulerCpuSeconds: componentsCpu.scheduler,
+              kwokCpuSeconds: componentsCpu.kwok,
+            },
+          }
+        : {}),
       ...(floorClient.length === 0 ? {} : { floorClient: summarizeRequests(floorClient) }),
       ...(bench.length === 0 ? {} : { bench: summarizeRequests(bench) }),
     };
