@@ -16,6 +16,8 @@ describe("the rollout census", () => {
     // 2 for 50 ms, 3 for 50, 2 for 100, 0 for 100: 400 / 300 ms.
     expect(figures.meanRolling).toBeCloseTo((2 * 50 + 3 * 50 + 2 * 100) / 300);
     expect(census.rollingCount).toBe(0);
+    // Each rollout completed in the window, from when it was first seen rolling.
+    expect(figures.rolloutMs).toEqual([200, 200, 150]);
   });
 
   it("orders transitions by resourceVersion, not by arrival across watches", () => {

@@ -28,6 +28,8 @@ export interface CensusFigures {
   readonly podsDeleted: number;
   /** Pods created in the window that were deleted before they ever ran. */
   readonly podsStillborn: number;
+  /** How long each rollout that completed in the window took (its first event rolling to its first complete), ms. */
+  readonly rolloutMs: ReadonlyArray<number>;
   /** Per workload key (pods of no known workload are not counted). */
   readonly perWorkload: ReadonlyMap<string, WorkloadPods>;
 }
@@ -48,6 +50,9 @@ interface Tally {
 
 export class RolloutCensus {
   private readonly rolling = new Set<string>();
+  /** When each rolling workload was first seen rolling (arrival time). */
+  private readonly rollingSince = new Map<string, number>();
+  private durations: number[] = [];
   private readonly pods = new Map<string, PodEntry>();
   private window = 0;
   private windowStart = 0;
@@ -83,8 +88,15 @@ export class RolloutCensus {
   setRolling(key: string, rolling: boolean, at: number, version: number): void {
     if (rolling === this.rolling.has(key)) return;
     this.accumulate(at);
-    if (rolling) this.rolling.add(key);
-    else this.rolling.delete(key);
+    if (rolling) {
+      this.rolling.add(key);
+      this.rollingSince.set(key, at);
+    } else {
+      this.rolling.delete(key);
+      const since = this.rollingSince.get(key);
+      this.rollingSince.delete(key);
+      if (since !== undefined) this.durations.push(at - since);
+    }
     this.transitions.push({ version, key, rolling });
   }
 
@@ -145,6 +157,7 @@ export class RolloutCensus {
     this.area = 0;
     this.startRolling = [...this.rolling];
     this.transitions = [];
+    this.durations = [];
     this.created = 0;
     this.deleted = 0;
     this.stillborn = 0;
@@ -161,6 +174,7 @@ export class RolloutCensus {
       podsCreated: this.created,
       podsDeleted: this.deleted,
       podsStillborn: this.stillborn,
+      rolloutMs: [...this.durations],
       perWorkload: new Map(
         [...this.perWorkload].map(([key, tally]) => [
           key,

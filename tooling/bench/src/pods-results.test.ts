@@ -11,6 +11,7 @@ import {
   rolloutRows,
 } from "./pods-results.js";
 import type { BenchResult, PhaseResult } from "./results.js";
+import { summarize } from "./stats.js";
 
 const patches = (count: number, offset = 0): AuditLine[] =>
   Array.from({ length: count }, (_, index) => ({
@@ -74,6 +75,7 @@ const rollout = (
     podsCreated: changed * 2,
     podsDeleted: changed * 2,
     podsStillborn: 0,
+    rolloutMs: summarize([2000, 2500, 3000]),
     restarts: {
       ...restarts,
       doubleRolloutCount: restarts.doubleRollouts.length,
@@ -136,17 +138,20 @@ describe("the report with pods", () => {
     const pods = podsResult(rollout("instrument, budget 50", 50, 100, { ms: 16_100 }));
     const rows = rolloutRows(pods);
     const instrument = rows[0];
-    expect(instrument?.slice(0, 6)).toEqual([
+    expect(instrument?.slice(0, 7)).toEqual([
       "instrument, budget 50",
       "50",
       "16.1 s",
       "14.0 s",
       "1.15×",
       "7",
+      "2.50 s / 3.00 s",
     ]);
-    expect(instrument?.[12]).toBe("2.00");
+    // Mean rolling 3.5 of a budget of 50.
+    expect(instrument?.[10]).toBe("7 %");
+    expect(instrument?.[14]).toBe("2.00");
     expect(rows[1]?.[0]).toBe("restart, converged");
-    expect(rows[1]?.[12]).toBe("–");
+    expect(rows[1]?.[14]).toBe("–");
     expect(rows[2]?.[1]).toBe("unlimited");
     const costs = costRows(pods);
     expect(costs[0]?.[1]).toBe("100 (100 workload writes)");
@@ -159,6 +164,7 @@ describe("the report with pods", () => {
       result(podsResult(rollout("instrument, budget 50", 50, 100, { ms: 16_100 }))),
     );
     expect(targets.map((target) => target.met)).toEqual([
+      true,
       true,
       true,
       true,

@@ -13,6 +13,7 @@ import {
   type Target,
 } from "./report.js";
 import type { BenchResult, PhaseResult } from "./results.js";
+import type { Summary } from "./stats.js";
 import type { WorkloadKind } from "./workloads.js";
 
 /** One phase of mass rollouts: the meter's figures and what the watches saw. */
@@ -36,6 +37,8 @@ export interface RolloutPhase {
   readonly podsDeleted: number;
   /** Pods created in the phase and deleted before they ever ran. */
   readonly podsStillborn: number;
+  /** Each workload's rollout in the phase, from its first event rolling to its first complete. */
+  readonly rolloutMs: Summary | undefined;
   /** Pods restarted per changed workload against its replicas (lists cut at 20). */
   readonly restarts: RestartSummary & {
     readonly doubleRolloutCount: number;
@@ -206,6 +209,20 @@ export const evaluatePodsTargets = (result: BenchResult): Target[] => {
             .join("")}`,
     met: instrumentorPhases.length === 0 ? undefined : wrongWrites.length === 0,
   });
+  const events = instrumentorPhases.map(
+    (entry) => writesOf(entry.phase)?.eventCreates ?? Number.NaN,
+  );
+  targets.push({
+    name: "instrumentor Events per instrument/un-instrument phase",
+    target: "≤ 1 (the collectors change's, on the CollectorsGroup)",
+    measured:
+      instrumentorPhases.length === 0
+        ? "not run"
+        : instrumentorPhases
+            .map((entry, index) => `${entry.phase.name}: ${events[index]}`)
+            .join("; "),
+    met: instrumentorPhases.length === 0 ? undefined : events.every((count) => count <= 1),
+  });
   const restarts = pods.budgets.map((run) => run.restart);
   const noisy = restarts.filter(
     (entry) => (writesOf(entry.phase)?.writes ?? 0) > 0 || entry.podsCreated > 0,
@@ -285,9 +302,15 @@ export const rolloutRows = (pods: PodsResult): string[][] =>
       ideal === undefined ? "–" : seconds(ideal.ms),
       ideal === undefined ? "–" : ratio(entry.rolledOutMs / Math.max(1, ideal.ms)),
       ideal === undefined ? "–" : String(ideal.waves.length),
+      entry.rolloutMs === undefined
+        ? "–"
+        : `${seconds(entry.rolloutMs.p50)} / ${seconds(entry.rolloutMs.p90)}`,
       entry.changed === 0 ? "–" : seconds(entry.devicesMs),
       String(entry.maxRolling),
       fixed(entry.meanRolling, 1),
+      entry.budget === undefined || entry.budget === 0 || entry.changed === 0
+        ? "–"
+        : `${fixed((100 * entry.meanRolling) / Math.min(entry.budget, entry.changed), 0)} %`,
       entry.podsStillborn === 0
         ? String(entry.podsCreated)
         : `${entry.podsCreated} (${entry.podsStillborn} never ran)`,
@@ -383,9 +406,11 @@ export const renderPodsReport = (result: BenchResult): string => {
         "ideal",
         "× ideal",
         "waves",
+        "one rollout p50 / p90",
         "devices written",
         "most rolling",
         "mean rolling",
+        "budget use",
         "pods created",
         "pods deleted",
         "ReplicaSets created",
@@ -393,7 +418,7 @@ export const renderPodsReport = (result: BenchResult): string => {
         "other load",
       ],
       rolloutRows(pods),
-      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     ),
     "",
     `_rolled out_: from the trigger (collectors ready or not, or the seed's first create) until every changed workload reports its rollout complete (observedGeneration current, updated = desired = available), seen by the benchmark's watch. _ideal_: waves × one rollout's time, the waves as the instrumentor's own RolloutBudget grants them (${pods.budgets
@@ -405,7 +430,7 @@ export const renderPodsReport = (result: BenchResult): string => {
       .filter((text) => text !== undefined)
       .join(
         "; ",
-      )}). _devices written_: until every template carried (or lost) its devices. _most/mean rolling_: workloads whose rollout was not complete, at every watch event (the mean is over time). _pods created/deleted_: by UID from the benchmark's watch of pods; _never ran_: deleted before reaching Running. _pods started / workload_: pods created in the phase that reached Running, per changed workload (must equal its ${pods.replicas} replicas); a _double rollout_ is a workload whose new pods belong to more than one new revision (\`pod-template-hash\`, \`controller-revision-hash\`); _more_: one revision, but a pod replaced again. _other load_: CPU cores used by processes outside the benchmark (the machine is shared).`,
+      )}). _one rollout p50 / p90_: each workload's rollout in the phase, from the event that showed it rolling to the one that showed it complete (alone it takes the calibrated time above: the difference is the cluster's slowdown under that many rollouts at once). _devices written_: until every template carried (or lost) its devices. _most/mean rolling_: workloads whose rollout was not complete, at every watch event, replayed in resourceVersion order (the mean is over time); _budget use_: mean rolling / budget (how full the instrumentor keeps its budget). _pods created/deleted_: by UID from the benchmark's watch of pods; _never ran_: deleted before reaching Running. _pods started / workload_: pods created in the phase that reached Running, per changed workload (must equal its ${pods.replicas} replicas); a _double rollout_ is a workload whose new pods belong to more than one new revision (\`pod-template-hash\`, \`controller-revision-hash\`); _more_: one revision, but a pod replaced again. _other load_: CPU cores used by processes outside the benchmark (the machine is shared).`,
     "",
     "### Requests and CPU",
     "",

@@ -33,7 +33,7 @@ import { MemorySampler } from "./proc.js";
 import type { BenchResult } from "./results.js";
 import type { RunHandles } from "./run.js";
 import { settled } from "./settle.js";
-import { median } from "./stats.js";
+import { median, summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
 import {
   carries,
@@ -245,6 +245,7 @@ export async function runPodsBench(
         podsCreated: after.podsCreated,
         podsDeleted: after.podsDeleted,
         podsStillborn: after.podsStillborn,
+        rolloutMs: summarize(figures.rolloutMs),
         restarts: {
           ...restarts,
           doubleRollouts: restarts.doubleRollouts.slice(0, 20),
