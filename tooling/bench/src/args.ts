@@ -28,7 +28,11 @@ export interface BenchOptions {
    * every device change rolls the workload's pods; phases are mass rollouts under each budget.
    */
   readonly pods: boolean;
-  /** With `--pods`: the instrument phase runs once per budget (`--max-concurrent-rollouts`, 0 = unlimited). */
+  /**
+   * With `--pods`: the instrument phase runs once per budget (`--max-concurrent-rollouts`, 0 =
+   * unlimited). Default 50 (the target's) and unlimited: with 10 as well, N=1000 takes over 20
+   * minutes on a 2-core machine (budget 10 alone is over 5).
+   */
   readonly budgets: ReadonlyArray<number>;
   /** With `--pods`: the budget of the un-instrument phase that resets the cluster between budgets. */
   readonly uninstrumentBudget: number;
@@ -68,7 +72,7 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
                               every device change rolls pods; phases are mass rollouts
                               (ignores --cycles, --flips, --floor-concurrency)
   --budgets LIST              with --pods: instrument once per --max-concurrent-rollouts
-                              (0 = unlimited; default 10,50,0)
+                              (0 = unlimited; default 50,0; issue 13's full run: 10,50,0)
   --uninstrument-budget N     with --pods: the budget of the un-instrument phase between
                               budgets (default 0, unlimited)
   --nodes N                   with --pods: KWOK nodes with the devices (default 20, plus one without)
@@ -124,7 +128,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     .filter((part) => part.trim() !== "")
     .map((part) => positive("floor-concurrency", part.trim(), 8));
   if (floorConcurrencies.length === 0) throw new Error("--floor-concurrency needs a value");
-  const budgets = (values.budgets ?? "10,50,0")
+  const budgets = (values.budgets ?? "50,0")
     .split(",")
     .filter((part) => part.trim() !== "")
     .map((part) => positive("budgets", part.trim(), 0, 0));
