@@ -42,6 +42,8 @@ export interface BenchOptions {
   readonly replicas: number;
   /** With `--pods`: single rollouts per kind timed on a quiet cluster for one rollout's time. */
   readonly calibrationRollouts: number;
+  /** Runs nothing: prints the report of this JSON results file again (this version's tables and targets). */
+  readonly report: string | undefined;
   readonly help: boolean;
 }
 
@@ -79,6 +81,8 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --replicas N                with --pods: pods per workload (default 2)
   --calibration-rollouts N    with --pods: single rollouts per kind timed alone for one
                               rollout's time, the unit of the ideal (default 4)
+
+  --report PATH               run nothing: print the report of a JSON results file again
 `;
 
 const words = (value: string | undefined): string[] =>
@@ -120,6 +124,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       nodes: { type: "string" },
       replicas: { type: "string" },
       "calibration-rollouts": { type: "string" },
+      report: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -155,6 +160,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     nodes: positive("nodes", values.nodes, 20),
     replicas: positive("replicas", values.replicas, 2),
     calibrationRollouts: positive("calibration-rollouts", values["calibration-rollouts"], 4),
+    report: values.report,
     help: values.help ?? false,
   };
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `pnpm bench`: runs the benchmark, writes every figure as JSON and prints the markdown report. */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { repoRoot } from "@odigos/control-plane";
@@ -24,6 +24,12 @@ const main = async (): Promise<number> => {
   }
   if (options.help) {
     process.stdout.write(usage);
+    return 0;
+  }
+  if (options.report !== undefined) {
+    const saved = JSON.parse(await readFile(options.report, "utf8")) as BenchResult;
+    saved.targets = evaluateTargets(saved);
+    process.stdout.write(`${renderReport(saved)}\n`);
     return 0;
   }
   const startedAt = new Date();

@@ -136,22 +136,25 @@ describe("the report with pods", () => {
   // 100 workloads at 50: waves 1, 2, 4, 8, 16, 32, 37 = 7 × 2 s = 14 s.
   it("gives each phase's time against the ideal and its pods", () => {
     const pods = podsResult(rollout("instrument, budget 50", 50, 100, { ms: 16_100 }));
-    const rows = rolloutRows(pods);
+    const rows = rolloutRows(pods, 2);
     const instrument = rows[0];
-    expect(instrument?.slice(0, 7)).toEqual([
+    expect(instrument?.slice(0, 8)).toEqual([
       "instrument, budget 50",
       "50",
       "16.1 s",
       "14.0 s",
       "1.15×",
       "7",
+      // (30 + 5 + 3 + 1 + 2 + 2 + 1) CPU seconds over 2 cores, and over the 1.8 others left.
+      "22.0 s / 24.4 s",
       "2.50 s / 3.00 s",
     ]);
     // Mean rolling 3.5 of a budget of 50.
-    expect(instrument?.[10]).toBe("7 %");
-    expect(instrument?.[14]).toBe("2.00");
+    expect(instrument?.[11]).toBe("7 %");
+    expect(instrument?.[15]).toBe("2.00");
     expect(rows[1]?.[0]).toBe("restart, converged");
-    expect(rows[1]?.[14]).toBe("–");
+    expect(rows[1]?.[6]).toBe("–");
+    expect(rows[1]?.[15]).toBe("–");
     expect(rows[2]?.[1]).toBe("unlimited");
     const costs = costRows(pods);
     expect(costs[0]?.[1]).toBe("100 (100 workload writes)");

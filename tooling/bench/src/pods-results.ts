@@ -115,6 +115,7 @@ const writesOf = (phase: PhaseResult): RequestSummary | undefined => phase.instr
 export const evaluatePodsTargets = (result: BenchResult): Target[] => {
   const pods = result.pods;
   if (pods === undefined) return [];
+  const cores = typeof result.machine.cpus === "number" ? result.machine.cpus : 0;
   const targets: Target[] = [];
   const at = pods.budgets.find((run) => run.budget === targetBudget);
   const atRatio =
@@ -125,7 +126,7 @@ export const evaluatePodsTargets = (result: BenchResult): Target[] => {
     measured:
       at === undefined || atRatio === undefined
         ? "not run"
-        : `${ratio(atRatio)} (${seconds(at.instrument.rolledOutMs)} vs ${seconds(at.ideal?.ms)} = ${at.ideal?.waves.length} waves × ${seconds(at.ideal?.rolloutMs)})`,
+        : `${ratio(atRatio)} (${seconds(at.instrument.rolledOutMs)} vs ${seconds(at.ideal?.ms)} = ${at.ideal?.waves.length} waves × ${seconds(at.ideal?.rolloutMs)}; CPU floor ${seconds(cpuFloorMs(at.instrument.phase, cores))} on ${cores} cores, ${seconds(cpuFloorMs(at.instrument.phase, freeCores(at.instrument.phase, cores)))} on the free ones, one rollout p50 ${seconds(at.instrument.rolloutMs?.p50)}, budget use ${fixed((100 * at.instrument.meanRolling) / targetBudget, 0)} %)`,
     met: atRatio === undefined ? undefined : atRatio <= targetRatio,
   });
   const phases = rolloutPhases(pods).filter(({ entry }) => entry.changed > 0);
@@ -280,8 +281,31 @@ const topRequests = (summary: RequestSummary | undefined, limit = 4): string =>
         .map(([key, count]) => `${key} ${count}`)
         .join(" · ");
 
+/**
+ * The least wall time the phase's CPU work allows on `cores` cores: the CPU seconds of every
+ * process of the benchmark (API server, etcd, controller manager, scheduler, kwok, the
+ * instrumentor, the benchmark's watches) over the cores. On a small machine a mass rollout is
+ * bound by this, not by the budget.
+ */
+export const cpuFloorMs = (phase: PhaseResult, cores: number): number | undefined => {
+  if (cores <= 0 || phase.apiServer.cpuSeconds === undefined) return undefined;
+  const seconds =
+    phase.apiServer.cpuSeconds +
+    (phase.apiServer.etcdCpuSeconds ?? 0) +
+    (phase.cluster?.controllerManagerCpuSeconds ?? 0) +
+    (phase.cluster?.schedulerCpuSeconds ?? 0) +
+    (phase.cluster?.kwokCpuSeconds ?? 0) +
+    (phase.instrumentor?.cpuSeconds ?? 0) +
+    phase.machine.benchCpuSeconds;
+  return (seconds * 1000) / cores;
+};
+
+/** Cores left to the benchmark in the phase: the machine's, less what other processes used. */
+export const freeCores = (phase: PhaseResult, cores: number): number =>
+  Math.max(0.25, cores - phase.machine.otherCores);
+
 /** The rows of the rollouts table (exported for tests). */
-export const rolloutRows = (pods: PodsResult): string[][] =>
+export const rolloutRows = (pods: PodsResult, cores: number): string[][] =>
   rolloutPhases(pods).map(({ entry, ideal }) => {
     const restarts = entry.restarts;
     const flags = [
@@ -302,6 +326,9 @@ export const rolloutRows = (pods: PodsResult): string[][] =>
       ideal === undefined ? "–" : seconds(ideal.ms),
       ideal === undefined ? "–" : ratio(entry.rolledOutMs / Math.max(1, ideal.ms)),
       ideal === undefined ? "–" : String(ideal.waves.length),
+      entry.changed === 0
+        ? "–"
+        : `${seconds(cpuFloorMs(entry.phase, cores))} / ${seconds(cpuFloorMs(entry.phase, freeCores(entry.phase, cores)))}`,
       entry.rolloutMs === undefined
         ? "–"
         : `${seconds(entry.rolloutMs.p50)} / ${seconds(entry.rolloutMs.p90)}`,
@@ -377,6 +404,7 @@ export const renderPodsReport = (result: BenchResult): string => {
     "",
   );
   if (pods === undefined) return out.join("\n");
+  const cores = typeof result.machine.cpus === "number" ? result.machine.cpus : 0;
   const calibration = pods.calibration;
   if (calibration !== undefined) {
     const line = (
@@ -406,6 +434,7 @@ export const renderPodsReport = (result: BenchResult): string => {
         "ideal",
         "× ideal",
         "waves",
+        "CPU floor: all / free cores",
         "one rollout p50 / p90",
         "devices written",
         "most rolling",
@@ -417,8 +446,8 @@ export const renderPodsReport = (result: BenchResult): string => {
         "pods started / workload",
         "other load",
       ],
-      rolloutRows(pods),
-      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+      rolloutRows(pods, cores),
+      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     ),
     "",
     `_rolled out_: from the trigger (collectors ready or not, or the seed's first create) until every changed workload reports its rollout complete (observedGeneration current, updated = desired = available), seen by the benchmark's watch. _ideal_: waves × one rollout's time, the waves as the instrumentor's own RolloutBudget grants them (${pods.budgets
@@ -430,7 +459,7 @@ export const renderPodsReport = (result: BenchResult): string => {
       .filter((text) => text !== undefined)
       .join(
         "; ",
-      )}). _one rollout p50 / p90_: each workload's rollout in the phase, from the event that showed it rolling to the one that showed it complete (alone it takes the calibrated time above: the difference is the cluster's slowdown under that many rollouts at once). _devices written_: until every template carried (or lost) its devices. _most/mean rolling_: workloads whose rollout was not complete, at every watch event, replayed in resourceVersion order (the mean is over time); _budget use_: mean rolling / budget (how full the instrumentor keeps its budget). _pods created/deleted_: by UID from the benchmark's watch of pods; _never ran_: deleted before reaching Running. _pods started / workload_: pods created in the phase that reached Running, per changed workload (must equal its ${pods.replicas} replicas); a _double rollout_ is a workload whose new pods belong to more than one new revision (\`pod-template-hash\`, \`controller-revision-hash\`); _more_: one revision, but a pod replaced again. _other load_: CPU cores used by processes outside the benchmark (the machine is shared).`,
+      )}). _CPU floor_: the CPU seconds of every process of the benchmark in the phase (API server, etcd, controller manager, scheduler, kwok, instrumentor, the benchmark's watches) over the machine's ${cores} cores, and over the cores other processes left free: no budget makes the phase faster than that. _one rollout p50 / p90_: each workload's rollout in the phase, from the event that showed it rolling to the one that showed it complete (alone it takes the calibrated time above: the difference is the cluster's slowdown under that many rollouts at once). _devices written_: until every template carried (or lost) its devices. _most/mean rolling_: workloads whose rollout was not complete, at every watch event, replayed in resourceVersion order (the mean is over time); _budget use_: mean rolling / budget (how full the instrumentor keeps its budget). _pods created/deleted_: by UID from the benchmark's watch of pods; _never ran_: deleted before reaching Running. _pods started / workload_: pods created in the phase that reached Running, per changed workload (must equal its ${pods.replicas} replicas); a _double rollout_ is a workload whose new pods belong to more than one new revision (\`pod-template-hash\`, \`controller-revision-hash\`); _more_: one revision, but a pod replaced again. _other load_: CPU cores used by processes outside the benchmark (the machine is shared).`,
     "",
     "### Requests and CPU",
     "",
