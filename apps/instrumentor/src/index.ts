@@ -8,3 +8,4 @@ export { type InstrumentorConfig, parseConfig, usage } from "./config.js";
 export { loadCredentials } from "./kube/credentials.js";
 export { instrumentorLayer, LeadershipLost, runManager } from "./manager.js";
 export { makeLogger } from "./observability/log.js";
+export { RolloutBudget, type RolloutEnd, type SlotAnswer } from "./rollouts/budget.js";

@@ -25,6 +25,21 @@ describe("bench flags", () => {
     expect(options.floorConcurrencies).toEqual([8, 32]);
   });
 
+  it("runs with pods on demand: budgets 50 and unlimited, 2 replicas on 20 nodes", () => {
+    expect(parseBenchArgs([]).pods).toBe(false);
+    const options = parseBenchArgs(["--pods"]);
+    expect(options.pods).toBe(true);
+    expect(options.budgets).toEqual([50, 0]);
+    expect(options.uninstrumentBudget).toBe(0);
+    expect(options.nodes).toBe(20);
+    expect(options.replicas).toBe(2);
+    expect(parseBenchArgs(["--pods", "--budgets=50", "--replicas", "3"])).toMatchObject({
+      budgets: [50],
+      replicas: 3,
+    });
+    expect(() => parseBenchArgs(["--budgets=10,-1"])).toThrow(/--budgets/);
+  });
+
   it("rejects nonsense", () => {
     expect(() => parseBenchArgs(["--workloads", "0"])).toThrow(/--workloads/);
     expect(() => parseBenchArgs(["--nope"])).toThrow();

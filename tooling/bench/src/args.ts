@@ -27,6 +27,27 @@ export interface BenchOptions {
   readonly cpuProfileDir: string | undefined;
   /** JSON output path; default `bench-results/bench-<N>-<timestamp>.json` at the repo root. */
   readonly out: string | undefined;
+  /**
+   * `--pods`: the cluster with pods (kube-controller-manager, kube-scheduler, KWOK nodes), where
+   * every device change rolls the workload's pods; phases are mass rollouts under each budget.
+   */
+  readonly pods: boolean;
+  /**
+   * With `--pods`: the instrument phase runs once per budget (`--max-concurrent-rollouts`, 0 =
+   * unlimited). Default 50 (the target's) and unlimited: with 10 as well, N=1000 takes over 20
+   * minutes on a 2-core machine (budget 10 alone is over 5).
+   */
+  readonly budgets: ReadonlyArray<number>;
+  /** With `--pods`: the budget of the un-instrument phase that resets the cluster between budgets. */
+  readonly uninstrumentBudget: number;
+  /** With `--pods`: KWOK nodes advertising the devices. */
+  readonly nodes: number;
+  /** With `--pods`: pods per workload (a DaemonSet is limited to that many nodes). */
+  readonly replicas: number;
+  /** With `--pods`: single rollouts per kind timed on a quiet cluster for one rollout's time. */
+  readonly calibrationRollouts: number;
+  /** Runs nothing: prints the report of this JSON results file again (this version's tables and targets). */
+  readonly report: string | undefined;
   readonly help: boolean;
 }
 
@@ -53,6 +74,20 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
                               protocol, 100 µs sampling) into DIR/<phase>.cpuprofile, and report
                               the top self-time functions (profiling slows it somewhat)
   --out PATH                  JSON results file
+
+  --pods                      a cluster with pods (controller manager, scheduler, KWOK nodes):
+                              every device change rolls pods; phases are mass rollouts
+                              (ignores --cycles, --flips, --floor-concurrency)
+  --budgets LIST              with --pods: instrument once per --max-concurrent-rollouts
+                              (0 = unlimited; default 50,0; issue 13's full run: 10,50,0)
+  --uninstrument-budget N     with --pods: the budget of the un-instrument phase between
+                              budgets (default 0, unlimited)
+  --nodes N                   with --pods: KWOK nodes with the devices (default 20, plus one without)
+  --replicas N                with --pods: pods per workload (default 2)
+  --calibration-rollouts N    with --pods: single rollouts per kind timed alone for one
+                              rollout's time, the unit of the ideal (default 4)
+
+  --report PATH               run nothing: print the report of a JSON results file again
 `;
 
 const words = (value: string | undefined): string[] =>
@@ -88,6 +123,13 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       out: { type: "string" },
       "no-gc-probe": { type: "boolean" },
       "cpu-profile-dir": { type: "string" },
+      pods: { type: "boolean" },
+      budgets: { type: "string" },
+      "uninstrument-budget": { type: "string" },
+      nodes: { type: "string" },
+      replicas: { type: "string" },
+      "calibration-rollouts": { type: "string" },
+      report: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -96,6 +138,11 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     .filter((part) => part.trim() !== "")
     .map((part) => positive("floor-concurrency", part.trim(), 8));
   if (floorConcurrencies.length === 0) throw new Error("--floor-concurrency needs a value");
+  const budgets = (values.budgets ?? "50,0")
+    .split(",")
+    .filter((part) => part.trim() !== "")
+    .map((part) => positive("budgets", part.trim(), 0, 0));
+  if (budgets.length === 0) throw new Error("--budgets needs a value");
   return {
     workloads: positive("workloads", values.workloads, 1000),
     namespaces: positive("namespaces", values.namespaces, 20),
@@ -116,6 +163,13 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     gcProbe: !(values["no-gc-probe"] ?? false) || values["cpu-profile-dir"] !== undefined,
     cpuProfileDir: values["cpu-profile-dir"],
     out: values.out,
+    pods: values.pods ?? false,
+    budgets,
+    uninstrumentBudget: positive("uninstrument-budget", values["uninstrument-budget"], 0, 0),
+    nodes: positive("nodes", values.nodes, 20),
+    replicas: positive("replicas", values.replicas, 2),
+    calibrationRollouts: positive("calibration-rollouts", values["calibration-rollouts"], 4),
+    report: values.report,
     help: values.help ?? false,
   };
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `pnpm bench`: runs the benchmark, writes every figure as JSON and prints the markdown report. */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { repoRoot } from "@odigos/control-plane";
@@ -8,6 +8,7 @@ import { killAll } from "@odigos/harness";
 import { type BenchOptions, parseBenchArgs, usage } from "./args.js";
 import { type BenchResult, evaluateTargets, renderReport } from "./results.js";
 import { machineInfo, type RunHandles, runBench } from "./run.js";
+import { runPodsBench } from "./run-pods.js";
 
 const log = (message: string) => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -25,6 +26,12 @@ const main = async (): Promise<number> => {
     process.stdout.write(usage);
     return 0;
   }
+  if (options.report !== undefined) {
+    const saved = JSON.parse(await readFile(options.report, "utf8")) as BenchResult;
+    saved.targets = evaluateTargets(saved);
+    process.stdout.write(`${renderReport(saved)}\n`);
+    return 0;
+  }
   const startedAt = new Date();
   const result: BenchResult = {
     version: 1,
@@ -38,7 +45,7 @@ const main = async (): Promise<number> => {
       join(
         repoRoot,
         "bench-results",
-        `bench-${options.workloads}-${startedAt
+        `bench-${options.pods ? "pods-" : ""}${options.workloads}-${startedAt
           .toISOString()
           .replaceAll(":", "")
           .replace(/\.\d+Z$/, "Z")}.json`,
@@ -62,7 +69,7 @@ const main = async (): Promise<number> => {
 
   let failed = false;
   try {
-    await runBench(options, result, handles, log);
+    await (options.pods ? runPodsBench : runBench)(options, result, handles, log);
   } catch (error) {
     failed = true;
     result.error = error instanceof Error ? error.message : String(error);

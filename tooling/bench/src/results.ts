@@ -1,6 +1,7 @@
 /** Everything a run measures, the targets it is judged by, and its markdown report. */
 import type { RequestSummary } from "./audit.js";
 import { runFootprintTargets } from "./footprint.js";
+import { evaluatePodsTargets, type PodsResult, renderPodsReport } from "./pods-results.js";
 import type { ProfileSummary } from "./profile.js";
 import {
   breakdown,
@@ -47,6 +48,21 @@ export interface PhaseResult {
     readonly rssAfterBytes: number;
     /** `nodejs_heap_size_used_bytes` from its /metrics at the end of the phase. */
     readonly heapUsedBytes: number | undefined;
+    /** VmHWM at the end of the phase: the process's peak RSS since it started. */
+    readonly highWaterMarkBytes?: number | undefined;
+  };
+  /**
+   * With pods (every client counted): requests by program from the audit log, objects the
+   * controllers created, and the CPU of the cluster's other processes.
+   */
+  readonly cluster?: {
+    readonly byComponent: Readonly<Record<string, RequestSummary>>;
+    readonly replicaSetsCreated: number;
+    /** Successful `create pods` in the audit log (cross-checks the watch's count). */
+    readonly podsCreated: number;
+    readonly controllerManagerCpuSeconds: number | undefined;
+    readonly schedulerCpuSeconds: number | undefined;
+    readonly kwokCpuSeconds: number | undefined;
   };
   /** The floor client's requests (audit log). */
   readonly floorClient?: RequestSummary;
@@ -135,6 +151,8 @@ export interface BenchResult {
     readonly lastProblems: string[];
     readonly cpuProfileDir: string | undefined;
   };
+  /** With `--pods`: mass rollouts on a cluster with pods, per budget. */
+  pods?: PodsResult;
   /** With `--cpu-profile-dir`: the instrumentor's top self-time functions per phase. */
   profiles?: Record<string, ProfileSummary & { readonly file: string }>;
   targets?: Target[];
@@ -206,6 +224,7 @@ export const phaseRequestProblems = (phase: PhaseResult): string[] => {
 
 /** Every target of the issue, measured or `met: undefined` when this run did not get that far. */
 export const evaluateTargets = (result: BenchResult): Target[] => {
+  if (result.pods !== undefined) return evaluatePodsTargets(result);
   const targets: Target[] = [];
   const cycles = result.cycles ?? [];
   const first = cycles[0];
@@ -359,6 +378,7 @@ const phaseRow = (
 
 /** The markdown report: phases, targets, latency, and the instrumentor's requests by verb and resource. */
 export const renderReport = (result: BenchResult): string => {
+  if (result.pods !== undefined) return renderPodsReport(result);
   const out: string[] = [];
   const n = result.seeding?.workloads ?? 0;
   out.push(

@@ -15,22 +15,26 @@ import {
   metricSum,
   startInstrumentor,
 } from "@odigos/harness";
-import {
-  credentialsFromKubeconfig,
-  hasStatus,
-  type KubeClientApi,
-  type KubeError,
-  makeKubeClient,
-  Resources,
-} from "@odigos/kube-client";
+import { hasStatus, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Schedule from "effect/Schedule";
 import type { BenchOptions } from "./args.js";
-import { type AuditLine, AuditTail, type RequestSummary, summarizeRequests } from "./audit.js";
+import { AuditTail, type RequestSummary } from "./audit.js";
 import { Inspector } from "./inspector.js";
-import { cpuSeconds, MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
+import {
+  benchClient,
+  collectorsGroup,
+  type Log,
+  Meter,
+  odigosNamespace,
+  pool,
+  send,
+  sleep,
+  throttled,
+  ticking,
+} from "./meter.js";
+import { MemorySampler } from "./proc.js";
 import { type CpuProfile, summarizeProfile } from "./profile.js";
-import { diffTotals, requestTotals } from "./prometheus.js";
 import type { BenchResult, CycleResult, FloorRun, PhaseResult } from "./results.js";
 import { settled } from "./settle.js";
 import { summarize } from "./stats.js";
@@ -50,218 +54,7 @@ import {
   workloadManifest,
 } from "./workloads.js";
 
-export const odigosNamespace = "odigos-bench";
-const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
-const collectorsGroup = "data-collection";
-
-/** A client of the benchmark's own, told apart in the audit log by its User-Agent. */
-type BenchClient = KubeClientApi & { readonly close: () => void };
-
-const benchClient = async (kubeconfigPath: string, role: string): Promise<BenchClient> =>
-  makeKubeClient(await Effect.runPromise(credentialsFromKubeconfig(kubeconfigPath)), {
-    userAgent: userAgent(role),
-    maxSockets: 256,
-  });
-
-/** Runs a request; a failure rejects with the client's own error (method, path, code, reason). */
-const send = <A>(request: Effect.Effect<A, KubeError>): Promise<A> =>
-  Effect.runPromise(Effect.mapError(request, (error) => new Error(error.message)));
-
-/** Runs `task` over `items` with at most `concurrency` in flight; `onDone` after each. */
-const pool = <T>(
-  items: ReadonlyArray<T>,
-  concurrency: number,
-  task: (item: T) => Promise<void>,
-  onDone?: (done: number) => void,
-): Promise<void> => {
-  let done = 0;
-  return Effect.runPromise(
-    Effect.forEach(
-      items,
-      (item) =>
-        Effect.tryPromise({ try: () => task(item), catch: (error) => error }).pipe(
-          Effect.tap(() => Effect.sync(() => onDone?.(++done))),
-        ),
-      { concurrency, discard: true },
-    ),
-  );
-};
-
-export type Log = (message: string) => void;
-
-interface Mark {
-  readonly metrics: ReadonlyMap<string, number>;
-  readonly instrumentorCpu: number | undefined;
-  readonly apiServerCpu: number | undefined;
-  readonly etcdCpu: number | undefined;
-  readonly benchCpu: number;
-  readonly systemBusy: number;
-  readonly at: number;
-  readonly waitedForQuietMs: number;
-}
-
-const delta = (after: number | undefined, before: number | undefined) =>
-  after === undefined || before === undefined ? undefined : after - before;
-
-/** Per-phase figures: API-server counters, the audit log split by client, CPU and memory. */
-class Meter {
-  private instrumentor: { process: InstrumentorProcess; sampler: MemorySampler } | undefined;
-
-  constructor(
-    private readonly driver: BenchClient,
-    private readonly audit: AuditTail,
-    private readonly controlPlane: ControlPlane,
-    private readonly quiet: { readonly maxWaitMs: number; readonly maxOtherCores: number },
-    private readonly log: Log,
-  ) {}
-
-  attach(process: InstrumentorProcess, sampler: MemorySampler): void {
-    this.instrumentor = { process, sampler };
-  }
-
-  detach(): void {
-    this.instrumentor = undefined;
-  }
-
-  private async scrape(): Promise<Map<string, number>> {
-    return requestTotals(await send(this.driver.getText("/metrics")));
-  }
-
-  /** CPU seconds of every process of the benchmark (control plane, instrumentor, this one). */
-  private ourCpu(): {
-    apiServer: number | undefined;
-    etcd: number | undefined;
-    instrumentor: number | undefined;
-    bench: number;
-  } {
-    const pids = this.controlPlane.pids();
-    return {
-      apiServer: pids.apiserver === undefined ? undefined : cpuSeconds(pids.apiserver),
-      etcd: cpuSeconds(pids.etcd),
-      instrumentor:
-        this.instrumentor === undefined ? undefined : cpuSeconds(this.instrumentor.process.pid),
-      bench: ownCpuSeconds(),
-    };
-  }
-
-  /** CPU cores used by other processes on the machine over `ms`. */
-  private async otherCores(ms: number): Promise<number> {
-    const before = this.ourCpu();
-    const busyBefore = systemBusySeconds();
-    await sleep(ms);
-    const after = this.ourCpu();
-    const ours =
-      (delta(after.apiServer, before.apiServer) ?? 0) +
-      (delta(after.etcd, before.etcd) ?? 0) +
-      (delta(after.instrumentor, before.instrumentor) ?? 0) +
-      (after.bench - before.bench);
-    return Math.max(0, systemBusySeconds() - busyBefore - ours) / (ms / 1000);
-  }
-
-  /** Waits (bounded) until other processes leave the CPUs mostly to the benchmark. */
-  private async waitForQuiet(): Promise<number> {
-    if (this.quiet.maxWaitMs <= 0) return 0;
-    const started = performance.now();
-    let logged = false;
-    for (;;) {
-      const other = await this.otherCores(500);
-      const waited = performance.now() - started;
-      if (other <= this.quiet.maxOtherCores) return waited;
-      if (waited >= this.quiet.maxWaitMs) {
-        this.log(`  other processes still use ${other.toFixed(1)} cores: measuring anyway`);
-        return waited;
-      }
-      if (!logged) {
-        this.log(
-          `  other processes use ${other.toFixed(1)} cores: waiting up to ${(this.quiet.maxWaitMs / 1000).toFixed(0)} s for quiet`,
-        );
-        logged = true;
-      }
-    }
-  }
-
-  /** Starts a phase; with `quiet`, first waits for other load on the machine to drop. */
-  async begin(quiet = false): Promise<Mark> {
-    const waitedForQuietMs = quiet ? await this.waitForQuiet() : 0;
-    await this.audit.read([]); // skip what happened before the phase
-    const metrics = await this.scrape();
-    this.instrumentor?.sampler.resetWindow();
-    const cpu = this.ourCpu();
-    return {
-      metrics,
-      instrumentorCpu: this.instrumentor === undefined ? 0 : cpu.instrumentor,
-      apiServerCpu: cpu.apiServer,
-      etcdCpu: cpu.etcd,
-      benchCpu: cpu.bench,
-      systemBusy: systemBusySeconds(),
-      at: performance.now(),
-      waitedForQuietMs,
-    };
-  }
-
-  async end(mark: Mark, name: string, wallMs: number, workloads: number): Promise<PhaseResult> {
-    const cpu = this.ourCpu();
-    const systemBusy = systemBusySeconds();
-    const elapsed = (performance.now() - mark.at) / 1000;
-    const lines = await this.audit.read(["odigos-instrumentor/", "odigos-bench/"]);
-    const metrics = await this.scrape();
-    const requests = diffTotals(mark.metrics, metrics);
-    const by = (predicate: (agent: string) => boolean): AuditLine[] =>
-      lines.filter((line) => predicate(line.userAgent ?? ""));
-    const instrumentor = this.instrumentor;
-    const floorClient = by((agent) => agent === userAgent("floor"));
-    const bench = by((agent) => agent.startsWith("odigos-bench/") && agent !== userAgent("floor"));
-    const apiServerCpu = delta(cpu.apiServer, mark.apiServerCpu);
-    const etcdCpu = delta(cpu.etcd, mark.etcdCpu);
-    const instrumentorCpu = delta(cpu.instrumentor, mark.instrumentorCpu);
-    const benchCpu = cpu.bench - mark.benchCpu;
-    const otherCpu = Math.max(
-      0,
-      systemBusy -
-        mark.systemBusy -
-        (apiServerCpu ?? 0) -
-        (etcdCpu ?? 0) -
-        (instrumentorCpu ?? 0) -
-        benchCpu,
-    );
-    let heapUsedBytes: number | undefined;
-    if (instrumentor !== undefined) {
-      const text = await instrumentor.process.metrics().catch(() => "");
-      heapUsedBytes = metricSum(text, "nodejs_heap_size_used_bytes") || undefined;
-    }
-    const result: PhaseResult = {
-      name,
-      wallMs,
-      workloads,
-      apiServer: {
-        requests,
-        total: Object.values(requests).reduce((sum, count) => sum + count, 0),
-        cpuSeconds: apiServerCpu,
-        etcdCpuSeconds: etcdCpu,
-      },
-      machine: {
-        benchCpuSeconds: benchCpu,
-        otherCpuSeconds: otherCpu,
-        otherCores: elapsed > 0 ? otherCpu / elapsed : 0,
-        waitedForQuietMs: mark.waitedForQuietMs,
-      },
-      ...(instrumentor === undefined
-        ? {}
-        : {
-            instrumentor: {
-              requests: summarizeRequests(by((agent) => instrumentor.process.sent(agent))),
-              cpuSeconds: instrumentorCpu,
-              peakRssBytes: instrumentor.sampler.resetWindow(),
-              rssAfterBytes: instrumentor.sampler.rss,
-              heapUsedBytes,
-            },
-          }),
-      ...(floorClient.length === 0 ? {} : { floorClient: summarizeRequests(floorClient) }),
-      ...(bench.length === 0 ? {} : { bench: summarizeRequests(bench) }),
-    };
-    return result;
-  }
-}
+export { type Log, odigosNamespace } from "./meter.js";
 
 const gitDescription = (): string | undefined => {
   try {
@@ -277,30 +70,6 @@ const gitDescription = (): string | undefined => {
   } catch {
     return undefined;
   }
-};
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Calls `report` every `everyMs` while `work` runs. */
-const ticking = async <T>(work: Promise<T>, report: () => void, everyMs = 2000): Promise<T> => {
-  const timer = setInterval(report, everyMs);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
-};
-
-const throttled = (log: Log, label: string, total: number) => {
-  const started = performance.now();
-  let last = started;
-  return (done: number) => {
-    const now = performance.now();
-    if (now - last < 2000 && done < total) return;
-    last = now;
-    const rate = done / Math.max(0.001, (now - started) / 1000);
-    log(`${label}: ${done}/${total} (${rate.toFixed(0)}/s)`);
-  };
 };
 
 /** Evenly spread picks of `count` specs. */

@@ -1,10 +1,19 @@
 /**
  * The benchmark's view of the cluster, fed by its own watches (`@odigos/kube-client` Streams):
  * every workload's devices (and resource version, for the floor's patches) and which runtime
- * details exist. Conditions are checked as each event arrives, so a phase ends at the moment the
- * last change is seen.
+ * details exist; with pods, each workload's rollout (from its status) and every pod. Conditions
+ * are checked as each event arrives, so a phase ends at the moment the last change is seen.
  */
-import { OdigosResources, workloadResource } from "@odigos/crd-types";
+import {
+  type DecodeError,
+  decodeDaemonSet,
+  decodeDeployment,
+  decodeStatefulSet,
+  OdigosResources,
+  type Workload,
+  workloadResource,
+} from "@odigos/crd-types";
+import { rolloutProgress } from "@odigos/instrumentation-rules";
 import {
   hasStatus,
   KubeClient,
@@ -12,10 +21,13 @@ import {
   type KubeObject,
   listAll,
   type Resource,
+  Resources,
 } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import * as Fiber from "effect/Fiber";
 import * as Stream from "effect/Stream";
+import { RolloutCensus } from "./census.js";
 import {
   carries,
   hasAnyDevice,
@@ -34,6 +46,29 @@ type Apply = (type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject) => voi
 
 const kinds: ReadonlyArray<WorkloadKind> = ["Deployment", "StatefulSet", "DaemonSet"];
 
+const decode = (kind: WorkloadKind, raw: unknown): Either.Either<Workload, DecodeError> => {
+  switch (kind) {
+    case "Deployment":
+      return decodeDeployment(raw);
+    case "StatefulSet":
+      return decodeStatefulSet(raw);
+    case "DaemonSet":
+      return decodeDaemonSet(raw);
+  }
+};
+
+/** Whether a raw workload is rolling: its controller has not reported its current spec rolled out. */
+export const isRolling = (kind: WorkloadKind, raw: unknown): boolean => {
+  const decoded = decode(kind, raw);
+  return Either.isRight(decoded) && rolloutProgress(decoded.right)._tag !== "Complete";
+};
+
+/** With pods: which workload a pod belongs to (its key), from its namespace and labels. */
+export type PodOwner = (
+  namespace: string,
+  labels: Readonly<Record<string, string>>,
+) => string | undefined;
+
 export class Tracker {
   private readonly workloads = new Map<string, WorkloadState>();
   private readonly instrumented = new Set<string>();
@@ -43,13 +78,24 @@ export class Tracker {
   private fibers: Array<Fiber.RuntimeFiber<never, never>> = [];
   /** Watch events seen (all kinds, bookmarks included). */
   events = 0;
+  /** With pods: rollouts in progress and pods created and deleted, from the same watches. */
+  readonly census = new RolloutCensus();
 
-  /** `desired` maps a workload key to the devices it must carry when instrumented. */
+  /**
+   * `desired` maps a workload key to the devices it must carry when instrumented. With
+   * `podOwner`, the tracker also follows every workload's rollout (its status) and every pod.
+   */
   constructor(
     private readonly kube: KubeClientApi,
     private readonly desired: ReadonlyMap<string, Readonly<Record<string, ReadonlyArray<string>>>>,
     private readonly onError: (error: Error) => void,
+    private readonly podOwner?: PodOwner,
   ) {}
+
+  /** With pods: workloads whose rollout is not complete. */
+  get rollingCount(): number {
+    return this.census.rollingCount;
+  }
 
   get size(): number {
     return this.workloads.size;
@@ -91,10 +137,21 @@ export class Tracker {
         OdigosResources.InstrumentedApplication,
         (type, object) => this.onRuntimeDetails(type, object),
       ],
+      ...(this.podOwner === undefined
+        ? []
+        : [
+            [
+              Resources.Pod,
+              (type: string, object: KubeObject) => this.onPod(type, object),
+            ] as const,
+          ]),
     ];
+    this.listing = true;
     const versions = await Promise.all(
       followed.map(([resource, apply]) => Effect.runPromise(this.list(resource, apply))),
-    );
+    ).finally(() => {
+      this.listing = false;
+    });
     this.fibers = followed.map(([resource, apply], index) =>
       Effect.runFork(this.follow(resource, apply, versions[index] ?? "")),
     );
@@ -142,6 +199,13 @@ export class Tracker {
     const state = stateOf(kind, raw);
     if (state === undefined) return;
     const key = workloadKey(kind, state.namespace, state.name);
+    if (this.podOwner !== undefined)
+      this.census.setRolling(
+        key,
+        type !== "DELETED" && isRolling(kind, raw),
+        performance.now(),
+        Number(state.resourceVersion) || 0,
+      );
     if (type === "DELETED") {
       this.workloads.delete(key);
       this.instrumented.delete(key);
@@ -153,6 +217,26 @@ export class Tracker {
       else this.instrumented.delete(key);
       if (hasAnyDevice(state)) this.withDevices.add(key);
       else this.withDevices.delete(key);
+    }
+    this.changed();
+  }
+
+  /** True during the first list: pods then are known, not created. */
+  private listing = false;
+
+  private onPod(type: string, object: KubeObject): void {
+    const uid = object.metadata.uid;
+    if (uid === undefined || this.podOwner === undefined) return;
+    if (type === "DELETED") this.census.podGone(uid);
+    else {
+      const labels = object.metadata.labels ?? {};
+      this.census.podSeen(
+        uid,
+        this.podOwner(object.metadata.namespace ?? "", labels),
+        labels["pod-template-hash"] ?? labels["controller-revision-hash"],
+        (object as { status?: { phase?: string } }).status?.phase === "Running",
+        this.listing,
+      );
     }
     this.changed();
   }

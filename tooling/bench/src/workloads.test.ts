@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import { summarizeRequests } from "./audit.js";
 import {
   carries,
+  daemonSetNodes,
   devicePatch,
   expectedDevices,
   hasAnyDevice,
   planWorkloads,
+  replicasOf,
   stateOf,
   workloadManifest,
 } from "./workloads.js";
@@ -32,6 +34,59 @@ describe("the seeded workloads", () => {
       app: ["instrumentation.odigos.io/dotnet-native-community"],
       worker: ["instrumentation.odigos.io/javascript-native-community"],
     });
+  });
+});
+
+describe("the seeded workloads on a cluster with pods", () => {
+  const specs = planWorkloads(40, 20);
+  const nodes = ["n0", "n1", "n2"];
+  const shape = { replicas: 2, nodes };
+  const find = (kind: string) => specs.find((spec) => spec.kind === kind);
+
+  it("gives Deployments and StatefulSets their replicas", () => {
+    for (const kind of ["Deployment", "StatefulSet"]) {
+      const spec = find(kind);
+      if (spec === undefined) throw new Error(`no ${kind}`);
+      expect((workloadManifest(spec, shape).spec as { replicas?: number }).replicas).toBe(2);
+      expect(replicasOf(spec, shape)).toBe(2);
+      // Without pods, as before: no replicas field (the plain control plane runs no pod).
+      expect((workloadManifest(spec).spec as { replicas?: number }).replicas).toBeUndefined();
+    }
+  });
+
+  it("keeps each DaemonSet to as many nodes as replicas, in turn", () => {
+    expect(daemonSetNodes(0, nodes, 2)).toEqual(["n0", "n1"]);
+    expect(daemonSetNodes(2, nodes, 2)).toEqual(["n2", "n0"]);
+    expect(daemonSetNodes(1, nodes, 5)).toEqual(["n1", "n2", "n0"]);
+    expect(daemonSetNodes(1, [], 2)).toEqual([]);
+    const spec = find("DaemonSet");
+    if (spec === undefined) throw new Error("no DaemonSet");
+    const manifest = workloadManifest(spec, shape) as unknown as {
+      spec: {
+        replicas?: number;
+        template: {
+          spec: {
+            affinity?: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: Array<{
+                    matchExpressions: Array<{ key: string; values: string[] }>;
+                  }>;
+                };
+              };
+            };
+          };
+        };
+      };
+    };
+    expect(manifest.spec.replicas).toBeUndefined();
+    const term =
+      manifest.spec.template.spec.affinity?.nodeAffinity
+        .requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]?.matchExpressions[0];
+    expect(term?.key).toBe("kubernetes.io/hostname");
+    expect(term?.values).toEqual(daemonSetNodes(spec.index, nodes, 2));
+    expect(replicasOf(spec, shape)).toBe(2);
+    expect(replicasOf(spec, { replicas: 2, nodes: ["only"] })).toBe(1);
   });
 });
 

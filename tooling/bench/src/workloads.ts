@@ -109,12 +109,61 @@ const resourcesOf = (shape: ResourcesShape) => {
   }
 };
 
-/** The apps/v1 manifest of a seeded workload. */
-export const workloadManifest = (spec: WorkloadSpec): KubeObject => {
+/**
+ * How seeded workloads run on a cluster with pods: Deployments and StatefulSets with `replicas`
+ * each; a DaemonSet limited (node affinity) to `replicas` of the nodes, so that every workload
+ * has the same number of pods to replace.
+ */
+export interface PodsShape {
+  readonly replicas: number;
+  /** The nodes DaemonSets may run on (each gets `replicas` of them, in turn). */
+  readonly nodes: ReadonlyArray<string>;
+}
+
+/** The nodes the DaemonSet of index `index` runs on: `count` consecutive ones, starting in turn. */
+export const daemonSetNodes = (
+  index: number,
+  nodes: ReadonlyArray<string>,
+  count: number,
+): string[] =>
+  nodes.length === 0
+    ? []
+    : Array.from(
+        { length: Math.min(count, nodes.length) },
+        (_, offset) => nodes[(index + offset) % nodes.length] ?? "",
+      );
+
+/** Pods a workload has when rolled out, on a cluster with pods. */
+export const replicasOf = (spec: WorkloadSpec, pods: PodsShape): number =>
+  spec.kind === "DaemonSet" ? Math.min(pods.replicas, pods.nodes.length) : pods.replicas;
+
+/** The apps/v1 manifest of a seeded workload (with `pods`: its replicas, or a DaemonSet's nodes). */
+export const workloadManifest = (spec: WorkloadSpec, pods?: PodsShape): KubeObject => {
   const labels = { app: spec.name };
+  const onNodes =
+    pods !== undefined && spec.kind === "DaemonSet"
+      ? daemonSetNodes(spec.index, pods.nodes, pods.replicas)
+      : undefined;
+  const affinity =
+    onNodes === undefined
+      ? undefined
+      : {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                {
+                  matchExpressions: [
+                    { key: "kubernetes.io/hostname", operator: "In", values: onNodes },
+                  ],
+                },
+              ],
+            },
+          },
+        };
   const template = {
     metadata: { labels },
     spec: {
+      ...(affinity === undefined ? {} : { affinity }),
       containers: spec.containers.map((container) => {
         const resources = resourcesOf(container.resources);
         return {
@@ -131,14 +180,16 @@ export const workloadManifest = (spec: WorkloadSpec): KubeObject => {
     ...(spec.selfOptIn ? { annotations: { [instrumentAnnotation]: "true" } } : {}),
   };
   const selector = { matchLabels: labels };
+  const replicas =
+    pods === undefined || spec.kind === "DaemonSet" ? {} : { replicas: pods.replicas };
   return {
     apiVersion: "apps/v1",
     kind: spec.kind,
     metadata,
     spec:
       spec.kind === "StatefulSet"
-        ? { selector, template, serviceName: spec.name }
-        : { selector, template },
+        ? { ...replicas, selector, template, serviceName: spec.name }
+        : { ...replicas, selector, template },
   };
 };
 

@@ -20,6 +20,7 @@ import {
   runtimeDetails,
   seedOdigos,
   setCollectorsReady,
+  testConfig,
   workload,
 } from "../test-support/harness.js";
 import { Controller } from "./controller.js";
@@ -34,8 +35,9 @@ const withInstrumentor = <A>(
   body: (
     lines: ReadonlyArray<Record<string, unknown>>,
   ) => Effect.Effect<A, never, WorkloadQueue | ClusterState>,
+  config = testConfig(),
 ) => {
-  const { layer, lines } = appLayer(fake);
+  const { layer, lines } = appLayer(fake, config);
   return Effect.gen(function* () {
     yield* (yield* ClusterState).synced;
     yield* (yield* Controller).start;
@@ -186,6 +188,63 @@ describe("reconciler", () => {
             name: "d",
           });
         }),
+      );
+    },
+  );
+
+  it.scoped(
+    "with a rollout budget, workloads that waited for a slot still count toward the change's one Event",
+    () => {
+      const fake = newFake();
+      const names = ["a", "b", "c", "d"];
+      seedShop(fake, names, { ready: false });
+      const instrumented = () =>
+        names.filter((name) => devicesOf(fake, "Deployment", name).app?.length === 1);
+      /** What the Deployment controller would report once the new pods are available. */
+      const rolledOut = (name: string) => {
+        const generation = fake.get(Resources.Deployment, name, "shop")?.metadata.generation;
+        fake.update(
+          Resources.Deployment,
+          name,
+          "shop",
+          {
+            status: {
+              observedGeneration: generation,
+              replicas: 1,
+              updatedReplicas: 1,
+              readyReplicas: 1,
+              availableReplicas: 1,
+            },
+          },
+          "status",
+        );
+      };
+      return withInstrumentor(
+        fake,
+        () =>
+          Effect.gen(function* () {
+            setCollectorsReady(fake, true);
+            const done = new Set<string>();
+            while (done.size < names.length) {
+              yield* eventually(() => instrumented().length > done.size, "the next wave");
+              for (const name of instrumented())
+                if (!done.has(name)) {
+                  done.add(name);
+                  rolledOut(name);
+                }
+            }
+            yield* idle;
+            yield* TestClock.adjust(quietMs * 2);
+            yield* eventually(
+              () => eventsAbout(fake, "CollectorsGroup").length === 1,
+              "the group's Event",
+            );
+            expect(eventsAbout(fake, "CollectorsGroup")[0]?.note).toBe(
+              "collectors became ready: instrumented 4 workloads (shop/a, shop/b, shop/c, shop/d)",
+            );
+            expect(eventsAbout(fake, "Deployment")).toEqual([]);
+          }),
+        testConfig({ maxConcurrentRollouts: 2 }),
       );
     },
   );

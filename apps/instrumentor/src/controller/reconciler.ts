@@ -343,6 +343,8 @@ class Reconciler {
       }
       const slot = this.rollouts.admit(ref, step.action, now);
       if (slot._tag === "Waiting") {
+        // Written later, when a slot frees: still caused by the same change (its one Event).
+        if (subject.cause !== undefined) this.state.restoreCause(ref, subject.cause);
         if (!this.announcedWaiting.has(key)) {
           this.announcedWaiting.add(key);
           this.log.info(

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import {
+  type AuditLine,
+  componentOf,
+  controllerOf,
+  createdCount,
+  summarizeByComponent,
+} from "./audit.js";
+
+const controllerManager = (controller: string) =>
+  `kube-controller-manager/v1.36.3 (linux/amd64) kubernetes/0000000/${controller}`;
+const line = (
+  userAgent: string,
+  verb: string,
+  resource: string,
+  extra: Partial<AuditLine> = {},
+): AuditLine => ({
+  stage: verb === "watch" ? "ResponseStarted" : "ResponseComplete",
+  verb,
+  userAgent,
+  objectRef: { resource, namespace: "ns" },
+  responseStatus: { code: verb === "create" ? 201 : 200 },
+  ...extra,
+});
+
+describe("requests by program", () => {
+  it("names the program behind a User-Agent", () => {
+    expect(componentOf(controllerManager("replicaset-controller"))).toBe("kube-controller-manager");
+    expect(componentOf("kube-scheduler/v1.36.3 (linux/amd64) kubernetes/0000000/scheduler")).toBe(
+      "kube-scheduler",
+    );
+    expect(componentOf("kwok/v0.8.0 (linux/amd64)")).toBe("kwok");
+    expect(componentOf("odigos-instrumentor/0.1.0 (linux/x64) node/v20 pid/42")).toBe(
+      "odigos-instrumentor",
+    );
+    expect(componentOf(undefined)).toBe("(none)");
+    expect(componentOf("curl")).toBe("curl");
+    expect(controllerOf(controllerManager("deployment-controller"))).toBe("deployment-controller");
+    expect(controllerOf("kwok/v0.8.0 (linux/amd64)")).toBeUndefined();
+  });
+
+  it("summarises each program's requests, largest first, one line per request", () => {
+    const lines: AuditLine[] = [
+      line(controllerManager("replicaset-controller"), "create", "pods"),
+      line(controllerManager("replicaset-controller"), "create", "pods"),
+      line(controllerManager("deployment-controller"), "create", "replicasets"),
+      line(controllerManager("deployment-controller"), "update", "deployments", {
+        objectRef: { resource: "deployments", subresource: "status", name: "a" },
+      }),
+      line("kube-scheduler/v1.36.3 (linux/amd64) kubernetes/0000000/scheduler", "create", "pods", {
+        objectRef: { resource: "pods", subresource: "binding", name: "a-1" },
+      }),
+      line("kwok/v0.8.0 (linux/amd64)", "watch", "pods"),
+      // Not a request of its own: the stage a watch's end is logged at.
+      { ...line("kwok/v0.8.0 (linux/amd64)", "watch", "pods"), stage: "ResponseComplete" },
+    ];
+    const summary = summarizeByComponent(lines);
+    expect(Object.keys(summary)).toEqual(["kube-controller-manager", "kube-scheduler", "kwok"]);
+    expect(summary["kube-controller-manager"]?.total).toBe(4);
+    expect(summary["kube-controller-manager"]?.byVerbResource).toEqual({
+      "create pods": 2,
+      "create replicasets": 1,
+      "update deployments/status": 1,
+    });
+    expect(summary["kube-scheduler"]?.byVerbResource).toEqual({ "create pods/binding": 1 });
+    expect(summary.kwok?.total).toBe(1);
+  });
+
+  it("counts objects created: successful creates of the resource itself", () => {
+    const lines: AuditLine[] = [
+      line(controllerManager("replicaset-controller"), "create", "pods"),
+      line(controllerManager("replicaset-controller"), "create", "pods", {
+        responseStatus: { code: 409 },
+      }),
+      line("kube-scheduler/v1.36.3", "create", "pods", {
+        objectRef: { resource: "pods", subresource: "binding" },
+      }),
+      line(controllerManager("deployment-controller"), "create", "replicasets"),
+      line(controllerManager("deployment-controller"), "update", "replicasets"),
+    ];
+    expect(createdCount(lines, "pods")).toBe(1);
+    expect(createdCount(lines, "replicasets")).toBe(1);
+  });
+});

@@ -1,0 +1,314 @@
+/**
+ * What the benchmark's runs share: its own API clients (told apart by User-Agent), small
+ * concurrency helpers, and the per-phase meter (API-server counters, the audit log split by
+ * client, CPU and memory of every process of the benchmark).
+ */
+import type { ControlPlane } from "@odigos/control-plane";
+import { type InstrumentorProcess, metricSum } from "@odigos/harness";
+import {
+  credentialsFromKubeconfig,
+  type KubeClientApi,
+  type KubeError,
+  makeKubeClient,
+} from "@odigos/kube-client";
+import * as Effect from "effect/Effect";
+import {
+  type AuditLine,
+  type AuditTail,
+  createdCount,
+  summarizeByComponent,
+  summarizeRequests,
+} from "./audit.js";
+import { cpuSeconds, type MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
+import { diffTotals, requestTotals } from "./prometheus.js";
+import type { PhaseResult } from "./results.js";
+
+export const odigosNamespace = "odigos-bench";
+export const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
+export const collectorsGroup = "data-collection";
+
+/** A client of the benchmark's own, told apart in the audit log by its User-Agent. */
+export type BenchClient = KubeClientApi & { readonly close: () => void };
+
+export const benchClient = async (kubeconfigPath: string, role: string): Promise<BenchClient> =>
+  makeKubeClient(await Effect.runPromise(credentialsFromKubeconfig(kubeconfigPath)), {
+    userAgent: userAgent(role),
+    maxSockets: 256,
+  });
+
+/** Runs a request; a failure rejects with the client's own error (method, path, code, reason). */
+export const send = <A>(request: Effect.Effect<A, KubeError>): Promise<A> =>
+  Effect.runPromise(Effect.mapError(request, (error) => new Error(error.message)));
+
+/** Runs `task` over `items` with at most `concurrency` in flight; `onDone` after each. */
+export const pool = <T>(
+  items: ReadonlyArray<T>,
+  concurrency: number,
+  task: (item: T) => Promise<void>,
+  onDone?: (done: number) => void,
+): Promise<void> => {
+  let done = 0;
+  return Effect.runPromise(
+    Effect.forEach(
+      items,
+      (item) =>
+        Effect.tryPromise({ try: () => task(item), catch: (error) => error }).pipe(
+          Effect.tap(() => Effect.sync(() => onDone?.(++done))),
+        ),
+      { concurrency, discard: true },
+    ),
+  );
+};
+
+export type Log = (message: string) => void;
+
+export interface Mark {
+  readonly metrics: ReadonlyMap<string, number>;
+  readonly instrumentorCpu: number | undefined;
+  readonly apiServerCpu: number | undefined;
+  readonly etcdCpu: number | undefined;
+  readonly benchCpu: number;
+  readonly systemBusy: number;
+  readonly at: number;
+  readonly waitedForQuietMs: number;
+  /** CPU seconds of kube-controller-manager, kube-scheduler and kwok, when they run. */
+  readonly componentsCpu: Readonly<Record<ClusterComponent, number | undefined>>;
+}
+
+/** The cluster's own processes besides the API server and etcd (with a controller manager, or pods). */
+export type ClusterComponent = "controllerManager" | "scheduler" | "kwok";
+const clusterComponents: ReadonlyArray<ClusterComponent> = [
+  "controllerManager",
+  "scheduler",
+  "kwok",
+];
+
+export const delta = (after: number | undefined, before: number | undefined) =>
+  after === undefined || before === undefined ? undefined : after - before;
+
+/** Per-phase figures: API-server counters, the audit log split by client, CPU and memory. */
+export class Meter {
+  private instrumentor: { process: InstrumentorProcess; sampler: MemorySampler } | undefined;
+
+  constructor(
+    private readonly driver: BenchClient,
+    private readonly audit: AuditTail,
+    private readonly controlPlane: ControlPlane,
+    private readonly quiet: { readonly maxWaitMs: number; readonly maxOtherCores: number },
+    private readonly log: Log,
+    /**
+     * Also count every client's requests by program (the controller manager's, the scheduler's,
+     * kwok's: what the instrumentor's writes multiply into) and ReplicaSets created.
+     */
+    private readonly everyClient = false,
+  ) {}
+
+  attach(process: InstrumentorProcess, sampler: MemorySampler): void {
+    this.instrumentor = { process, sampler };
+  }
+
+  detach(): void {
+    this.instrumentor = undefined;
+  }
+
+  private async scrape(): Promise<Map<string, number>> {
+    return requestTotals(await send(this.driver.getText("/metrics")));
+  }
+
+  /** CPU seconds of every process of the benchmark (control plane, instrumentor, this one). */
+  private ourCpu(): {
+    apiServer: number | undefined;
+    etcd: number | undefined;
+    instrumentor: number | undefined;
+    bench: number;
+    components: Record<ClusterComponent, number | undefined>;
+  } {
+    const pids = this.controlPlane.pids();
+    const of = (pid: number | undefined) => (pid === undefined ? undefined : cpuSeconds(pid));
+    return {
+      apiServer: of(pids.apiserver),
+      etcd: cpuSeconds(pids.etcd),
+      instrumentor:
+        this.instrumentor === undefined ? undefined : cpuSeconds(this.instrumentor.process.pid),
+      bench: ownCpuSeconds(),
+      components: {
+        controllerManager: of(pids.controllerManager),
+        scheduler: of(pids.scheduler),
+        kwok: of(pids.kwok),
+      },
+    };
+  }
+
+  /** CPU cores used by other processes on the machine over `ms`. */
+  private async otherCores(ms: number): Promise<number> {
+    const before = this.ourCpu();
+    const busyBefore = systemBusySeconds();
+    await sleep(ms);
+    const after = this.ourCpu();
+    const ours =
+      (delta(after.apiServer, before.apiServer) ?? 0) +
+      (delta(after.etcd, before.etcd) ?? 0) +
+      (delta(after.instrumentor, before.instrumentor) ?? 0) +
+      clusterComponents.reduce(
+        (sum, name) => sum + (delta(after.components[name], before.components[name]) ?? 0),
+        0,
+      ) +
+      (after.bench - before.bench);
+    return Math.max(0, systemBusySeconds() - busyBefore - ours) / (ms / 1000);
+  }
+
+  /** Waits (bounded) until other processes leave the CPUs mostly to the benchmark. */
+  private async waitForQuiet(): Promise<number> {
+    if (this.quiet.maxWaitMs <= 0) return 0;
+    const started = performance.now();
+    let logged = false;
+    for (;;) {
+      const other = await this.otherCores(500);
+      const waited = performance.now() - started;
+      if (other <= this.quiet.maxOtherCores) return waited;
+      if (waited >= this.quiet.maxWaitMs) {
+        this.log(`  other processes still use ${other.toFixed(1)} cores: measuring anyway`);
+        return waited;
+      }
+      if (!logged) {
+        this.log(
+          `  other processes use ${other.toFixed(1)} cores: waiting up to ${(this.quiet.maxWaitMs / 1000).toFixed(0)} s for quiet`,
+        );
+        logged = true;
+      }
+    }
+  }
+
+  /** Starts a phase; with `quiet`, first waits for other load on the machine to drop. */
+  async begin(quiet = false): Promise<Mark> {
+    const waitedForQuietMs = quiet ? await this.waitForQuiet() : 0;
+    await this.audit.read([]); // skip what happened before the phase
+    const metrics = await this.scrape();
+    this.instrumentor?.sampler.resetWindow();
+    const cpu = this.ourCpu();
+    return {
+      metrics,
+      instrumentorCpu: this.instrumentor === undefined ? 0 : cpu.instrumentor,
+      apiServerCpu: cpu.apiServer,
+      etcdCpu: cpu.etcd,
+      benchCpu: cpu.bench,
+      systemBusy: systemBusySeconds(),
+      at: performance.now(),
+      waitedForQuietMs,
+      componentsCpu: cpu.components,
+    };
+  }
+
+  async end(mark: Mark, name: string, wallMs: number, workloads: number): Promise<PhaseResult> {
+    const cpu = this.ourCpu();
+    const systemBusy = systemBusySeconds();
+    const elapsed = (performance.now() - mark.at) / 1000;
+    const lines = await this.audit.read(
+      this.everyClient ? [""] : ["odigos-instrumentor/", "odigos-bench/"],
+    );
+    const metrics = await this.scrape();
+    const requests = diffTotals(mark.metrics, metrics);
+    const by = (predicate: (agent: string) => boolean): AuditLine[] =>
+      lines.filter((line) => predicate(line.userAgent ?? ""));
+    const instrumentor = this.instrumentor;
+    const floorClient = by((agent) => agent === userAgent("floor"));
+    const bench = by((agent) => agent.startsWith("odigos-bench/") && agent !== userAgent("floor"));
+    const apiServerCpu = delta(cpu.apiServer, mark.apiServerCpu);
+    const etcdCpu = delta(cpu.etcd, mark.etcdCpu);
+    const instrumentorCpu = delta(cpu.instrumentor, mark.instrumentorCpu);
+    const benchCpu = cpu.bench - mark.benchCpu;
+    const componentsCpu = Object.fromEntries(
+      clusterComponents.map((name) => [
+        name,
+        delta(cpu.components[name], mark.componentsCpu[name]),
+      ]),
+    ) as Record<ClusterComponent, number | undefined>;
+    const otherCpu = Math.max(
+      0,
+      systemBusy -
+        mark.systemBusy -
+        (apiServerCpu ?? 0) -
+        (etcdCpu ?? 0) -
+        (instrumentorCpu ?? 0) -
+        clusterComponents.reduce((sum, name) => sum + (componentsCpu[name] ?? 0), 0) -
+        benchCpu,
+    );
+    let heapUsedBytes: number | undefined;
+    if (instrumentor !== undefined) {
+      const text = await instrumentor.process.metrics().catch(() => "");
+      heapUsedBytes = metricSum(text, "nodejs_heap_size_used_bytes") || undefined;
+    }
+    const result: PhaseResult = {
+      name,
+      wallMs,
+      workloads,
+      apiServer: {
+        requests,
+        total: Object.values(requests).reduce((sum, count) => sum + count, 0),
+        cpuSeconds: apiServerCpu,
+        etcdCpuSeconds: etcdCpu,
+      },
+      machine: {
+        benchCpuSeconds: benchCpu,
+        otherCpuSeconds: otherCpu,
+        otherCores: elapsed > 0 ? otherCpu / elapsed : 0,
+        waitedForQuietMs: mark.waitedForQuietMs,
+      },
+      ...(instrumentor === undefined
+        ? {}
+        : {
+            instrumentor: {
+              requests: summarizeRequests(by((agent) => instrumentor.process.sent(agent))),
+              cpuSeconds: instrumentorCpu,
+              peakRssBytes: instrumentor.sampler.resetWindow(),
+              rssAfterBytes: instrumentor.sampler.rss,
+              heapUsedBytes,
+              highWaterMarkBytes: instrumentor.sampler.highWaterMark,
+            },
+          }),
+      ...(this.everyClient
+        ? {
+            cluster: {
+              byComponent: summarizeByComponent(lines),
+              replicaSetsCreated: createdCount(lines, "replicasets"),
+              podsCreated: createdCount(lines, "pods"),
+              controllerManagerCpuSeconds: componentsCpu.controllerManager,
+              schedulerCpuSeconds: componentsCpu.scheduler,
+              kwokCpuSeconds: componentsCpu.kwok,
+            },
+          }
+        : {}),
+      ...(floorClient.length === 0 ? {} : { floorClient: summarizeRequests(floorClient) }),
+      ...(bench.length === 0 ? {} : { bench: summarizeRequests(bench) }),
+    };
+    return result;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `report` every `everyMs` while `work` runs. */
+export const ticking = async <T>(
+  work: Promise<T>,
+  report: () => void,
+  everyMs = 2000,
+): Promise<T> => {
+  const timer = setInterval(report, everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+};
+
+export const throttled = (log: Log, label: string, total: number) => {
+  const started = performance.now();
+  let last = started;
+  return (done: number) => {
+    const now = performance.now();
+    if (now - last < 2000 && done < total) return;
+    last = now;
+    const rate = done / Math.max(0.001, (now - started) / 1000);
+    log(`${label}: ${done}/${total} (${rate.toFixed(0)}/s)`);
+  };
+};
