@@ -4,12 +4,14 @@
  * client, CPU and memory of every process of the benchmark).
  */
 import type { ControlPlane } from "@odigos/control-plane";
+import { OdigosResources } from "@odigos/crd-types";
 import { type InstrumentorProcess, metricSum } from "@odigos/harness";
 import {
   credentialsFromKubeconfig,
   type KubeClientApi,
   type KubeError,
   makeKubeClient,
+  Resources,
 } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import {
@@ -22,6 +24,7 @@ import {
 import { cpuSeconds, type MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
 import { diffTotals, requestTotals } from "./prometheus.js";
 import type { PhaseResult } from "./results.js";
+import { defaultSdks, namespaceManifest } from "./workloads.js";
 
 export const odigosNamespace = "odigos-bench";
 export const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
@@ -39,6 +42,59 @@ export const benchClient = async (kubeconfigPath: string, role: string): Promise
 /** Runs a request; a failure rejects with the client's own error (method, path, code, reason). */
 export const send = <A>(request: Effect.Effect<A, KubeError>): Promise<A> =>
   Effect.runPromise(Effect.mapError(request, (error) => new Error(error.message)));
+
+/**
+ * What every run seeds first: the Odigos namespace with an `odigos-config` (default SDKs for the
+ * five languages) and a data-collection CollectorsGroup that is not ready, and `namespaces`
+ * namespaces for the workloads. Returns the switch of the collectors' readiness.
+ */
+export const seedOdigos = async (
+  driver: BenchClient,
+  namespaces: number,
+  concurrency: number,
+): Promise<(ready: boolean) => Promise<unknown>> => {
+  await send(
+    driver.create(Resources.Namespace, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: odigosNamespace },
+    }),
+  );
+  await send(
+    driver.create(OdigosResources.OdigosConfiguration, {
+      apiVersion: "odigos.io/v1alpha1",
+      kind: "OdigosConfiguration",
+      metadata: { name: "odigos-config", namespace: odigosNamespace },
+      spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
+    }),
+  );
+  await send(
+    driver.create(OdigosResources.CollectorsGroup, {
+      apiVersion: "odigos.io/v1alpha1",
+      kind: "CollectorsGroup",
+      metadata: { name: collectorsGroup, namespace: odigosNamespace },
+      spec: { role: "DATA_COLLECTION" },
+    }),
+  );
+  const setCollectorsReady = (ready: boolean) =>
+    send(
+      driver.patch(
+        OdigosResources.CollectorsGroup,
+        collectorsGroup,
+        { type: "merge", body: { status: { ready } } },
+        { namespace: odigosNamespace, subresource: "status" },
+      ),
+    );
+  await setCollectorsReady(false);
+  await pool(
+    Array.from({ length: namespaces }, (_, index) => index),
+    concurrency,
+    async (index) => {
+      await send(driver.create(Resources.Namespace, namespaceManifest(index)));
+    },
+  );
+  return setCollectorsReady;
+};
 
 /** Runs `task` over `items` with at most `concurrency` in flight; `onDone` after each. */
 export const pool = <T>(

@@ -17,12 +17,12 @@ import { summarizeRestarts } from "./census.js";
 import { idealOf, mixRolloutMs } from "./ideal.js";
 import {
   benchClient,
-  collectorsGroup,
   type Log,
   type Mark,
   Meter,
   odigosNamespace,
   pool,
+  seedOdigos,
   send,
   sleep,
   throttled,
@@ -37,12 +37,10 @@ import { median, summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
 import {
   carries,
-  defaultSdks,
   devicePatch,
   expectedDevices,
   hasAnyDevice,
   keyOf,
-  namespaceManifest,
   type PodsShape,
   planWorkloads,
   replicasOf,
@@ -128,45 +126,10 @@ export async function runPodsBench(
   let sampler: MemorySampler | undefined;
   try {
     // ---- the Odigos objects and namespaces -------------------------------------------
-    await send(
-      driver.create(Resources.Namespace, {
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: odigosNamespace },
-      }),
-    );
-    await send(
-      driver.create(OdigosResources.OdigosConfiguration, {
-        apiVersion: "odigos.io/v1alpha1",
-        kind: "OdigosConfiguration",
-        metadata: { name: "odigos-config", namespace: odigosNamespace },
-        spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
-      }),
-    );
-    await send(
-      driver.create(OdigosResources.CollectorsGroup, {
-        apiVersion: "odigos.io/v1alpha1",
-        kind: "CollectorsGroup",
-        metadata: { name: collectorsGroup, namespace: odigosNamespace },
-        spec: { role: "DATA_COLLECTION" },
-      }),
-    );
-    const setCollectorsReady = (ready: boolean) =>
-      send(
-        driver.patch(
-          OdigosResources.CollectorsGroup,
-          collectorsGroup,
-          { type: "merge", body: { status: { ready } } },
-          { namespace: odigosNamespace, subresource: "status" },
-        ),
-      );
-    await setCollectorsReady(false);
-    await pool(
-      Array.from({ length: options.namespaces }, (_, index) => index),
+    const setCollectorsReady = await seedOdigos(
+      driver,
+      options.namespaces,
       options.seedConcurrency,
-      async (index) => {
-        await send(driver.create(Resources.Namespace, namespaceManifest(index)));
-      },
     );
     await send(
       driver.create(Resources.Namespace, {

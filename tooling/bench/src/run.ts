@@ -15,7 +15,7 @@ import {
   metricSum,
   startInstrumentor,
 } from "@odigos/harness";
-import { hasStatus, Resources } from "@odigos/kube-client";
+import { hasStatus } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Schedule from "effect/Schedule";
 import type { BenchOptions } from "./args.js";
@@ -23,11 +23,11 @@ import { AuditTail, type RequestSummary } from "./audit.js";
 import { Inspector } from "./inspector.js";
 import {
   benchClient,
-  collectorsGroup,
   type Log,
   Meter,
   odigosNamespace,
   pool,
+  seedOdigos,
   send,
   sleep,
   throttled,
@@ -41,13 +41,11 @@ import { summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
 import {
   carries,
-  defaultSdks,
   devicePatch,
   expectedDevices,
   hasAnyDevice,
   instrumentAnnotation,
   keyOf,
-  namespaceManifest,
   planWorkloads,
   runtimeDetailsManifest,
   runtimeDetailsName,
@@ -144,45 +142,10 @@ export async function runBench(
   try {
     // ---- seed ----------------------------------------------------------------
     const seedStarted = performance.now();
-    await send(
-      driver.create(Resources.Namespace, {
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: odigosNamespace },
-      }),
-    );
-    await send(
-      driver.create(OdigosResources.OdigosConfiguration, {
-        apiVersion: "odigos.io/v1alpha1",
-        kind: "OdigosConfiguration",
-        metadata: { name: "odigos-config", namespace: odigosNamespace },
-        spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
-      }),
-    );
-    await send(
-      driver.create(OdigosResources.CollectorsGroup, {
-        apiVersion: "odigos.io/v1alpha1",
-        kind: "CollectorsGroup",
-        metadata: { name: collectorsGroup, namespace: odigosNamespace },
-        spec: { role: "DATA_COLLECTION" },
-      }),
-    );
-    const setCollectorsReady = (ready: boolean) =>
-      send(
-        driver.patch(
-          OdigosResources.CollectorsGroup,
-          collectorsGroup,
-          { type: "merge", body: { status: { ready } } },
-          { namespace: odigosNamespace, subresource: "status" },
-        ),
-      );
-    await setCollectorsReady(false);
-    await pool(
-      Array.from({ length: options.namespaces }, (_, index) => index),
+    const setCollectorsReady = await seedOdigos(
+      driver,
+      options.namespaces,
       options.seedConcurrency,
-      async (index) => {
-        await send(driver.create(Resources.Namespace, namespaceManifest(index)));
-      },
     );
     const creates = specs.flatMap((spec) => [
       { resource: workloadResource(spec.kind), body: workloadManifest(spec) },
