@@ -13,6 +13,7 @@ import { ClusterState } from "../cache/cluster-state.js";
 import { quietMs } from "../observability/cause-events.js";
 import {
   appLayer,
+  completeRollout,
   devicesOf,
   eventually,
   goDevice,
@@ -200,25 +201,6 @@ describe("reconciler", () => {
       seedShop(fake, names, { ready: false });
       const instrumented = () =>
         names.filter((name) => devicesOf(fake, "Deployment", name).app?.length === 1);
-      /** What the Deployment controller would report once the new pods are available. */
-      const rolledOut = (name: string) => {
-        const generation = fake.get(Resources.Deployment, name, "shop")?.metadata.generation;
-        fake.update(
-          Resources.Deployment,
-          name,
-          "shop",
-          {
-            status: {
-              observedGeneration: generation,
-              replicas: 1,
-              updatedReplicas: 1,
-              readyReplicas: 1,
-              availableReplicas: 1,
-            },
-          },
-          "status",
-        );
-      };
       return withInstrumentor(
         fake,
         () =>
@@ -230,7 +212,7 @@ describe("reconciler", () => {
               for (const name of instrumented())
                 if (!done.has(name)) {
                   done.add(name);
-                  rolledOut(name);
+                  completeRollout(fake, name);
                 }
             }
             yield* idle;

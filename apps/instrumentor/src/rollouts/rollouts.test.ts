@@ -22,6 +22,7 @@ import { Controller } from "../controller/controller.js";
 import { WorkloadQueue } from "../controller/work-queue.js";
 import {
   appLayer,
+  completeRollout,
   devicesOf,
   eventually,
   goDevice,
@@ -72,26 +73,6 @@ const seedShop = (
 
 const instrumented = (fake: FakeApiServer, names: ReadonlyArray<string>) =>
   names.filter((name) => (devicesOf(fake, "Deployment", name).app ?? []).length > 0);
-
-/** What a controller manager would report once every replica of the current template is available. */
-const completeRollout = (fake: FakeApiServer, name: string) => {
-  const stored = fake.get(Resources.Deployment, name, "shop");
-  const generation = stored?.metadata.generation ?? 1;
-  fake.update(
-    Resources.Deployment,
-    name,
-    "shop",
-    {
-      status: {
-        observedGeneration: generation,
-        replicas: 1,
-        updatedReplicas: 1,
-        availableReplicas: 1,
-      },
-    },
-    "status",
-  );
-};
 
 /** A pod of the Deployment's current template, as KWOK or a kubelet would report it. */
 const podOf = (name: string, containerStatus: Record<string, unknown>): KubeObject => ({

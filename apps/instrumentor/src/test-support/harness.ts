@@ -219,3 +219,24 @@ export const devicesOf = (
 };
 
 export { FakeApiServer, Resources };
+
+/** What a controller manager would report once every replica of the current template is available. */
+export const completeRollout = (fake: FakeApiServer, name: string) => {
+  const stored = fake.get(Resources.Deployment, name, "shop");
+  const generation = stored?.metadata.generation ?? 1;
+  fake.update(
+    Resources.Deployment,
+    name,
+    "shop",
+    {
+      status: {
+        observedGeneration: generation,
+        replicas: 1,
+        updatedReplicas: 1,
+        readyReplicas: 1,
+        availableReplicas: 1,
+      },
+    },
+    "status",
+  );
+};
