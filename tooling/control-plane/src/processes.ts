@@ -152,6 +152,10 @@ export async function spawnSupervised(options: SpawnSupervisedOptions): Promise<
 
   const stop = async (graceMs = 15_000): Promise<void> => {
     if (exited) return;
+    // While stopping, the child keeps Node running: unref'd, nothing but the SIGKILL timer would,
+    // and once that fired Node could end before the child's exit is seen, skipping whatever the
+    // caller does after stop() (a demo that had a component outlive SIGTERM exited 0 silently).
+    child.ref();
     killGroup(pgid, "SIGTERM");
     const timer = setTimeout(() => killGroup(pgid, "SIGKILL"), graceMs);
     try {
