@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as Chunk from "effect/Chunk";
+import * as Deferred from "effect/Deferred";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
+import * as FiberId from "effect/FiberId";
 import * as Stream from "effect/Stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WatchEvent } from "./client.js";
@@ -153,6 +155,63 @@ describe("live KubeClient", () => {
     );
     client.close();
   });
+
+  it("stops reading a watch while its consumer is behind, and then delivers every event in order", async () => {
+    // 3000 events of 10 KB, 30 MB: several times what the socket buffers took here (about 4 MB).
+    const total = 3_000;
+    const padding = "x".repeat(10_000);
+    let written = 0;
+    let serverBlocked = () => {};
+    let serverFinished = () => {};
+    const outcome = new Promise<string>((resolve) => {
+      serverBlocked = () => resolve("blocked");
+      serverFinished = () => resolve("finished");
+    });
+    const client = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const writeMore = () => {
+        while (written < total) {
+          const line = JSON.stringify({
+            type: "ADDED",
+            object: {
+              metadata: { name: `w${written}`, resourceVersion: String(written + 2) },
+              padding,
+            },
+          });
+          written += 1;
+          if (!res.write(`${line}\n`)) {
+            // Nothing drained for a second: the client has stopped reading.
+            const stalled = setTimeout(serverBlocked, 1_000);
+            res.once("drain", () => {
+              clearTimeout(stalled);
+              writeMore();
+            });
+            return;
+          }
+        }
+        res.end();
+        serverFinished();
+      };
+      writeMore();
+    });
+    const gate = Deferred.unsafeMake<void>(FiberId.none);
+    const names: Array<string> = [];
+    const fiber = Effect.runFork(
+      Stream.runForEach(client.watch(Resources.Deployment, { resourceVersion: "1" }), (event) =>
+        Effect.gen(function* () {
+          names.push(event.object.metadata.name ?? "");
+          if (names.length === 1) yield* Deferred.await(gate); // the consumer falls behind
+        }),
+      ),
+    );
+    expect(await outcome).toBe("blocked");
+    expect(written).toBeLessThan(total / 2);
+    Deferred.unsafeDone(gate, Exit.void);
+    expect(Exit.isSuccess(await Effect.runPromise(Fiber.await(fiber)))).toBe(true);
+    expect(names).toHaveLength(total);
+    expect(names.every((name, index) => name === `w${index}`)).toBe(true);
+    client.close();
+  }, 30_000);
 
   it("fails a watch on an ERROR event, a non-200 answer, silence past the idle deadline, or a cut connection", async () => {
     let mode = "";

@@ -5,6 +5,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import * as Chunk from "effect/Chunk";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Stream from "effect/Stream";
@@ -38,6 +39,12 @@ interface Answer {
   readonly status: number;
   readonly text: string;
 }
+
+/**
+ * Socket reads of a watch (each up to 64 KB of events) parsed but not yet taken by its consumer;
+ * past that, the response is paused until the consumer takes one.
+ */
+const watchBufferChunks = 16;
 
 const contentTypes: Record<Patch["type"], string> = {
   json: "application/json-patch+json",
@@ -184,7 +191,11 @@ export const makeKubeClient = (
     });
     const idleTimeoutMs =
       watchOptions.idleTimeoutMs ?? ((watchOptions.timeoutSeconds ?? 1800) + 30) * 1000;
-    return Stream.asyncPush<WatchEvent, KubeError>(
+    // A bounded buffer with backpressure: the response is paused while its events wait for room,
+    // so an event storm (a mass rollout's pods) waits in the kernel's and the API server's
+    // buffers, not parsed in this heap; a watcher too slow for the API server is dropped by it
+    // and resumes from its last version.
+    return Stream.asyncScoped<WatchEvent, KubeError>(
       (emit) =>
         Effect.acquireRelease(
           Effect.flatMap(authHeaders("GET", path), (auth) =>
@@ -192,7 +203,7 @@ export const makeKubeClient = (
               const req = request("GET", path, { ...auth, accept: "application/json" });
               const failed = (detail: string) => {
                 if (!closedByUs.has(req))
-                  emit.fail(new KubeTransportError({ method: "GET", path, detail }));
+                  void emit.fail(new KubeTransportError({ method: "GET", path, detail }));
               };
               req.setTimeout(idleTimeoutMs, () =>
                 req.destroy(new Error(`watch idle for ${idleTimeoutMs} ms`)),
@@ -206,7 +217,9 @@ export const makeKubeClient = (
                   res.on("data", (chunk: string) => {
                     text += chunk;
                   });
-                  res.on("end", () => emit.fail(statusError("GET", path, status, parse(text))));
+                  res.on("end", () => {
+                    void emit.fail(statusError("GET", path, status, parse(text)));
+                  });
                   return;
                 }
                 let pending = "";
@@ -227,19 +240,24 @@ export const makeKubeClient = (
                       return;
                     }
                     if (event.type === "ERROR") {
-                      emit.array(events);
+                      if (events.length > 0) void emit.chunk(Chunk.unsafeFromArray(events));
                       const code = Number((event.object as { code?: unknown }).code ?? 500);
-                      emit.fail(statusError("GET", path, code, event.object));
+                      void emit.fail(statusError("GET", path, code, event.object));
                       return;
                     }
                     events.push(event as WatchEvent);
                   }
-                  if (events.length > 0) emit.array(events);
+                  if (events.length === 0) return;
+                  res.pause();
+                  emit.chunk(Chunk.unsafeFromArray(events)).then(
+                    () => res.resume(),
+                    () => undefined, // the stream was closed: the release destroys the request
+                  );
                 });
                 res.on("error", (error) => failed(error.message));
                 res.on("close", () => {
                   if (!res.complete) failed("watch connection closed mid-stream");
-                  else emit.end();
+                  else void emit.end();
                 });
               });
               req.end();
@@ -252,7 +270,7 @@ export const makeKubeClient = (
               req.destroy();
             }),
         ),
-      { bufferSize: "unbounded" },
+      { bufferSize: watchBufferChunks, strategy: "suspend" },
     );
   };
   const closedByUs = new WeakSet<http.ClientRequest>();
