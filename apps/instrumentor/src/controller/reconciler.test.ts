@@ -209,6 +209,9 @@ describe("reconciler", () => {
             const done = new Set<string>();
             while (done.size < names.length) {
               yield* eventually(() => instrumented().length > done.size, "the next wave");
+              // Rollouts take longer than a burst's quiet period: the waiting keep it open.
+              yield* idle;
+              yield* TestClock.adjust(quietMs * 2);
               for (const name of instrumented())
                 if (!done.has(name)) {
                   done.add(name);

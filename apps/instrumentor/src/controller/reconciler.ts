@@ -344,7 +344,11 @@ class Reconciler {
       const slot = this.rollouts.admit(ref, step.action, now);
       if (slot._tag === "Waiting") {
         // Written later, when a slot frees: still caused by the same change (its one Event).
-        if (subject.cause !== undefined) this.state.restoreCause(ref, subject.cause);
+        if (subject.cause !== undefined) {
+          this.state.restoreCause(ref, subject.cause);
+          if (movedBy(subject.cause, this.state, ref, workload, subject.runtimeDetails))
+            this.causes.waiting(subject.cause, ref);
+        }
         if (!this.announcedWaiting.has(key)) {
           this.announcedWaiting.add(key);
           this.log.info(
