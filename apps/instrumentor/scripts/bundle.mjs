@@ -15,10 +15,14 @@
  *   `@kubernetes/client-node` (about 5 MB of the bundle, for kubeconfigs with credential plugins,
  *   src/kube/credentials.ts) and `yaml` (kubeconfig files) stay out of a start with in-cluster
  *   credentials;
- * - whitespace and syntax minified, identifiers kept and `keepNames`: stack traces, error
- *   classes and Effect's tagged errors stay readable in logs (peak RSS of `--help`, medians of 9:
- *   60.3 MB, against 58.7 without keepNames, 58.1 with identifiers minified too, 59.5 unminified;
- *   about 1 MB is noise between batches);
+ * - whitespace and syntax minified, identifiers kept (stack traces stay readable), no
+ *   `keepNames`: esbuild's `__name()` wrapper then ran at every creation of a named closure, 4 % of
+ *   the instrumentor's CPU in a mass change (a CPU profile of `pnpm bench`, N=1000) and 1.6 MB of
+ *   RSS (peak RSS of `--help`, medians of 9: 60.3 MB with it, 58.7 without, 58.1 with identifiers
+ *   minified too, 59.5 unminified; about 1 MB is noise between batches). Without it a function or
+ *   class that shares its name with another module's gets a suffix in the bundle (`Base3`): the
+ *   three that do are Effect's, whose errors set their `name` explicitly, and every error of this
+ *   project names itself by `_tag`;
  * - the banner gives CommonJS dependencies a `require` for Node's built-ins (an ES module has none);
  * - source maps: linked, next to each file, without the sources' text (they point at `src/*.ts`
  *   through tsc's own maps, for `node --enable-source-maps dist/bundle/instrumentor.mjs` here);
@@ -119,7 +123,7 @@ const result = await build({
   chunkNames: "chunks/[name]-[hash]",
   minifyWhitespace: true,
   minifySyntax: true,
-  keepNames: true,
+  keepNames: false,
   banner: { js: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);" },
   sourcemap: "linked",
   sourcesContent: false,
