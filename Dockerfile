@@ -41,6 +41,14 @@ WORKDIR /app
 COPY --from=build /out/ ./
 USER 1000:1000
 EXPOSE 8080 8081
+# glibc's malloc sized for a small process: two arenas instead of up to 8 per core (one per
+# allocating thread: V8's GC and compiler threads, libuv's), and trim/mmap thresholds fixed at
+# their initial 128 KB instead of growing to 32 MB: RSS after sync at 1000 workloads 79-80 MB
+# instead of 85-86 on Node 20, same CPU (tooling/bench/README.md, "Memory"; productionEnv in
+# tooling/harness, a test checks they match).
+ENV MALLOC_ARENA_MAX=2
+ENV MALLOC_TRIM_THRESHOLD_=131072
+ENV MALLOC_MMAP_THRESHOLD_=131072
 # V8 sized for a small, long-lived process: a 2 MB young-generation semi-space, and an old space
 # allowed to grow to 1.3x its live size between full collections (V8's default is up to 4x).
 # At 1000 workloads on this Node 24: RSS after sync 109 MB instead of 138, peak 118 instead of

@@ -20,7 +20,12 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { type InstrumentorProcess, productionNodeFlags, startInstrumentor } from "@odigos/harness";
+import {
+  type InstrumentorProcess,
+  productionEnv,
+  productionNodeFlags,
+  startInstrumentor,
+} from "@odigos/harness";
 import { init, parse } from "es-module-lexer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -265,8 +270,9 @@ describe("the production bundle (tooling/bundle)", () => {
         const { container, apiServer } = install;
         expect(apiServer.host).toBe("127.0.0.1"); // the serving certificate's IP SAN
         const env = {
-          // the image: no ENV of its own but the base's PATH
+          // the image: the base's PATH and its own ENV
           PATH: containerPath,
+          ...productionEnv,
           // the container runtime and the kubelet
           HOME: "/",
           HOSTNAME: install.podName,

@@ -6,6 +6,7 @@ export {
   killAll,
   type LogLine,
   type LogStats,
+  productionEnv,
   productionNodeFlags,
   type StartOptions,
   startInstrumentor,

@@ -5,6 +5,7 @@ import {
   harnessArgs,
   type InstrumentorProcess,
   instrumentorMain,
+  productionEnv,
   productionNodeFlags,
   type StartOptions,
   startInstrumentor,
@@ -147,5 +148,14 @@ describe("the instrumentor's entry point", () => {
       ...productionNodeFlags,
       "instrumentor.mjs",
     ]);
+  });
+
+  it("runs with the environment the image's runtime stage sets", () => {
+    const dockerfile = readFileSync(new URL("../../../Dockerfile", import.meta.url), "utf8");
+    const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    const env = Object.fromEntries(
+      [...runtimeStage.matchAll(/^ENV ([A-Z_]+)=(\S+)$/gm)].map((match) => [match[1], match[2]]),
+    );
+    expect(env).toEqual(productionEnv);
   });
 });
