@@ -25,6 +25,15 @@ describe("bench flags", () => {
     expect(options.floorConcurrencies).toEqual([8, 32]);
   });
 
+  it("takes extra environment for the instrumentor as KEY=VALUE words", () => {
+    expect(parseBenchArgs([]).instrumentorEnv).toEqual({});
+    expect(
+      parseBenchArgs(["--instrumentor-env", "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--a=b"])
+        .instrumentorEnv,
+    ).toEqual({ MALLOC_ARENA_MAX: "2", NODE_OPTIONS: "--a=b" });
+    expect(() => parseBenchArgs(["--instrumentor-env", "=1"])).toThrow(/KEY=VALUE.*"=1"/);
+  });
+
   it("runs with pods on demand: budgets 50 and unlimited, 2 replicas on 20 nodes", () => {
     expect(parseBenchArgs([]).pods).toBe(false);
     const options = parseBenchArgs(["--pods"]);

@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly floorConcurrencies: ReadonlyArray<number>;
   readonly instrumentorNodeArgs: ReadonlyArray<string>;
   readonly instrumentorArgs: ReadonlyArray<string>;
+  /** More environment for the instrumentor (`KEY=VALUE` words), e.g. `MALLOC_ARENA_MAX=2`. */
+  readonly instrumentorEnv: Readonly<Record<string, string>>;
   /**
    * Another entry of the instrumentor (A/B experiments, e.g. tsc's `apps/instrumentor/dist/main.js`);
    * default the workspace's production bundle, `apps/instrumentor/dist/bundle/instrumentor.mjs`.
@@ -62,6 +64,7 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --floor-concurrency LIST    floor client concurrencies, first = reference (default 8,16,32,64)
   --instrumentor-node-args S  node flags for the instrumentor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --instrumentor-args S       extra instrumentor flags, e.g. "--max-concurrent-reconciles=16"
+  --instrumentor-env S       more environment for the instrumentor, e.g. "MALLOC_ARENA_MAX=2"
   --instrumentor-main PATH    run this entry instead of the bundle, apps/instrumentor/dist/bundle/instrumentor.mjs
                               (experiments; apps/instrumentor/dist/main.js is tsc's output, unbundled)
   --phase-timeout-seconds N   give up on a phase that does not converge (default 600)
@@ -101,6 +104,16 @@ const positive = (name: string, value: string | undefined, fallback: number, min
   return parsed;
 };
 
+/** `KEY=VALUE` words as an environment. */
+const environment = (value: string | undefined): Record<string, string> =>
+  Object.fromEntries(
+    words(value).map((word) => {
+      const at = word.indexOf("=");
+      if (at <= 0) throw new Error(`--instrumentor-env takes KEY=VALUE words, got "${word}"`);
+      return [word.slice(0, at), word.slice(at + 1)];
+    }),
+  );
+
 /** Parses argv (`--` separators that pnpm passes along are ignored). */
 export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
   const { values } = parseArgs({
@@ -117,6 +130,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       "floor-concurrency": { type: "string" },
       "instrumentor-node-args": { type: "string" },
       "instrumentor-args": { type: "string" },
+      "instrumentor-env": { type: "string" },
       "instrumentor-main": { type: "string" },
       "phase-timeout-seconds": { type: "string" },
       "quiet-wait-seconds": { type: "string" },
@@ -153,6 +167,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     floorConcurrencies,
     instrumentorNodeArgs: words(values["instrumentor-node-args"]),
     instrumentorArgs: words(values["instrumentor-args"]),
+    instrumentorEnv: environment(values["instrumentor-env"]),
     // Relative to where `pnpm bench` was typed (pnpm runs the script in tooling/bench).
     instrumentorMain:
       values["instrumentor-main"] === undefined

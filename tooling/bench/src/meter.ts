@@ -3,7 +3,7 @@
  * concurrency helpers, and the per-phase meter (API-server counters, the audit log split by
  * client, CPU and memory of every process of the benchmark).
  */
-import type { ControlPlane } from "@odigos/control-plane";
+import { type ControlPlane, type PodsOptions, startControlPlane } from "@odigos/control-plane";
 import { OdigosResources } from "@odigos/crd-types";
 import { type InstrumentorProcess, metricSum } from "@odigos/harness";
 import {
@@ -16,7 +16,7 @@ import {
 import * as Effect from "effect/Effect";
 import {
   type AuditLine,
-  type AuditTail,
+  AuditTail,
   createdCount,
   summarizeByComponent,
   summarizeRequests,
@@ -367,4 +367,51 @@ export const throttled = (log: Log, label: string, total: number) => {
     const rate = done / Math.max(0.001, (now - started) / 1000);
     log(`${label}: ${done}/${total} (${rate.toFixed(0)}/s)`);
   };
+};
+
+/** What both runs start with: the control plane, the benchmark's driver and watch clients, the meter. */
+export interface BenchCluster {
+  readonly controlPlane: ControlPlane;
+  readonly driver: BenchClient;
+  readonly watchClient: BenchClient;
+  readonly meter: Meter;
+  /** From the start of the control plane until it answered. */
+  readonly startMs: number;
+}
+
+/**
+ * Starts the control plane with its audit log on (never rotated: a 5000-workload run writes
+ * several hundred MB), with pods when `pods` is given, then the clients and the meter (which
+ * with pods also counts every other client's requests). `started` gets the control plane as soon
+ * as it is up, so that Ctrl-C can stop it from then on.
+ */
+export const startBenchCluster = async (setup: {
+  readonly pods?: PodsOptions | undefined;
+  readonly quietWaitSeconds: number;
+  readonly started: (controlPlane: ControlPlane) => void;
+  readonly log: Log;
+}): Promise<BenchCluster> => {
+  const { log } = setup;
+  const began = performance.now();
+  const controlPlane = await startControlPlane({
+    auditLog: true,
+    extraApiServerArgs: ["--audit-log-maxsize=1000000"],
+    ...(setup.pods === undefined ? {} : { pods: setup.pods }),
+  });
+  setup.started(controlPlane);
+  const startMs = performance.now() - began;
+  log(`control plane up at ${controlPlane.server} in ${(startMs / 1000).toFixed(1)} s`);
+  const auditLogPath = controlPlane.auditLogPath;
+  if (auditLogPath === undefined) throw new Error("the control plane has no audit log");
+  const driver = await benchClient(controlPlane.kubeconfigPath, "driver");
+  const watchClient = await benchClient(controlPlane.kubeconfigPath, "watch");
+  const meter = new Meter(
+    driver,
+    new AuditTail(auditLogPath),
+    controlPlane,
+    { maxWaitMs: setup.quietWaitSeconds * 1000, maxOtherCores: 0.3 },
+    log,
+    setup.pods !== undefined,
+  );
+  return { controlPlane, driver, watchClient, meter, startMs };
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { summarizeRequests } from "./audit.js";
 import { breakdown, renderPhases, renderTable } from "./report.js";
 import {
+  type CycleResult,
   evaluateTargets,
   type PhaseResult,
   phaseRequestProblems,
@@ -75,6 +76,54 @@ describe("targets and the report", () => {
     expect(targets).toHaveLength(12);
     expect(targets.every((target) => target.met === undefined)).toBe(true);
     expect(renderReport({ ...result, targets })).toContain("| target");
+  });
+});
+
+describe("the cycles' medians", () => {
+  const phase = (name: string, wallMs: number): PhaseResult => ({
+    name,
+    wallMs,
+    workloads: 1,
+    apiServer: { requests: {}, total: 0, cpuSeconds: 0, etcdCpuSeconds: 0 },
+    machine: { benchCpuSeconds: 0, otherCpuSeconds: 0, otherCores: 0, waitedForQuietMs: 0 },
+  });
+  const cycle = (n: number, wallMs: number, extra: Partial<CycleResult> = {}): CycleResult => ({
+    cycle: n,
+    ready: phase(`ready #${n}`, wallMs),
+    unready: phase(`unready #${n}`, wallMs),
+    rssAfterBytes: 80 * 1048576,
+    ...extra,
+  });
+
+  it("leave out the cycle the GC probe made cold, and judge growth between the probed cycles", () => {
+    const floorRun = { concurrency: 8, ready: phase("f", 1000), unready: phase("f", 1000) };
+    const gc = (mb: number) => ({ liveHeapBytes: 16 * 1048576, rssAfterGcBytes: mb * 1048576 });
+    const result = {
+      version: 1 as const,
+      startedAt: "2025-01-01T00:00:00.000Z",
+      command: "pnpm bench",
+      options: {},
+      machine: { cpus: 2, node: "v20" },
+      floor: { reference: 8, runs: [floorRun] },
+      cycles: [
+        cycle(1, 1300, gc(74)),
+        cycle(2, 1900, { followsGcProbe: true }),
+        cycle(3, 1200),
+        cycle(4, 1100, gc(75)),
+      ],
+    };
+    const targets = evaluateTargets(result);
+    const named = (start: string) => targets.find((target) => target.name.startsWith(start));
+    expect(named("ready, median")).toMatchObject({
+      name: "ready, median of 3 cycles vs floor",
+      met: true,
+    });
+    expect(named("ready, median")?.measured).toMatch(/^1\.20×/);
+    expect(named("ready, cycle 1")?.measured).toMatch(/^1\.30×/);
+    expect(named("no RSS growth")?.measured).toContain(
+      "RSS after full GC (cycles 1 and 4) 74, 75 MB",
+    );
+    expect(renderReport({ ...result, targets })).toMatch(/\|\s+2¹ \| 1\.90 s \|/);
   });
 });
 

@@ -7,24 +7,21 @@
  * the cluster converged, and every workload is un-instrumented again. Each phase is measured
  * from the benchmark's own watches (workload status, pods) and the audit log (every client).
  */
-import { type ControlPlane, startControlPlane } from "@odigos/control-plane";
 import { OdigosResources, workloadResource } from "@odigos/crd-types";
 import { type InstrumentorProcess, parseSamples, startInstrumentor } from "@odigos/harness";
 import { Resources } from "@odigos/kube-client";
 import type { BenchOptions } from "./args.js";
-import { AuditTail } from "./audit.js";
 import { summarizeRestarts } from "./census.js";
 import { idealOf, mixRolloutMs } from "./ideal.js";
 import {
-  benchClient,
   type Log,
   type Mark,
-  Meter,
   odigosNamespace,
   pool,
   seedOdigos,
   send,
   sleep,
+  startBenchCluster,
   throttled,
   ticking,
 } from "./meter.js";
@@ -78,40 +75,26 @@ export async function runPodsBench(
   const totalPods = n * options.replicas;
 
   log(`starting the control plane with pods: ${options.nodes} KWOK nodes (audit log on)`);
-  const cpStarted = performance.now();
-  const controlPlane: ControlPlane = await startControlPlane({
-    auditLog: true,
-    extraApiServerArgs: ["--audit-log-maxsize=1000000"],
+  const { controlPlane, driver, watchClient, meter, startMs } = await startBenchCluster({
     pods: {
       nodes: options.nodes,
       // Room for every pod and a rollout's surge on the nodes: the scheduler must never be the limit.
       podsPerNode: Math.max(500, Math.ceil((3 * totalPods) / options.nodes)),
     },
+    quietWaitSeconds: options.quietWaitSeconds,
+    started: (started) => {
+      handles.controlPlane = started;
+    },
+    log,
   });
-  handles.controlPlane = controlPlane;
+  result.controlPlane = { startMs, server: controlPlane.server };
   const cluster = controlPlane.pods;
   if (cluster === undefined) throw new Error("the control plane started without pods");
-  result.controlPlane = { startMs: performance.now() - cpStarted, server: controlPlane.server };
-  log(
-    `control plane up at ${controlPlane.server} in ${(result.controlPlane.startMs / 1000).toFixed(1)} s`,
-  );
-  const auditLogPath = controlPlane.auditLogPath;
-  if (auditLogPath === undefined) throw new Error("the control plane has no audit log");
   const shape: PodsShape = { replicas: options.replicas, nodes: cluster.nodesWithDevices };
   const byApp = new Map(
     [...specs, ...calibration].map((spec) => [`${spec.namespace}/${spec.name}`, keyOf(spec)]),
   );
 
-  const driver = await benchClient(controlPlane.kubeconfigPath, "driver");
-  const watchClient = await benchClient(controlPlane.kubeconfigPath, "watch");
-  const meter = new Meter(
-    driver,
-    new AuditTail(auditLogPath),
-    controlPlane,
-    { maxWaitMs: options.quietWaitSeconds * 1000, maxOtherCores: 0.3 },
-    log,
-    true,
-  );
   const pods: PodsResult = {
     nodes: options.nodes,
     nodesWithoutDevices: cluster.nodesWithoutDevices.length,
@@ -350,6 +333,7 @@ export async function runPodsBench(
         ],
         waitReady: false,
         retainLogs: false,
+        env: options.instrumentorEnv,
       });
       instrumentor = started;
       handles.instrumentor = started;

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
-import { type ControlPlane, repoRoot, startControlPlane } from "@odigos/control-plane";
+import { type ControlPlane, repoRoot } from "@odigos/control-plane";
 import { OdigosResources, workloadResource } from "@odigos/crd-types";
 import {
   type InstrumentorProcess,
@@ -19,17 +19,17 @@ import { hasStatus } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Schedule from "effect/Schedule";
 import type { BenchOptions } from "./args.js";
-import { AuditTail, type RequestSummary } from "./audit.js";
+import type { RequestSummary } from "./audit.js";
 import { Inspector } from "./inspector.js";
 import {
   benchClient,
   type Log,
-  Meter,
   odigosNamespace,
   pool,
   seedOdigos,
   send,
   sleep,
+  startBenchCluster,
   throttled,
   ticking,
 } from "./meter.js";
@@ -115,30 +115,15 @@ export async function runBench(
   const desired = new Map(specs.map((spec) => [keyOf(spec), expectedDevices(spec)]));
 
   log(`starting the control plane (audit log on)`);
-  const cpStarted = performance.now();
-  const controlPlane = await startControlPlane({
-    auditLog: true,
-    // The audit log would rotate at 100 MB (a 5000-workload run writes several hundred): never.
-    extraApiServerArgs: ["--audit-log-maxsize=1000000"],
-  });
-  handles.controlPlane = controlPlane;
-  result.controlPlane = { startMs: performance.now() - cpStarted, server: controlPlane.server };
-  log(
-    `control plane up at ${controlPlane.server} in ${(result.controlPlane.startMs / 1000).toFixed(1)} s`,
-  );
-  const auditLogPath = controlPlane.auditLogPath;
-  if (auditLogPath === undefined) throw new Error("the control plane has no audit log");
-
-  const driver = await benchClient(controlPlane.kubeconfigPath, "driver");
-  const floorClient = await benchClient(controlPlane.kubeconfigPath, "floor");
-  const watchClient = await benchClient(controlPlane.kubeconfigPath, "watch");
-  const meter = new Meter(
-    driver,
-    new AuditTail(auditLogPath),
-    controlPlane,
-    { maxWaitMs: options.quietWaitSeconds * 1000, maxOtherCores: 0.3 },
+  const { controlPlane, driver, watchClient, meter, startMs } = await startBenchCluster({
+    quietWaitSeconds: options.quietWaitSeconds,
+    started: (started) => {
+      handles.controlPlane = started;
+    },
     log,
-  );
+  });
+  result.controlPlane = { startMs, server: controlPlane.server };
+  const floorClient = await benchClient(controlPlane.kubeconfigPath, "floor");
   try {
     // ---- seed ----------------------------------------------------------------
     const seedStarted = performance.now();
@@ -311,6 +296,7 @@ export async function runBench(
       // Timed here rather than awaited by the start; lines are counted, not kept (10^5 at N=5000).
       waitReady: false,
       retainLogs: false,
+      env: options.instrumentorEnv,
     });
     handles.instrumentor = instrumentor;
     const readyAt = await instrumentor.ready(120_000);
@@ -417,7 +403,11 @@ export async function runBench(
       const ready = await collectorsPhase(`ready #${cycle}`, true);
       const unready = await collectorsPhase(`unready #${cycle}`, false);
       const rssAfterBytes = sampler.sample();
-      const probe = inspector === undefined ? undefined : await liveHeap(instrumentor, inspector);
+      // Only after the first and the last cycle, the two the growth target compares: a forced
+      // full GC also discards compiled code, and the next cycle runs cold again.
+      const probed = cycle === 1 || cycle === options.cycles;
+      const probe =
+        inspector === undefined || !probed ? undefined : await liveHeap(instrumentor, inspector);
       if (probe !== undefined) probe.rss = sampler.sample();
       const entry: CycleResult = {
         cycle,
@@ -425,6 +415,7 @@ export async function runBench(
         unready,
         rssAfterBytes,
         ...(probe === undefined ? {} : { liveHeapBytes: probe.heap, rssAfterGcBytes: probe.rss }),
+        ...(result.cycles.at(-1)?.liveHeapBytes === undefined ? {} : { followsGcProbe: true }),
       };
       result.cycles.push(entry);
     }
