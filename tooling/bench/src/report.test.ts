@@ -63,15 +63,18 @@ describe("phase rows", () => {
   });
 });
 
+/** A run that measured nothing yet. */
+const emptyResult = {
+  version: 1 as const,
+  startedAt: "2025-01-01T00:00:00.000Z",
+  command: "pnpm bench",
+  options: {},
+  machine: { cpus: 2, node: "v20" },
+};
+
 describe("targets and the report", () => {
   it("marks unmeasured targets n/a and still renders", () => {
-    const result = {
-      version: 1 as const,
-      startedAt: "2025-01-01T00:00:00.000Z",
-      command: "pnpm bench",
-      options: {},
-      machine: { cpus: 2, node: "v20" },
-    };
+    const result = emptyResult;
     const targets = evaluateTargets(result);
     expect(targets).toHaveLength(12);
     expect(targets.every((target) => target.met === undefined)).toBe(true);
@@ -99,11 +102,7 @@ describe("the cycles' medians", () => {
     const floorRun = { concurrency: 8, ready: phase("f", 1000), unready: phase("f", 1000) };
     const gc = (mb: number) => ({ liveHeapBytes: 16 * 1048576, rssAfterGcBytes: mb * 1048576 });
     const result = {
-      version: 1 as const,
-      startedAt: "2025-01-01T00:00:00.000Z",
-      command: "pnpm bench",
-      options: {},
-      machine: { cpus: 2, node: "v20" },
+      ...emptyResult,
       floor: { reference: 8, runs: [floorRun] },
       cycles: [
         cycle(1, 1300, gc(74)),

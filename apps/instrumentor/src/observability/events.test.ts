@@ -86,17 +86,21 @@ describe("event recorder", () => {
 });
 
 describe("one Event per cause", () => {
+  /** The collectors turning ready or not ready: the change of the data-collection CollectorsGroup. */
+  const collectorsChange = (ready: boolean) => ({
+    cause: {
+      apiVersion: "odigos.io/v1alpha1",
+      kind: "CollectorsGroup",
+      namespace: "odigos-system",
+      name: "dc",
+      uid: "uid-dc",
+    },
+    description: `collectors became ${ready ? "ready" : "not ready"}`,
+    before: { collectorsReady: !ready, configuration: { _tag: "Missing" } as const },
+  });
+
   it("says what changed, how many workloads it moved, and a few of them", () => {
-    const change = {
-      cause: {
-        apiVersion: "odigos.io/v1alpha1",
-        kind: "CollectorsGroup",
-        namespace: "odigos-system",
-        name: "dc",
-      },
-      description: "collectors became not ready",
-      before: { collectorsReady: true, configuration: { _tag: "Missing" } as const },
-    };
+    const change = collectorsChange(false);
     expect(
       describeTally({
         change,
@@ -113,17 +117,7 @@ describe("one Event per cause", () => {
     "a burst stays open while workloads it moves wait for a rollout slot, at most maxBurstMs",
     () => {
       const fake = new FakeApiServer();
-      const change = {
-        cause: {
-          apiVersion: "odigos.io/v1alpha1",
-          kind: "CollectorsGroup",
-          namespace: "odigos-system",
-          name: "dc",
-          uid: "uid-dc",
-        },
-        description: "collectors became ready",
-        before: { collectorsReady: false, configuration: { _tag: "Missing" } as const },
-      };
+      const change = collectorsChange(true);
       const ref = (name: string) => ({ kind: "Deployment" as const, namespace: "shop", name });
       const notes = () => fake.list(Resources.Event).map((event) => event.note);
       return Effect.gen(function* () {
