@@ -7,7 +7,12 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
+import {
+  type InstrumentorProcess,
+  productionEnv,
+  productionNodeFlags,
+  startInstrumentor,
+} from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChartInstall,
@@ -90,9 +95,19 @@ describe(`the image ${image}`, () => {
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("runs node instrumentor.mjs (the bundle) in /app as the chart's user, and holds files only root can change", async () => {
+  it("runs node instrumentor.mjs (the bundle) with the production flags and environment in /app as the chart's user, and holds files only root can change", async () => {
     expect(config.Config.User).toBe(`${runAsUser}:${runAsGroup}`);
-    expect(config.Config.Entrypoint).toEqual(["/usr/local/bin/node", "instrumentor.mjs"]);
+    expect(config.Config.Entrypoint).toEqual([
+      "/usr/local/bin/node",
+      ...productionNodeFlags,
+      "instrumentor.mjs",
+    ]);
+    // The environment the tests and the benchmark run the instrumentor with (productionEnv).
+    expect(config.Config.Env).toEqual(
+      expect.arrayContaining(
+        Object.entries(productionEnv).map(([name, value]) => `${name}=${value}`),
+      ),
+    );
     expect(config.Config.WorkingDir).toBe("/app");
 
     // Inside the image, as its user: every file of /app is root's and not writable.
