@@ -39,6 +39,7 @@ describe("applyDevicePlan over WorkloadPatcherLive", () => {
             normalised: [],
             annotationRemoved: false,
           },
+          resourceVersion: read()?.metadata.resourceVersion,
         });
         const stored = read();
         expect(stored?.spec.template.spec.containers[0]?.resources).toEqual({

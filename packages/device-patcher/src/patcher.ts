@@ -18,6 +18,16 @@ import {
   withAnnotations,
 } from "./plan.js";
 
+/** What a patch left behind. */
+export interface PatchResult {
+  /**
+   * The workload's resourceVersion after the patch, as the API server answered it; `undefined`
+   * when the implementation does not know it (a recorder). A watch cache that sees this version
+   * is seeing this very write.
+   */
+  readonly resourceVersion: string | undefined;
+}
+
 /**
  * Capability to JSON-Patch one workload. The patch's first operation is a
  * resourceVersion precondition: an implementation sends it as one
@@ -29,7 +39,7 @@ export class WorkloadPatcher extends Context.Tag("@odigos/device-patcher/Workloa
     readonly patch: (
       ref: WorkloadRef,
       operations: ReadonlyArray<JsonPatchOperation>,
-    ) => Effect.Effect<void, WriteError>;
+    ) => Effect.Effect<PatchResult, WriteError>;
   }
 >() {}
 
@@ -49,7 +59,9 @@ export const WorkloadPatcherLive: Layer.Layer<WorkloadPatcher, never, KubeClient
           { namespace: ref.namespace },
         )
         .pipe(
-          Effect.asVoid,
+          Effect.map(
+            (written): PatchResult => ({ resourceVersion: written.metadata?.resourceVersion }),
+          ),
           Effect.mapError((error) => toWriteError(error, ref, "patch")),
         ),
   })),
@@ -59,8 +71,12 @@ export const WorkloadPatcherLive: Layer.Layer<WorkloadPatcher, never, KubeClient
 export type DevicePlanOutcome =
   /** The workload already carried exactly the desired devices: nothing was written. */
   | { readonly _tag: "Unchanged" }
-  /** One patch was written. */
-  | { readonly _tag: "Patched"; readonly summary: DevicePlanSummary };
+  /** One patch was written; the workload has `resourceVersion` since (when known). */
+  | {
+      readonly _tag: "Patched";
+      readonly summary: DevicePlanSummary;
+      readonly resourceVersion: string | undefined;
+    };
 
 /**
  * Plans `workload` (its cached copy) towards `target` and writes the patch, if
@@ -76,6 +92,10 @@ export const applyDevicePlan = Effect.fnUntraced(function* (
   const plan = withAnnotations(planDevices(workload, target), workload, annotations);
   if (plan._tag === "NoChange") return { _tag: "Unchanged" } as DevicePlanOutcome;
   const patcher = yield* WorkloadPatcher;
-  yield* patcher.patch(ref, plan.operations);
-  return { _tag: "Patched", summary: plan.summary } as DevicePlanOutcome;
+  const written = yield* patcher.patch(ref, plan.operations);
+  return {
+    _tag: "Patched",
+    summary: plan.summary,
+    resourceVersion: written.resourceVersion,
+  } as DevicePlanOutcome;
 });

@@ -71,8 +71,8 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --quiet-wait-seconds N      before each timed phase, wait up to N s for other processes'
                               CPU use to drop below 0.3 cores (default 15; 0: never wait)
   --no-gc-probe               do not start the instrumentor with --inspect=127.0.0.1:0 to force a full
-                              GC after each cycle (outside the timings) and record its live heap,
-                              which tells a leak from garbage V8 has not collected yet
+                              GC after the first and the last cycle (outside the timings) and record
+                              its live heap, which tells a leak from garbage V8 has not collected yet
   --cpu-profile-dir DIR       profile the instrumentor during each measured phase (inspector
                               protocol, 100 µs sampling) into DIR/<phase>.cpuprofile, and report
                               the top self-time functions (profiling slows it somewhat)

@@ -53,18 +53,29 @@ const drain = Effect.gen(function* () {
   return keys;
 });
 
-/** Makes a change, waits for the caches' debug line saying they observed it, then drains the queue. */
+/**
+ * Makes a change, waits for the caches' debug line saying they observed it (or the object at
+ * `version`, when given), then drains the queue.
+ */
 const queuedAfter = (
   fake: FakeApiServer,
   lines: ReadonlyArray<Record<string, unknown>>,
   change: () => void,
+  version?: string,
 ) =>
   Effect.gen(function* () {
     yield* drain;
     change();
     const target = Number(fake.resourceVersion);
     yield* eventually(
-      () => lines.some((line) => line.msg === "observed" && Number(line.resourceVersion) >= target),
+      () =>
+        lines.some(
+          (line) =>
+            line.msg === "observed" &&
+            (version === undefined
+              ? Number(line.resourceVersion) >= target
+              : line.resourceVersion === version),
+        ),
       "the change observed",
     );
     return (yield* drain).sort();
@@ -164,6 +175,87 @@ describe("cluster state: what each change queues", () => {
       ).toEqual(["StatefulSet/shop/db"]);
     }).pipe(Effect.provide(layer));
   });
+
+  it.scopedLive(
+    "our own write coming back is not queued again, unless something else queued the workload meanwhile",
+    () => {
+      const fake = new FakeApiServer();
+      seed(fake);
+      const { layer, lines } = layerOver(fake);
+      const cart = { kind: "Deployment", namespace: "shop", name: "cart" } as const;
+      return Effect.gen(function* () {
+        const state = yield* ClusterState;
+        yield* state.synced;
+        // As the reconciler does: take the workload's cause, write, then announce the version
+        // the API server answered.
+        const write = (label: string) => () => {
+          state.takeCause(cart);
+          const written = fake.update(Resources.Deployment, "cart", "shop", {
+            metadata: { labels: { written: label } },
+          });
+          state.expectOwnWrite(cart, written.metadata.resourceVersion ?? "");
+          return written.metadata.resourceVersion;
+        };
+        expect(yield* queuedAfter(fake, lines, write("a"))).toEqual([]);
+        // The expectation is used up: the next change of the workload is queued.
+        expect(
+          yield* queuedAfter(fake, lines, () =>
+            fake.update(Resources.Deployment, "cart", "shop", { metadata: { labels: { x: "1" } } }),
+          ),
+        ).toEqual(["Deployment/shop/cart"]);
+        // Its runtime details changed before our write came back: the write must be decided on.
+        fake.holdWatches("deployments");
+        const ours = write("b")();
+        expect(
+          yield* queuedAfter(fake, lines, () =>
+            fake.put(
+              OdigosResources.InstrumentedApplication,
+              runtimeDetails("Deployment", "cart", [{ containerName: "app", language: "java" }]),
+            ),
+          ),
+        ).toEqual(["Deployment/shop/cart"]);
+        expect(yield* queuedAfter(fake, lines, () => fake.releaseWatches(), ours)).toEqual([
+          "Deployment/shop/cart",
+        ]);
+        // The write comes back while its reconcile still runs: its run after this one is taken back,
+        // unless something else queued the workload too.
+        const queue = yield* WorkloadQueue;
+        for (const alsoRuntimeDetails of [false, true]) {
+          queue.add("Deployment/shop/cart");
+          const running = Option.getOrThrow(yield* queue.take);
+          state.takeCause(cart);
+          const written = fake.update(Resources.Deployment, "cart", "shop", {
+            metadata: { labels: { during: String(alsoRuntimeDetails) } },
+          });
+          const version = written.metadata.resourceVersion ?? "";
+          yield* eventually(
+            () => state.workload(cart)?.metadata.resourceVersion === version,
+            "the write in the cache",
+          );
+          if (alsoRuntimeDetails)
+            yield* queuedAfter(fake, lines, () =>
+              fake.put(
+                OdigosResources.InstrumentedApplication,
+                runtimeDetails("Deployment", "cart", [
+                  { containerName: "app", language: "python" },
+                ]),
+              ),
+            );
+          state.expectOwnWrite(cart, version);
+          queue.done(running);
+          expect(yield* drain).toEqual(alsoRuntimeDetails ? ["Deployment/shop/cart"] : []);
+        }
+        // Another version than the one announced is someone else's write: queued.
+        state.takeCause(cart);
+        state.expectOwnWrite(cart, "999999");
+        expect(
+          yield* queuedAfter(fake, lines, () =>
+            fake.update(Resources.Deployment, "cart", "shop", { metadata: { labels: { y: "1" } } }),
+          ),
+        ).toEqual(["Deployment/shop/cart"]);
+      }).pipe(Effect.provide(layer));
+    },
+  );
 
   it.scopedLive(
     "collectors readiness queues every workload with Odigos state and only those; a change that keeps readiness queues none",

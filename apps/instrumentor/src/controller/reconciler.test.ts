@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect";
 import * as TestClock from "effect/TestClock";
 import { ClusterState } from "../cache/cluster-state.js";
 import { quietMs } from "../observability/cause-events.js";
+import { Metrics } from "../observability/metrics.js";
 import {
   appLayer,
   completeRollout,
@@ -35,7 +36,7 @@ const withInstrumentor = <A>(
   fake: FakeApiServer,
   body: (
     lines: ReadonlyArray<Record<string, unknown>>,
-  ) => Effect.Effect<A, never, WorkloadQueue | ClusterState>,
+  ) => Effect.Effect<A, never, WorkloadQueue | ClusterState | Metrics>,
   config = testConfig(),
 ) => {
   const { layer, lines } = appLayer(fake, config);
@@ -49,6 +50,13 @@ const withInstrumentor = <A>(
 /** Waits until the queue is empty and no worker is busy. */
 const idle = Effect.flatMap(WorkloadQueue, (queue) =>
   eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
+);
+
+/** Reconciles run so far, whatever their result. */
+const reconciles = Effect.flatMap(Metrics, (metrics) =>
+  Effect.promise(async () =>
+    (await metrics.reconcileTotal.get()).values.reduce((sum, entry) => sum + entry.value, 0),
+  ),
 );
 
 const patchesOf = (fake: FakeApiServer, name: string) =>
@@ -188,6 +196,44 @@ describe("reconciler", () => {
             reason: "Instrumented",
             name: "d",
           });
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "a mass change is one reconcile per workload: its own writes coming back are not decided on again",
+    () => {
+      const fake = newFake();
+      const names = ["a", "b", "c"];
+      seedShop(fake, names, { ready: false });
+      return withInstrumentor(fake, () =>
+        Effect.gen(function* () {
+          const state = yield* ClusterState;
+          yield* idle;
+          const before = yield* reconciles;
+          // The writes come back only once all are written, as a lagging watch would bring them.
+          fake.holdWatches("deployments");
+          setCollectorsReady(fake, true);
+          yield* eventually(() => fake.writes({ verb: "patch" }).length === 3, "three patches");
+          yield* idle;
+          fake.releaseWatches();
+          for (const name of names) {
+            const ref = { kind: "Deployment", namespace: "shop", name } as const;
+            yield* eventually(
+              () =>
+                state.workload(ref)?.metadata.resourceVersion ===
+                fake.get(Resources.Deployment, name, "shop")?.metadata.resourceVersion,
+              `${name}'s write back in the cache`,
+            );
+          }
+          yield* idle;
+          expect((yield* reconciles) - before).toBe(names.length);
+          // Anyone else's change is decided on as ever: b opts out and loses its device.
+          fake.update(Resources.Deployment, "b", "shop", {
+            metadata: { annotations: { "odigos.io/instrument": "false" } },
+          });
+          yield* eventually(() => devicesOf(fake, "Deployment", "b").app?.length === 0, "b bare");
         }),
       );
     },

@@ -31,6 +31,7 @@ import {
   collectorsReady,
   type DeviceProblem,
   describeDeviceProblem,
+  readRollbackRecord,
 } from "@odigos/instrumentation-rules";
 import {
   KubeClient,
@@ -136,6 +137,12 @@ interface Subject {
 /** The outcome of the device part of a reconcile. */
 interface DeviceOutcome {
   readonly wrote: boolean;
+  /**
+   * The workload's resourceVersion after our write, when deciding again on that version can
+   * only confirm it (not a rollback, nor a write that changed a rollback record, which the
+   * circuit breaker reads from the watch).
+   */
+  readonly settledAt?: string | undefined;
   /** Look again after this long (a rollout in flight, a grace period, a wait for a slot). */
   readonly recheckMs?: number | undefined;
 }
@@ -188,7 +195,11 @@ class Reconciler {
       const subject: Subject = { ref, key, workload, runtimeDetails, verdict, cause };
       const devices = yield* Effect.either(this.applyDevices(subject));
       if (devices._tag === "Left") return { _tag: "Retry", error: devices.left } as ReconcileResult;
-      const result = yield* this.cleanUp(subject, devices.right.wrote);
+      const { result, deferred } = yield* this.cleanUp(subject, devices.right.wrote);
+      // Our write coming back through the watch needs no decision, unless cleanup waits for it.
+      const { settledAt } = devices.right;
+      if (settledAt !== undefined && !deferred && result._tag === "Done")
+        this.state.expectOwnWrite(ref, settledAt);
       // After a write, look again once the bound has passed, in case the watch never brings it back.
       const recheck = this.writtenFrom.has(key) ? awaitOwnWriteMs : devices.right.recheckMs;
       return sooner(result, recheck);
@@ -371,7 +382,13 @@ class Reconciler {
       this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });
       this.rollouts.written(ref, step.action, (workload.metadata.generation ?? 0) + 1);
       this.announce(subject, step, outcome.summary);
-      return { wrote: true } satisfies DeviceOutcome;
+      const touchesRollback =
+        step.action === "rollback" ||
+        readRollbackRecord(workload.metadata.annotations) !== undefined;
+      return {
+        wrote: true,
+        settledAt: touchesRollback ? undefined : outcome.resourceVersion,
+      } satisfies DeviceOutcome;
     });
   }
 
@@ -450,13 +467,18 @@ class Reconciler {
     return Effect.gen(this, function* () {
       const { ref, key, workload, runtimeDetails } = subject;
       const { optIn, decision } = subject.verdict;
-      const actions = planWorkloadCleanup({ ref, workload, optIn, runtimeDetails }).filter(
+      const planned = planWorkloadCleanup({ ref, workload, optIn, runtimeDetails });
+      const actions = planned.filter(
         // A second patch from the same cached copy would conflict with the first: it runs next time round.
         (action) => !(wroteWorkload && action._tag === "RemoveReportedName"),
       );
+      const deferred = actions.length < planned.length;
       if (this.dryRun.enabled)
-        return actions.length === 0 ? done : this.planCleanup(ref, actions, optIn.reason);
-      if (actions.length === 0) return done;
+        return {
+          deferred,
+          result: actions.length === 0 ? done : this.planCleanup(ref, actions, optIn.reason),
+        };
+      if (actions.length === 0) return { deferred, result: done };
       const report = yield* runCleanup(actions);
       for (const action of report.done) {
         this.log.info(
@@ -478,7 +500,7 @@ class Reconciler {
           );
         }
       }
-      return cleanupResult(report.failed);
+      return { deferred, result: cleanupResult(report.failed) };
     });
   }
 

@@ -35,6 +35,22 @@ describe("WorkQueue", () => {
     }),
   );
 
+  it.scoped("takes back the adds made while a key is processed, and nothing else", () =>
+    Effect.gen(function* () {
+      const queue = yield* makeWorkQueue<string>();
+      queue.add("a");
+      queue.add("b");
+      const key = yield* takeNow(queue.take);
+      queue.add("a");
+      queue.retract("a");
+      queue.done(key);
+      expect(queue.depth()).toBe(1);
+      // b waits in the queue, not in a run: retracting it changes nothing.
+      queue.retract("b");
+      expect(yield* takeNow(queue.take)).toBe("b");
+    }),
+  );
+
   it.scoped("never hands the same key to two workers at once", () =>
     Effect.gen(function* () {
       const queue = yield* makeWorkQueue<string>();

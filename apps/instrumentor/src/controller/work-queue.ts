@@ -37,6 +37,11 @@ export interface WorkQueue<K> {
   readonly take: Effect.Effect<Option.Option<K>>;
   /** Marks a key's run finished; re-queues it if it was added meanwhile. */
   readonly done: (key: K) => void;
+  /**
+   * Takes back the adds of a key made while it is being processed (its run after this one),
+   * when the caller knows they are moot; no effect on a key that is not being processed.
+   */
+  readonly retract: (key: K) => void;
   /** Stops intake and drops queued and delayed keys; takers get `None`. In-flight runs go on. */
   readonly shutDown: Effect.Effect<void>;
   readonly isShutDown: () => boolean;
@@ -191,6 +196,10 @@ class KeyedQueue<K> implements WorkQueue<K> {
       });
     });
   });
+
+  retract = (key: K): void => {
+    if (this.processing.has(key)) this.dirty.delete(key);
+  };
 
   done = (key: K): void => {
     this.processing.delete(key);

@@ -73,6 +73,7 @@ const recorder = Layer.succeed(WorkloadPatcher, {
   patch: (_ref, operations) =>
     Effect.sync(() => {
       sent.push(operations);
+      return { resourceVersion: undefined }; // a recorder does not know what the server would make of it
     }),
 });
 await Effect.runPromise(applyDevicePlan(ref, cart, instrument).pipe(Effect.provide(recorder)));
