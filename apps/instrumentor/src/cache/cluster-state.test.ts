@@ -186,17 +186,29 @@ describe("cluster state: what each change queues", () => {
       return Effect.gen(function* () {
         const state = yield* ClusterState;
         yield* state.synced;
+        const queue = yield* WorkloadQueue;
         // As the reconciler does: take the workload's cause, write, then announce the version
-        // the API server answered.
-        const write = (label: string) => () => {
+        // the API server answered; the controller then queues the bound on waiting for it.
+        const write = (label: string, thenAt?: number) => (): string | undefined => {
           state.takeCause(cart);
           const written = fake.update(Resources.Deployment, "cart", "shop", {
             metadata: { labels: { written: label } },
           });
-          state.expectOwnWrite(cart, written.metadata.resourceVersion ?? "");
+          expect(state.expectOwnWrite(cart, written.metadata.resourceVersion ?? "", thenAt)).toBe(
+            false,
+          );
+          Effect.runSync(queue.addAfter("Deployment/shop/cart", 60_000));
           return written.metadata.resourceVersion;
         };
         expect(yield* queuedAfter(fake, lines, write("a"))).toEqual([]);
+        // Nothing else is due: the bound is dropped with the write's return.
+        expect(queue.delayed()).toBe(0);
+        // When a look is due later (a rollout's deadline), the bound moves there.
+        const dueAt = Date.now() + 300;
+        expect(yield* queuedAfter(fake, lines, write("a2", dueAt))).toEqual([]);
+        expect(queue.delayed()).toBe(1);
+        yield* eventually(() => queue.depth() === 1, "queued when due");
+        expect(Date.now()).toBeGreaterThanOrEqual(dueAt);
         // The expectation is used up: the next change of the workload is queued.
         expect(
           yield* queuedAfter(fake, lines, () =>
@@ -219,7 +231,6 @@ describe("cluster state: what each change queues", () => {
         ]);
         // The write comes back while its reconcile still runs: its run after this one is taken back,
         // unless something else queued the workload too.
-        const queue = yield* WorkloadQueue;
         for (const alsoRuntimeDetails of [false, true]) {
           queue.add("Deployment/shop/cart");
           const running = Option.getOrThrow(yield* queue.take);
@@ -241,13 +252,13 @@ describe("cluster state: what each change queues", () => {
                 ]),
               ),
             );
-          state.expectOwnWrite(cart, version);
+          expect(state.expectOwnWrite(cart, version, undefined)).toBe(!alsoRuntimeDetails);
           queue.done(running);
           expect(yield* drain).toEqual(alsoRuntimeDetails ? ["Deployment/shop/cart"] : []);
         }
         // Another version than the one announced is someone else's write: queued.
         state.takeCause(cart);
-        state.expectOwnWrite(cart, "999999");
+        state.expectOwnWrite(cart, "999999", undefined);
         expect(
           yield* queuedAfter(fake, lines, () =>
             fake.update(Resources.Deployment, "cart", "shop", { metadata: { labels: { y: "1" } } }),

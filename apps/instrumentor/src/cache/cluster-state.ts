@@ -131,11 +131,18 @@ export interface ClusterStateApi extends ClusterView {
   /**
    * The reconciler wrote `ref` and its object is now at `resourceVersion`, a state it has already
    * decided on: when the watch brings that very version back (or already brought it, during the
-   * reconcile) and nothing else queued the workload in between, it is not queued again. To be
-   * called by the workload's reconcile, after `takeCause`. A mass change is then one reconcile per
-   * workload, not two (the second one decided "no change" at 15 % of the instrumentor's CPU).
+   * reconcile) and nothing else queued the workload in between, it is not queued again, and its
+   * delayed add (the bound on waiting for the write to come back) is moved to `thenAt` (a time of
+   * the Effect `Clock`: when a decision is due anyway, such as the rollout's deadline), or dropped.
+   * To be called by the workload's reconcile, after `takeCause`; true when the write has already
+   * come back. A mass change is then one reconcile per workload, not two (the second one decided
+   * "no change" at 15 % of the instrumentor's CPU).
    */
-  readonly expectOwnWrite: (ref: WorkloadRef, resourceVersion: string) => void;
+  readonly expectOwnWrite: (
+    ref: WorkloadRef,
+    resourceVersion: string,
+    thenAt: number | undefined,
+  ) => boolean;
 }
 
 export class ClusterState extends Context.Tag("@odigos/instrumentor/ClusterState")<
@@ -219,8 +226,11 @@ class Caches implements ClusterStateApi {
   private readonly configKey: string;
   /** Workload keys by namespace, for namespace fan-out. */
   private readonly byNamespace = new Map<string, Set<string>>();
-  /** Workloads whose next watch event should be our own write, at this resourceVersion. */
-  private readonly ownWrites = new Map<string, string>();
+  /** Workloads whose next watch event should be our own write: its resourceVersion, and then what. */
+  private readonly ownWrites = new Map<
+    string,
+    { readonly version: string; readonly thenAt: number | undefined }
+  >();
   /**
    * Per workload queued since its reconcile began: the resourceVersion of the watch event of its
    * own that alone queued it, or "" when anything else did.
@@ -360,12 +370,17 @@ class Caches implements ClusterStateApi {
     );
   }
 
-  /** Whether this is the version `expectOwnWrite` announced (the expectation is used up either way). */
+  /**
+   * Whether this is the version `expectOwnWrite` announced (the expectation is used up either
+   * way); if so, the workload's next look is moved to when it is due.
+   */
   private isOwnWrite(key: string, current: Workload): boolean {
     const expected = this.ownWrites.get(key);
     if (expected === undefined) return false;
     this.ownWrites.delete(key);
-    return expected === current.metadata.resourceVersion;
+    if (expected.version !== current.metadata.resourceVersion) return false;
+    this.queue.rescheduleAt(key, expected.thenAt);
+    return true;
   }
 
   /** Queues a workload; `version` when its own watch event at that version is the reason. */
@@ -534,19 +549,20 @@ class Caches implements ClusterStateApi {
     for (const kind of WorkloadKinds)
       for (const key of keysOf(this.workloads[kind])) yield refOf(kind, key);
   };
-  expectOwnWrite = (ref: WorkloadRef, resourceVersion: string) => {
+  expectOwnWrite = (ref: WorkloadRef, resourceVersion: string, thenAt: number | undefined) => {
     const key = workloadKey(ref);
     const queuedBy = this.queuedBy.get(key);
     if (queuedBy === undefined) {
-      this.ownWrites.set(key, resourceVersion);
-      return;
+      this.ownWrites.set(key, { version: resourceVersion, thenAt });
+      return false;
     }
     // The write came back before its reconcile ended. If nothing else queued the workload
     // meanwhile, its run after this one would only confirm it: take it back.
-    if (queuedBy !== resourceVersion) return;
+    if (queuedBy !== resourceVersion) return false;
     this.queuedBy.delete(key);
     this.causes.delete(key);
     this.queue.retract(key);
+    return true;
   };
   failing = () => {
     let worst: { informer: string; since: number } | undefined;

@@ -229,6 +229,14 @@ describe("reconciler", () => {
           }
           yield* idle;
           expect((yield* reconciles) - before).toBe(names.length);
+          // The bound on waiting for each write moved to its rollout's deadline with its return:
+          // nothing is looked at before it (nothing about them changes), each once at it.
+          yield* TestClock.adjust(awaitOwnWriteMs);
+          yield* idle;
+          expect((yield* reconciles) - before).toBe(names.length);
+          yield* TestClock.adjust(testConfig().rolloutTimeoutMs - awaitOwnWriteMs);
+          yield* idle;
+          expect((yield* reconciles) - before).toBe(2 * names.length);
           // Anyone else's change is decided on as ever: b opts out and loses its device.
           fake.update(Resources.Deployment, "b", "shop", {
             metadata: { annotations: { "odigos.io/instrument": "false" } },

@@ -143,7 +143,10 @@ interface DeviceOutcome {
    * circuit breaker reads from the watch).
    */
   readonly settledAt?: string | undefined;
-  /** Look again after this long (a rollout in flight, a grace period, a wait for a slot). */
+  /**
+   * Look again after this long (a rollout in flight, a grace period, a wait for a slot; after a
+   * write, the deadline of the rollout it started, once the write has come back).
+   */
   readonly recheckMs?: number | undefined;
 }
 
@@ -196,12 +199,16 @@ class Reconciler {
       const devices = yield* Effect.either(this.applyDevices(subject));
       if (devices._tag === "Left") return { _tag: "Retry", error: devices.left } as ReconcileResult;
       const { result, deferred } = yield* this.cleanUp(subject, devices.right.wrote);
-      // Our write coming back through the watch needs no decision, unless cleanup waits for it.
-      const { settledAt } = devices.right;
-      if (settledAt !== undefined && !deferred && result._tag === "Done")
-        this.state.expectOwnWrite(ref, settledAt);
+      const { settledAt, recheckMs } = devices.right;
+      // Our write coming back through the watch needs no decision, unless cleanup waits for it:
+      // the next look is then when one is due anyway (the rollout's deadline).
+      if (settledAt !== undefined && !deferred && result._tag === "Done") {
+        const thenAt =
+          recheckMs === undefined ? undefined : (yield* Clock.currentTimeMillis) + recheckMs;
+        if (this.state.expectOwnWrite(ref, settledAt, thenAt)) this.writtenFrom.delete(key);
+      }
       // After a write, look again once the bound has passed, in case the watch never brings it back.
-      const recheck = this.writtenFrom.has(key) ? awaitOwnWriteMs : devices.right.recheckMs;
+      const recheck = this.writtenFrom.has(key) ? awaitOwnWriteMs : recheckMs;
       return sooner(result, recheck);
     });
   }
@@ -388,6 +395,8 @@ class Reconciler {
       return {
         wrote: true,
         settledAt: touchesRollback ? undefined : outcome.resourceVersion,
+        // In flight already, the rollout keeps its slot and its deadline; else it starts now.
+        recheckMs: inFlight ?? this.rollouts.settings.rolloutTimeoutMs,
       } satisfies DeviceOutcome;
     });
   }

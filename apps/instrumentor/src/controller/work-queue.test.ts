@@ -110,6 +110,29 @@ describe("WorkQueue", () => {
     }),
   );
 
+  it.scoped("moves a delayed add to a later time, or drops it; a queued key is left alone", () =>
+    Effect.gen(function* () {
+      const queue = yield* makeWorkQueue<string>();
+      yield* queue.addAfter("a", 1_000);
+      queue.rescheduleAt("a", 5_000);
+      yield* TestClock.adjust(4_999);
+      expect(queue.depth()).toBe(0);
+      yield* TestClock.adjust(1);
+      expect(queue.depth()).toBe(1);
+      yield* takeNow(queue.take);
+      queue.done("a");
+      yield* queue.addAfter("a", 1_000);
+      queue.rescheduleAt("a", undefined);
+      expect(queue.delayed()).toBe(0);
+      yield* TestClock.adjust(2_000);
+      expect(queue.depth()).toBe(0);
+      queue.add("b");
+      queue.rescheduleAt("b", 60_000);
+      expect(queue.delayed()).toBe(0);
+      expect(yield* takeNow(queue.take)).toBe("b");
+    }),
+  );
+
   it.scoped("serves thousands of delayed keys by deadline, waking sooner for a sooner one", () =>
     Effect.gen(function* () {
       const queue = yield* makeWorkQueue<number>();

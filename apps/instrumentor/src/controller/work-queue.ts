@@ -27,6 +27,11 @@ export interface WorkQueue<K> {
   readonly add: (key: K) => void;
   /** Queues a key after a delay, unless something queues it sooner; the earliest deadline wins. */
   readonly addAfter: (key: K, delayMs: number) => Effect.Effect<void>;
+  /**
+   * Replaces a key's delayed add (not the earliest wins, as with `addAfter`) by one at `at`, a
+   * time of the Effect `Clock`, or drops it when `at` is undefined; no effect on a queued key.
+   */
+  readonly rescheduleAt: (key: K, at: number | undefined) => void;
   /** Queues a failed key after its next per-key backoff delay; returns the delay. */
   readonly addRateLimited: (key: K) => Effect.Effect<number>;
   /** Clears a key's failure count after a success. */
@@ -153,13 +158,23 @@ class KeyedQueue<K> implements WorkQueue<K> {
       const deadline = now + delayMs;
       const existing = this.timers.get(key);
       if (existing !== undefined && existing <= deadline) return;
-      this.timers.set(key, deadline);
-      this.deadlines.push(deadline, key);
-      // Superseded and cancelled deadlines stay in the heap until popped: drop them if they pile up.
-      if (this.deadlines.size > 2 * this.timers.size + 1024) this.deadlines.reset(this.timers);
-      if (deadline < this.alarmAt && this.rouse !== undefined)
-        Deferred.unsafeDone(this.rouse, Exit.void);
+      this.schedule(key, deadline);
     });
+
+  rescheduleAt = (key: K, at: number | undefined): void => {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.cancelTimer(key);
+    if (at !== undefined) this.schedule(key, at);
+  };
+
+  private schedule(key: K, deadline: number): void {
+    this.timers.set(key, deadline);
+    this.deadlines.push(deadline, key);
+    // Superseded and cancelled deadlines stay in the heap until popped: drop them if they pile up.
+    if (this.deadlines.size > 2 * this.timers.size + 1024) this.deadlines.reset(this.timers);
+    if (deadline < this.alarmAt && this.rouse !== undefined)
+      Deferred.unsafeDone(this.rouse, Exit.void);
+  }
 
   /** Adds the keys whose deadline has come, then sleeps until the next one or a sooner one. */
   alarm: Effect.Effect<never> = Effect.gen(this, function* () {

@@ -20,6 +20,7 @@ import { ClusterState } from "../cache/cluster-state.js";
 import type { InstrumentorConfig } from "../config.js";
 import { Controller } from "../controller/controller.js";
 import { WorkloadQueue } from "../controller/work-queue.js";
+import { Metrics } from "../observability/metrics.js";
 import {
   appLayer,
   completeRollout,
@@ -41,7 +42,7 @@ type Lines = ReadonlyArray<Record<string, unknown>>;
 const start = <A, E>(
   fake: FakeApiServer,
   overrides: Partial<InstrumentorConfig>,
-  body: (lines: Lines) => Effect.Effect<A, E, WorkloadQueue | ClusterState | DryRun>,
+  body: (lines: Lines) => Effect.Effect<A, E, WorkloadQueue | ClusterState | DryRun | Metrics>,
 ) => {
   const { layer, lines } = appLayer(fake, testConfig(overrides));
   return Effect.gen(function* () {
@@ -53,6 +54,13 @@ const start = <A, E>(
 
 const idle = Effect.flatMap(WorkloadQueue, (queue) =>
   eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
+);
+
+/** Reconciles run so far, whatever their result. */
+const reconciles = Effect.flatMap(Metrics, (metrics) =>
+  Effect.promise(async () =>
+    (await metrics.reconcileTotal.get()).values.reduce((sum, entry) => sum + entry.value, 0),
+  ),
 );
 
 const seedShop = (
@@ -146,6 +154,44 @@ describe("rollouts", () => {
             () => eventsOf(fake, "RolloutStuck").length === 1,
             "a RolloutStuck Event",
           );
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "a rollout in flight is looked at again at its deadline, not polled while nothing changes",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["a"], { ready: false });
+      return start(fake, { rolloutTimeoutMs: 600_000 }, (lines) =>
+        Effect.gen(function* () {
+          setCollectorsReady(fake, true);
+          yield* eventually(() => instrumented(fake, ["a"]).length === 1, "a instrumented");
+          yield* idle;
+          // Someone else's change that moves nothing: decided on while the rollout is in flight.
+          const before = yield* reconciles;
+          fake.update(Resources.Deployment, "a", "shop", { metadata: { labels: { team: "x" } } });
+          const state = yield* ClusterState;
+          yield* eventually(
+            () =>
+              state.workload({ kind: "Deployment", namespace: "shop", name: "a" })?.metadata.labels
+                ?.team === "x",
+            "the change in the cache",
+          );
+          yield* idle;
+          const decided = yield* reconciles;
+          expect(decided).toBeGreaterThan(before);
+          yield* TestClock.adjust(599_000);
+          yield* idle;
+          expect(yield* reconciles).toBe(decided);
+          yield* TestClock.adjust(1_000);
+          yield* eventually(
+            () => lines.some((line) => line.reason === "RolloutStuck"),
+            "stuck at the deadline",
+          );
+          yield* idle;
+          expect(yield* reconciles).toBe(decided + 1);
         }),
       );
     },

@@ -40,7 +40,7 @@ import { Breaker, Fights } from "./guards.js";
 /** What a workload's rollout needs now. */
 export type Observation =
   | { readonly _tag: "Idle" }
-  /** Rolling; look again by then (its deadline, or sooner). */
+  /** Rolling; look again at its deadline (changes before it queue the workload anyway). */
   | { readonly _tag: "InFlight"; readonly recheckMs: number }
   /** Its instrumented pods crash-loop or never became ready: roll the instrumentation back. */
   | {
@@ -95,8 +95,6 @@ const targetOf = (ref: WorkloadRef, workload: Workload): EventTarget => ({
   name: ref.name,
   uid: workload.metadata.uid,
 });
-/** How often a rolling workload is looked at even when nothing about it changes. */
-const recheckMs = 30_000;
 
 class Tracker implements RolloutsApi {
   readonly budget: RolloutBudget;
@@ -169,11 +167,11 @@ class Tracker implements RolloutsApi {
       return { _tag: "Idle" };
     }
     const elapsed = now - since;
+    // Everything a rollout's progress is judged from is watched (the workload's status, its
+    // instrumented pods) and queues the workload when it changes: only the deadline needs a timer.
+    // (A poll every 30 s kept a core busy with 20 000 rollouts in flight.)
     if (elapsed < this.settings.rolloutTimeoutMs)
-      return {
-        _tag: "InFlight",
-        recheckMs: Math.min(recheckMs, this.settings.rolloutTimeoutMs - elapsed),
-      };
+      return { _tag: "InFlight", recheckMs: this.settings.rolloutTimeoutMs - elapsed };
     const notReady = this.podProblems(ref).find((problem) => problem._tag === "NotReady");
     if (
       record.action === "instrument" &&
