@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect";
 import * as TestClock from "effect/TestClock";
 import { ClusterState } from "../cache/cluster-state.js";
 import { quietMs } from "../observability/cause-events.js";
-import { Metrics } from "../observability/metrics.js";
+import type { Metrics } from "../observability/metrics.js";
 import {
   appLayer,
   completeRollout,
@@ -19,6 +19,7 @@ import {
   eventually,
   goDevice,
   namespace,
+  reconciles,
   runtimeDetails,
   seedOdigos,
   setCollectorsReady,
@@ -50,13 +51,6 @@ const withInstrumentor = <A>(
 /** Waits until the queue is empty and no worker is busy. */
 const idle = Effect.flatMap(WorkloadQueue, (queue) =>
   eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
-);
-
-/** Reconciles run so far, whatever their result. */
-const reconciles = Effect.flatMap(Metrics, (metrics) =>
-  Effect.promise(async () =>
-    (await metrics.reconcileTotal.get()).values.reduce((sum, entry) => sum + entry.value, 0),
-  ),
 );
 
 const patchesOf = (fake: FakeApiServer, name: string) =>

@@ -20,7 +20,7 @@ import { ClusterState } from "../cache/cluster-state.js";
 import type { InstrumentorConfig } from "../config.js";
 import { Controller } from "../controller/controller.js";
 import { WorkloadQueue } from "../controller/work-queue.js";
-import { Metrics } from "../observability/metrics.js";
+import type { Metrics } from "../observability/metrics.js";
 import {
   appLayer,
   completeRollout,
@@ -29,6 +29,7 @@ import {
   goDevice,
   namespace,
   odigosNamespace,
+  reconciles,
   runtimeDetails,
   seedOdigos,
   setCollectorsReady,
@@ -54,13 +55,6 @@ const start = <A, E>(
 
 const idle = Effect.flatMap(WorkloadQueue, (queue) =>
   eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
-);
-
-/** Reconciles run so far, whatever their result. */
-const reconciles = Effect.flatMap(Metrics, (metrics) =>
-  Effect.promise(async () =>
-    (await metrics.reconcileTotal.get()).values.reduce((sum, entry) => sum + entry.value, 0),
-  ),
 );
 
 const seedShop = (

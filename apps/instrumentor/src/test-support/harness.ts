@@ -116,6 +116,13 @@ export const eventually = <A>(
     }
   });
 
+/** Reconciles run so far, whatever their result (controller-runtime's counter). */
+export const reconciles = Effect.flatMap(Metrics, (metrics) =>
+  Effect.promise(async () =>
+    (await metrics.reconcileTotal.get()).values.reduce((sum, entry) => sum + entry.value, 0),
+  ),
+);
+
 // ---------------------------------------------------------------------------------------------
 // Objects.
 
