@@ -10,8 +10,11 @@ import {
   type V1Deployment,
   Watch,
 } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type KubeObject, Resources } from "@odigos/kube-client";
+import * as Effect from "effect/Effect";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { adminKubeConfig } from "./support/cluster.js";
+import { kubeClient } from "./support/history.js";
 import { createTestNamespace, type TestNamespace } from "./support/namespace.js";
 import { kubeConfigForServiceAccount } from "./support/service-account-client.js";
 import { waitFor } from "./support/wait-for.js";
@@ -149,6 +152,52 @@ describe("a Deployment and its InstrumentedApplication", () => {
     })) as InstrumentedApplication;
     expect(readBack.metadata.namespace).toBe(namespace.name);
     expect(readBack.spec.languages).toEqual(languages);
+  });
+});
+
+describe("the live KubeClient", () => {
+  it("gets only the metadata of a patched object when it asks, with the version a GET sees", async () => {
+    const client = await kubeClient(inject("kubeconfigPath"));
+    try {
+      const created = await Effect.runPromise(
+        client.create(Resources.Deployment, deployment("meta") as KubeObject, {
+          namespace: namespace.name,
+          answer: "metadata",
+        }),
+      );
+      expect(created.kind).toBe("PartialObjectMetadata");
+      const patched = await Effect.runPromise(
+        client.patch(
+          Resources.Deployment,
+          "meta",
+          {
+            type: "json",
+            operations: [
+              {
+                op: "test",
+                path: "/metadata/resourceVersion",
+                value: created.metadata.resourceVersion,
+              },
+              { op: "add", path: "/metadata/labels/patched", value: "yes" },
+            ],
+          },
+          { namespace: namespace.name, answer: "metadata" },
+        ),
+      );
+      expect(patched).toMatchObject({
+        apiVersion: "meta.k8s.io/v1",
+        kind: "PartialObjectMetadata",
+        metadata: { name: "meta", labels: { patched: "yes" } },
+      });
+      expect(patched.spec).toBeUndefined();
+      const read = await Effect.runPromise(
+        client.get(Resources.Deployment, "meta", { namespace: namespace.name }),
+      );
+      expect(read.spec).toBeDefined();
+      expect(patched.metadata.resourceVersion).toBe(read.metadata.resourceVersion);
+    } finally {
+      client.close();
+    }
   });
 });
 

@@ -7,7 +7,13 @@ import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import * as Layer from "effect/Layer";
-import { applyDevicePlan, WorkloadPatcher, WorkloadPatcherLive } from "./patcher.js";
+import {
+  applyDevicePlan,
+  WorkloadPatcher,
+  WorkloadPatcherLive,
+  writeDevicePlan,
+} from "./patcher.js";
+import { planDevices, withAnnotations } from "./plan.js";
 import { cartRef, container, deployment, goDevice, javaDevice } from "./test-support/builders.js";
 
 /** A fake API server holding `workload`, the cached (decoded) copy of it, and the live layer over it. */
@@ -22,6 +28,30 @@ const cluster = (workload: Deployment) => {
   if (cached === undefined) throw new Error("not stored");
   return { fake, cached, read, layer: Layer.provide(WorkloadPatcherLive, fake.layer) };
 };
+
+describe("writeDevicePlan over WorkloadPatcherLive", () => {
+  it.effect("writes the plan it is given, annotations and all, and nothing for NoChange", () => {
+    const { fake, cached, read, layer } = cluster(deployment([container("app")]));
+    return Effect.gen(function* () {
+      const target = { _tag: "Instrument", devices: { app: [javaDevice] } } as const;
+      const plan = withAnnotations(planDevices(cached, target), cached, { "odigos.io/x": "1" });
+      const written = yield* writeDevicePlan(cartRef, plan);
+      const stored = read();
+      expect(written).toMatchObject({
+        _tag: "Patched",
+        resourceVersion: stored?.metadata.resourceVersion,
+      });
+      expect(stored?.metadata.annotations).toEqual({ "odigos.io/x": "1" });
+      expect(stored?.spec.template.spec.containers[0]?.resources?.limits).toEqual({
+        [javaDevice]: "1",
+      });
+      expect(yield* writeDevicePlan(cartRef, { _tag: "NoChange" })).toEqual({
+        _tag: "Unchanged",
+      });
+      expect(fake.writes({ verb: "patch" })).toHaveLength(1);
+    }).pipe(Effect.provide(layer));
+  });
+});
 
 describe("applyDevicePlan over WorkloadPatcherLive", () => {
   it.effect(

@@ -12,6 +12,7 @@ import type { JsonPatchOperation } from "./json-patch.js";
 import {
   type AnnotationChanges,
   type DevicePatchSubject,
+  type DevicePlan,
   type DevicePlanSummary,
   type DevicePlanTarget,
   planDevices,
@@ -45,7 +46,8 @@ export class WorkloadPatcher extends Context.Tag("@odigos/device-patcher/Workloa
 
 /**
  * `WorkloadPatcher` over `KubeClient`: one `application/json-patch+json` PATCH per call, with
- * the client's field manager; 409 becomes `Conflict`, 404 `NotFound`, and so on.
+ * the client's field manager; 409 becomes `Conflict`, 404 `NotFound`, and so on. The API server
+ * answers with the workload's metadata only: the new resourceVersion is all a patch returns.
  */
 export const WorkloadPatcherLive: Layer.Layer<WorkloadPatcher, never, KubeClient> = Layer.effect(
   WorkloadPatcher,
@@ -56,7 +58,7 @@ export const WorkloadPatcherLive: Layer.Layer<WorkloadPatcher, never, KubeClient
           workloadResource(ref.kind),
           ref.name,
           { type: "json", operations },
-          { namespace: ref.namespace },
+          { namespace: ref.namespace, answer: "metadata" },
         )
         .pipe(
           Effect.map(
@@ -79,17 +81,11 @@ export type DevicePlanOutcome =
     };
 
 /**
- * Plans `workload` (its cached copy) towards `target` and writes the patch, if
- * any, with `annotations` changed in the same patch (only when there is a device change). A `Conflict` means the workload changed since it was read: re-read the
- * cache and call again (with backoff).
+ * Writes a plan made by `planDevices` (with `withAnnotations`, when annotations ride along):
+ * nothing for `NoChange`, else its one patch. For a caller that looked at the plan first; the
+ * plan must be of the workload's cached copy, whose resourceVersion its first operation tests.
  */
-export const applyDevicePlan = Effect.fnUntraced(function* (
-  ref: WorkloadRef,
-  workload: DevicePatchSubject,
-  target: DevicePlanTarget,
-  annotations: AnnotationChanges = {},
-) {
-  const plan = withAnnotations(planDevices(workload, target), workload, annotations);
+export const writeDevicePlan = Effect.fnUntraced(function* (ref: WorkloadRef, plan: DevicePlan) {
   if (plan._tag === "NoChange") return { _tag: "Unchanged" } as DevicePlanOutcome;
   const patcher = yield* WorkloadPatcher;
   const written = yield* patcher.patch(ref, plan.operations);
@@ -99,3 +95,17 @@ export const applyDevicePlan = Effect.fnUntraced(function* (
     resourceVersion: written.resourceVersion,
   } as DevicePlanOutcome;
 });
+
+/**
+ * Plans `workload` (its cached copy) towards `target` and writes the patch, if
+ * any, with `annotations` changed in the same patch (only when there is a device change). A
+ * `Conflict` means the workload changed since it was read: re-read the cache and call again
+ * (with backoff).
+ */
+export const applyDevicePlan = (
+  ref: WorkloadRef,
+  workload: DevicePatchSubject,
+  target: DevicePlanTarget,
+  annotations: AnnotationChanges = {},
+): Effect.Effect<DevicePlanOutcome, WriteError, WorkloadPatcher> =>
+  writeDevicePlan(ref, withAnnotations(planDevices(workload, target), workload, annotations));

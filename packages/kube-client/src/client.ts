@@ -98,6 +98,13 @@ export interface WriteOptions {
   readonly fieldManager?: string | undefined;
   /** Validate and answer, persist nothing. */
   readonly dryRun?: boolean | undefined;
+  /**
+   * What the API server answers with: the written object (default), or only its metadata (a
+   * `meta.k8s.io/v1` `PartialObjectMetadata`), which is all a caller that wants the new
+   * `resourceVersion` needs: less for the server to encode and for this process to parse. A
+   * server that cannot answer so sends the whole object, which has the same metadata.
+   */
+  readonly answer?: "object" | "metadata" | undefined;
 }
 
 export interface DeleteOptions {

@@ -90,6 +90,24 @@ describe("live KubeClient", () => {
     expect(request?.headers["user-agent"]).toBe("test-agent/1");
     expect(request?.headers.authorization).toBe("Bearer t");
     expect(JSON.parse(request?.body ?? "")).toEqual([{ op: "remove", path: "/a" }]);
+    expect(request?.headers.accept).toBe("application/json");
+    client.close();
+  });
+
+  it("asks for the metadata alone when a write wants only that, with the whole object as fallback", async () => {
+    const client = await serve((_req, res) =>
+      res.end(JSON.stringify({ kind: "PartialObjectMetadata", metadata: { name: "cart" } })),
+    );
+    const write = { namespace: "shop", answer: "metadata" } as const;
+    const body = { metadata: { name: "cart", namespace: "shop" } };
+    await run(client.patch(Resources.Deployment, "cart", { type: "merge", body: {} }, write));
+    await run(client.create(Resources.Deployment, body, write));
+    await run(client.replace(Resources.Deployment, body, write));
+    expect(requests.map((request) => request.headers.accept)).toEqual(
+      Array(3).fill(
+        "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json",
+      ),
+    );
     client.close();
   });
 

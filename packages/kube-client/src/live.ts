@@ -53,6 +53,11 @@ const contentTypes: Record<Patch["type"], string> = {
   apply: "application/apply-patch+yaml",
 };
 
+/** JSON, or only the object's metadata where the server can (see `WriteOptions.answer`). */
+const acceptJson = "application/json";
+const acceptMetadata =
+  "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
+
 const parse = (text: string): unknown => {
   if (text === "") return undefined;
   try {
@@ -136,8 +141,9 @@ export const makeKubeClient = (
     path: string,
     body?: { readonly text: string; readonly contentType: string },
     timeoutMs = requestTimeoutMs,
+    accept = acceptJson,
   ): Effect.Effect<Answer, KubeError> => {
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept };
     if (body !== undefined) {
       headers["content-type"] = body.contentType;
       headers["content-length"] = String(Buffer.byteLength(body.text));
@@ -172,6 +178,8 @@ export const makeKubeClient = (
     text: JSON.stringify(value),
     contentType: "application/json",
   });
+  const writeAccept = (write: WriteOptions | undefined) =>
+    write?.answer === "metadata" ? acceptMetadata : acceptJson;
   const writeQuery = (write: WriteOptions | undefined) => ({
     fieldManager: write?.fieldManager ?? options.fieldManager,
     dryRun: write?.dryRun === true ? "All" : undefined,
@@ -200,7 +208,7 @@ export const makeKubeClient = (
         Effect.acquireRelease(
           Effect.flatMap(authHeaders("GET", path), (auth) =>
             Effect.sync(() => {
-              const req = request("GET", path, { ...auth, accept: "application/json" });
+              const req = request("GET", path, { ...auth, accept: acceptJson });
               const failed = (detail: string) => {
                 if (!closedByUs.has(req))
                   void emit.fail(new KubeTransportError({ method: "GET", path, detail }));
@@ -312,6 +320,8 @@ export const makeKubeClient = (
             writeQuery(write),
           ),
           jsonBody(body),
+          requestTimeoutMs,
+          writeAccept(write),
         ),
         json,
       ),
@@ -329,6 +339,8 @@ export const makeKubeClient = (
             writeQuery(write),
           ),
           jsonBody(body),
+          requestTimeoutMs,
+          writeAccept(write),
         ),
         json,
       ),
@@ -344,6 +356,8 @@ export const makeKubeClient = (
             text: JSON.stringify(patch.type === "json" ? patch.operations : patch.body),
             contentType: contentTypes[patch.type],
           },
+          requestTimeoutMs,
+          writeAccept(write),
         ),
         json,
       ),

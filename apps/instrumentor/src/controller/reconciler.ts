@@ -20,12 +20,12 @@ import {
   workloadResource,
 } from "@odigos/crd-types";
 import {
-  applyDevicePlan,
   type DevicePlanSummary,
   planDevices,
   type WorkloadPatcher,
   WorkloadPatcherLive,
   withAnnotations,
+  writeDevicePlan,
 } from "@odigos/device-patcher";
 import {
   collectorsReady,
@@ -383,7 +383,7 @@ class Reconciler {
         return { wrote: false, recheckMs: waitingRecheckMs } satisfies DeviceOutcome;
       }
       this.announcedWaiting.delete(key);
-      const outcome = yield* applyDevicePlan(ref, workload, step.intent, step.annotations);
+      const outcome = yield* writeDevicePlan(ref, plan);
       if (outcome._tag === "Unchanged")
         return { wrote: false, recheckMs: inFlight } satisfies DeviceOutcome;
       this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });

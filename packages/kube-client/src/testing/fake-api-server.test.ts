@@ -87,6 +87,39 @@ describe("FakeApiServer", () => {
     expect(current?.spec).toMatchObject({ replicas: 3 });
   });
 
+  it("answers a write asked for metadata with the written object's metadata alone", async () => {
+    const fake = new FakeApiServer();
+    const created = await run(
+      fake.client.create(Resources.Deployment, deployment("a"), { answer: "metadata" }),
+    );
+    expect(created).toEqual({
+      apiVersion: "meta.k8s.io/v1",
+      kind: "PartialObjectMetadata",
+      metadata: expect.objectContaining({ name: "a", resourceVersion: "1" }),
+    });
+    const patched = await run(
+      fake.client.patch(
+        Resources.Deployment,
+        "a",
+        { type: "merge", body: { spec: { replicas: 2 } } },
+        { namespace: "shop", answer: "metadata" },
+      ),
+    );
+    expect(patched.kind).toBe("PartialObjectMetadata");
+    expect(patched.spec).toBeUndefined();
+    expect(patched.metadata.resourceVersion).toBe(
+      fake.get(Resources.Deployment, "a", "shop")?.metadata.resourceVersion,
+    );
+    const replaced = await run(
+      fake.client.replace(
+        Resources.Deployment,
+        { ...deployment("a"), metadata: { name: "a", namespace: "shop" } },
+        { answer: "metadata" },
+      ),
+    );
+    expect(replaced.kind).toBe("PartialObjectMetadata");
+  });
+
   it("deletes with UID and resourceVersion preconditions", async () => {
     const fake = new FakeApiServer();
     const created = await run(

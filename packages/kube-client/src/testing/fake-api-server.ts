@@ -474,6 +474,18 @@ export class FakeApiServer {
           throw error;
         }
       });
+    /** A write's answer: the object, or its metadata alone when asked (`WriteOptions.answer`). */
+    const answered = (
+      write: WriteOptions | undefined,
+      written: Effect.Effect<KubeObject, KubeError>,
+    ): Effect.Effect<KubeObject, KubeError> =>
+      write?.answer === "metadata"
+        ? Effect.map(written, (object) => ({
+            apiVersion: "meta.k8s.io/v1",
+            kind: "PartialObjectMetadata",
+            metadata: object.metadata,
+          }))
+        : written;
     const status = (method: string, path: string, code: number, detail: string) =>
       new KubeStatusError({ method, path, code, reason: reasons[code], detail });
 
@@ -570,122 +582,131 @@ export class FakeApiServer {
       create: (resource, body, write) => {
         const namespace = namespaceOf(resource, write?.namespace ?? body.metadata.namespace);
         const path = collectionPath(resource, namespace);
-        return handle(
-          {
-            verb: "create",
-            resource: resource.plural,
-            namespace,
-            name: body.metadata.name,
-            subresource: undefined,
-            fieldManager: manager(write),
-          },
-          path,
-          () => {
-            if (this.store(resource).has(keyOf(namespace, body.metadata.name)))
-              throw new KubeStatusError({
-                method: "POST",
-                path,
-                code: 409,
-                reason: "AlreadyExists",
-                detail: `${resource.plural} "${body.metadata.name}" already exists`,
-              });
-            const object = {
-              ...body,
-              metadata: { ...body.metadata, ...(namespace === undefined ? {} : { namespace }) },
-            };
-            return write?.dryRun
-              ? clone(object)
-              : this.commitCreate(resource, object, manager(write));
-          },
+        return answered(
+          write,
+          handle(
+            {
+              verb: "create",
+              resource: resource.plural,
+              namespace,
+              name: body.metadata.name,
+              subresource: undefined,
+              fieldManager: manager(write),
+            },
+            path,
+            () => {
+              if (this.store(resource).has(keyOf(namespace, body.metadata.name)))
+                throw new KubeStatusError({
+                  method: "POST",
+                  path,
+                  code: 409,
+                  reason: "AlreadyExists",
+                  detail: `${resource.plural} "${body.metadata.name}" already exists`,
+                });
+              const object = {
+                ...body,
+                metadata: { ...body.metadata, ...(namespace === undefined ? {} : { namespace }) },
+              };
+              return write?.dryRun
+                ? clone(object)
+                : this.commitCreate(resource, object, manager(write));
+            },
+          ),
         );
       },
       replace: (resource, body, write) => {
         const namespace = namespaceOf(resource, write?.namespace ?? body.metadata.namespace);
         const name = body.metadata.name;
         const path = objectPath(resource, name, namespace, write?.subresource);
-        return handle(
-          {
-            verb: "update",
-            resource: resource.plural,
-            namespace,
-            name,
-            subresource: write?.subresource,
-            fieldManager: manager(write),
-          },
-          path,
-          () => {
-            const existing = existingOr404(resource, name, namespace, "PUT", path);
-            const claimed = body.metadata.resourceVersion;
-            if (claimed !== undefined && claimed !== existing.metadata.resourceVersion)
-              throw status(
-                "PUT",
-                path,
-                409,
-                `the object has been modified; please apply your changes to the latest version (resourceVersion ${claimed} is stale, the object is at ${existing.metadata.resourceVersion})`,
-              );
-            if (body.metadata.uid !== undefined && body.metadata.uid !== existing.metadata.uid)
-              throw status(
-                "PUT",
-                path,
-                409,
-                `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
-              );
-            const next = clone(body) as unknown as Mutable;
-            return write?.dryRun
-              ? clone(next as unknown as KubeObject)
-              : this.commitUpdate(resource, existing, next, write?.subresource, manager(write));
-          },
+        return answered(
+          write,
+          handle(
+            {
+              verb: "update",
+              resource: resource.plural,
+              namespace,
+              name,
+              subresource: write?.subresource,
+              fieldManager: manager(write),
+            },
+            path,
+            () => {
+              const existing = existingOr404(resource, name, namespace, "PUT", path);
+              const claimed = body.metadata.resourceVersion;
+              if (claimed !== undefined && claimed !== existing.metadata.resourceVersion)
+                throw status(
+                  "PUT",
+                  path,
+                  409,
+                  `the object has been modified; please apply your changes to the latest version (resourceVersion ${claimed} is stale, the object is at ${existing.metadata.resourceVersion})`,
+                );
+              if (body.metadata.uid !== undefined && body.metadata.uid !== existing.metadata.uid)
+                throw status(
+                  "PUT",
+                  path,
+                  409,
+                  `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
+                );
+              const next = clone(body) as unknown as Mutable;
+              return write?.dryRun
+                ? clone(next as unknown as KubeObject)
+                : this.commitUpdate(resource, existing, next, write?.subresource, manager(write));
+            },
+          ),
         );
       },
       patch: (resource, name, patch, write) => {
         const namespace = namespaceOf(resource, write?.namespace);
         const path = objectPath(resource, name, namespace, write?.subresource);
-        return handle(
-          {
-            verb: "patch",
-            resource: resource.plural,
-            namespace,
-            name,
-            subresource: write?.subresource,
-            fieldManager: manager(write),
-          },
-          path,
-          () => {
-            const existing = this.store(resource).get(keyOf(namespace, name));
-            if (existing === undefined) {
-              if (patch.type === "apply") {
-                const body = {
-                  ...(patch.body as KubeObject),
-                  metadata: {
-                    ...(patch.body as KubeObject).metadata,
-                    name,
-                    ...(namespace === undefined ? {} : { namespace }),
-                  },
-                };
-                return this.commitCreate(resource, body, manager(write));
+        return answered(
+          write,
+          handle(
+            {
+              verb: "patch",
+              resource: resource.plural,
+              namespace,
+              name,
+              subresource: write?.subresource,
+              fieldManager: manager(write),
+            },
+            path,
+            () => {
+              const existing = this.store(resource).get(keyOf(namespace, name));
+              if (existing === undefined) {
+                if (patch.type === "apply") {
+                  const body = {
+                    ...(patch.body as KubeObject),
+                    metadata: {
+                      ...(patch.body as KubeObject).metadata,
+                      name,
+                      ...(namespace === undefined ? {} : { namespace }),
+                    },
+                  };
+                  return this.commitCreate(resource, body, manager(write));
+                }
+                throw status("PATCH", path, 404, `${resource.plural} "${name}" not found`);
               }
-              throw status("PATCH", path, 404, `${resource.plural} "${name}" not found`);
-            }
-            const next = applyPatch(existing, patch, "PATCH", path);
-            // A patch that sets metadata.resourceVersion is a precondition, as on the real server.
-            const claimed = (next.metadata as { resourceVersion?: unknown }).resourceVersion;
-            if (claimed !== existing.metadata.resourceVersion)
-              throw status(
-                "PATCH",
-                path,
-                409,
-                `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+              const next = applyPatch(existing, patch, "PATCH", path);
+              // A patch that sets metadata.resourceVersion is a precondition, as on the real server.
+              const claimed = (next.metadata as { resourceVersion?: unknown }).resourceVersion;
+              if (claimed !== existing.metadata.resourceVersion)
+                throw status(
+                  "PATCH",
+                  path,
+                  409,
+                  `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+                );
+              if (write?.dryRun) return clone(next as unknown as KubeObject);
+              return this.commitUpdate(
+                resource,
+                existing,
+                next,
+                write?.subresource,
+                manager(write),
+                patch.type === "apply" ? "Apply" : "Update",
               );
-            if (write?.dryRun) return clone(next as unknown as KubeObject);
-            return this.commitUpdate(
-              resource,
-              existing,
-              next,
-              write?.subresource,
-              manager(write),
-              patch.type === "apply" ? "Apply" : "Update",
-            );
-          },
+            },
+          ),
         );
       },
       delete: (resource, name, options?: DeleteOptions) => {
