@@ -346,6 +346,8 @@ describe("the production bundle (tooling/bundle)", () => {
 
         expect(await instrumentor.stop("SIGTERM")).toBe(0);
         expect(instrumentor.unstructured).toEqual([]);
+        // Logs go out in batches: the last line, logged just before exit, was flushed at exit.
+        expect(instrumentor.logs.at(-1)).toMatchObject({ msg: "stopped", signal: "SIGTERM" });
         expect(await leaseHolder(admin, install)).toBeNull();
         console.log(
           `[bundle] ready (/readyz 200) ${readyMs.toFixed(0)} ms after the start, as uid ${container.runAsUser}`,
