@@ -474,6 +474,21 @@ export class FakeApiServer {
           throw error;
         }
       });
+    /** How an update or a patch of one object is recorded. */
+    const writeRequest = (
+      verb: "update" | "patch",
+      resource: Resource,
+      namespace: string | undefined,
+      name: string,
+      write: WriteOptions | undefined,
+    ): Omit<RecordedRequest, "code"> => ({
+      verb,
+      resource: resource.plural,
+      namespace,
+      name,
+      subresource: write?.subresource,
+      fieldManager: manager(write),
+    });
     /** A write's answer: the object, or its metadata alone when asked (`WriteOptions.answer`). */
     const answered = (
       write: WriteOptions | undefined,
@@ -620,39 +635,28 @@ export class FakeApiServer {
         const path = objectPath(resource, name, namespace, write?.subresource);
         return answered(
           write,
-          handle(
-            {
-              verb: "update",
-              resource: resource.plural,
-              namespace,
-              name,
-              subresource: write?.subresource,
-              fieldManager: manager(write),
-            },
-            path,
-            () => {
-              const existing = existingOr404(resource, name, namespace, "PUT", path);
-              const claimed = body.metadata.resourceVersion;
-              if (claimed !== undefined && claimed !== existing.metadata.resourceVersion)
-                throw status(
-                  "PUT",
-                  path,
-                  409,
-                  `the object has been modified; please apply your changes to the latest version (resourceVersion ${claimed} is stale, the object is at ${existing.metadata.resourceVersion})`,
-                );
-              if (body.metadata.uid !== undefined && body.metadata.uid !== existing.metadata.uid)
-                throw status(
-                  "PUT",
-                  path,
-                  409,
-                  `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
-                );
-              const next = clone(body) as unknown as Mutable;
-              return write?.dryRun
-                ? clone(next as unknown as KubeObject)
-                : this.commitUpdate(resource, existing, next, write?.subresource, manager(write));
-            },
-          ),
+          handle(writeRequest("update", resource, namespace, name, write), path, () => {
+            const existing = existingOr404(resource, name, namespace, "PUT", path);
+            const claimed = body.metadata.resourceVersion;
+            if (claimed !== undefined && claimed !== existing.metadata.resourceVersion)
+              throw status(
+                "PUT",
+                path,
+                409,
+                `the object has been modified; please apply your changes to the latest version (resourceVersion ${claimed} is stale, the object is at ${existing.metadata.resourceVersion})`,
+              );
+            if (body.metadata.uid !== undefined && body.metadata.uid !== existing.metadata.uid)
+              throw status(
+                "PUT",
+                path,
+                409,
+                `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
+              );
+            const next = clone(body) as unknown as Mutable;
+            return write?.dryRun
+              ? clone(next as unknown as KubeObject)
+              : this.commitUpdate(resource, existing, next, write?.subresource, manager(write));
+          }),
         );
       },
       patch: (resource, name, patch, write) => {
@@ -660,53 +664,42 @@ export class FakeApiServer {
         const path = objectPath(resource, name, namespace, write?.subresource);
         return answered(
           write,
-          handle(
-            {
-              verb: "patch",
-              resource: resource.plural,
-              namespace,
-              name,
-              subresource: write?.subresource,
-              fieldManager: manager(write),
-            },
-            path,
-            () => {
-              const existing = this.store(resource).get(keyOf(namespace, name));
-              if (existing === undefined) {
-                if (patch.type === "apply") {
-                  const body = {
-                    ...(patch.body as KubeObject),
-                    metadata: {
-                      ...(patch.body as KubeObject).metadata,
-                      name,
-                      ...(namespace === undefined ? {} : { namespace }),
-                    },
-                  };
-                  return this.commitCreate(resource, body, manager(write));
-                }
-                throw status("PATCH", path, 404, `${resource.plural} "${name}" not found`);
+          handle(writeRequest("patch", resource, namespace, name, write), path, () => {
+            const existing = this.store(resource).get(keyOf(namespace, name));
+            if (existing === undefined) {
+              if (patch.type === "apply") {
+                const body = {
+                  ...(patch.body as KubeObject),
+                  metadata: {
+                    ...(patch.body as KubeObject).metadata,
+                    name,
+                    ...(namespace === undefined ? {} : { namespace }),
+                  },
+                };
+                return this.commitCreate(resource, body, manager(write));
               }
-              const next = applyPatch(existing, patch, "PATCH", path);
-              // A patch that sets metadata.resourceVersion is a precondition, as on the real server.
-              const claimed = (next.metadata as { resourceVersion?: unknown }).resourceVersion;
-              if (claimed !== existing.metadata.resourceVersion)
-                throw status(
-                  "PATCH",
-                  path,
-                  409,
-                  `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-                );
-              if (write?.dryRun) return clone(next as unknown as KubeObject);
-              return this.commitUpdate(
-                resource,
-                existing,
-                next,
-                write?.subresource,
-                manager(write),
-                patch.type === "apply" ? "Apply" : "Update",
+              throw status("PATCH", path, 404, `${resource.plural} "${name}" not found`);
+            }
+            const next = applyPatch(existing, patch, "PATCH", path);
+            // A patch that sets metadata.resourceVersion is a precondition, as on the real server.
+            const claimed = (next.metadata as { resourceVersion?: unknown }).resourceVersion;
+            if (claimed !== existing.metadata.resourceVersion)
+              throw status(
+                "PATCH",
+                path,
+                409,
+                `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
               );
-            },
-          ),
+            if (write?.dryRun) return clone(next as unknown as KubeObject);
+            return this.commitUpdate(
+              resource,
+              existing,
+              next,
+              write?.subresource,
+              manager(write),
+              patch.type === "apply" ? "Apply" : "Update",
+            );
+          }),
         );
       },
       delete: (resource, name, options?: DeleteOptions) => {
