@@ -10,7 +10,7 @@ import {
   type V1Deployment,
   Watch,
 } from "@kubernetes/client-node";
-import { type KubeObject, Resources } from "@odigos/kube-client";
+import { Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { adminKubeConfig } from "./support/cluster.js";
@@ -156,19 +156,22 @@ describe("a Deployment and its InstrumentedApplication", () => {
 });
 
 describe("the live KubeClient", () => {
-  it("gets only the metadata of a patched object when it asks, with the version a GET sees", async () => {
+  // A ConfigMap: no controller writes it, so its version changes only by this test's writes.
+  it("gets only the metadata of a written object when it asks, with the version a GET sees", async () => {
     const client = await kubeClient(inject("kubeconfigPath"));
+    const write = { namespace: namespace.name, answer: "metadata" } as const;
     try {
       const created = await Effect.runPromise(
-        client.create(Resources.Deployment, deployment("meta") as KubeObject, {
-          namespace: namespace.name,
-          answer: "metadata",
-        }),
+        client.create(
+          Resources.ConfigMap,
+          { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "meta" }, data: { a: "1" } },
+          write,
+        ),
       );
       expect(created.kind).toBe("PartialObjectMetadata");
       const patched = await Effect.runPromise(
         client.patch(
-          Resources.Deployment,
+          Resources.ConfigMap,
           "meta",
           {
             type: "json",
@@ -178,22 +181,22 @@ describe("the live KubeClient", () => {
                 path: "/metadata/resourceVersion",
                 value: created.metadata.resourceVersion,
               },
-              { op: "add", path: "/metadata/labels/patched", value: "yes" },
+              { op: "add", path: "/data/b", value: "2" },
             ],
           },
-          { namespace: namespace.name, answer: "metadata" },
+          write,
         ),
       );
       expect(patched).toMatchObject({
         apiVersion: "meta.k8s.io/v1",
         kind: "PartialObjectMetadata",
-        metadata: { name: "meta", labels: { patched: "yes" } },
+        metadata: { name: "meta", namespace: namespace.name },
       });
-      expect(patched.spec).toBeUndefined();
+      expect(patched.data).toBeUndefined();
       const read = await Effect.runPromise(
-        client.get(Resources.Deployment, "meta", { namespace: namespace.name }),
+        client.get(Resources.ConfigMap, "meta", { namespace: namespace.name }),
       );
-      expect(read.spec).toBeDefined();
+      expect(read.data).toEqual({ a: "1", b: "2" });
       expect(patched.metadata.resourceVersion).toBe(read.metadata.resourceVersion);
     } finally {
       client.close();
