@@ -7,6 +7,7 @@ describe("bench flags", () => {
     expect(options.workloads).toBe(1000);
     expect(options.namespaces).toBe(20);
     expect(options.cycles).toBe(10);
+    expect(options.coldStarts).toBe(3);
     expect(options.flips).toBe(200);
     expect(options.steadySeconds).toBe(30);
     expect(options.floorConcurrencies).toEqual([8, 16, 32, 64]);
@@ -19,8 +20,10 @@ describe("bench flags", () => {
       "5000",
       "--instrumentor-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof",
       "--floor-concurrency=8,32",
+      "--cold-starts=0",
     ]);
     expect(options.workloads).toBe(5000);
+    expect(options.coldStarts).toBe(0);
     expect(options.instrumentorNodeArgs).toEqual(["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]);
     expect(options.floorConcurrencies).toEqual([8, 32]);
   });

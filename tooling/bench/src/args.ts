@@ -6,6 +6,12 @@ export interface BenchOptions {
   readonly workloads: number;
   readonly namespaces: number;
   readonly cycles: number;
+  /**
+   * Fresh instrumentor processes timed through one cycle each (cold), every one between two
+   * floor runs at the reference concurrency: cycle 1's ratio without the drift and run-to-run
+   * noise of a single floor measured minutes apart.
+   */
+  readonly coldStarts: number;
   readonly flips: number;
   readonly steadySeconds: number;
   readonly seedConcurrency: number;
@@ -58,6 +64,8 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --workloads N               workloads to seed (default 1000)
   --namespaces N              namespaces they are spread over (default 20)
   --cycles N                  ready/unready cycles, the first is the headline (default 10)
+  --cold-starts N             after the main run, N fresh instrumentor processes, each timed through
+                              one cycle between two floor runs (default 3; 0: none)
   --flips N                   single opt-out/opt-in flips (default 200)
   --steady-seconds N          quiet period measured at the end (default 30)
   --seed-concurrency N        requests in flight while seeding (default 32)
@@ -124,6 +132,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       workloads: { type: "string" },
       namespaces: { type: "string" },
       cycles: { type: "string" },
+      "cold-starts": { type: "string" },
       flips: { type: "string" },
       "steady-seconds": { type: "string" },
       "seed-concurrency": { type: "string" },
@@ -161,6 +170,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     workloads: positive("workloads", values.workloads, 1000),
     namespaces: positive("namespaces", values.namespaces, 20),
     cycles: positive("cycles", values.cycles, 10),
+    coldStarts: positive("cold-starts", values["cold-starts"], 3, 0),
     flips: positive("flips", values.flips, 200, 0),
     steadySeconds: positive("steady-seconds", values["steady-seconds"], 30, 0),
     seedConcurrency: positive("seed-concurrency", values["seed-concurrency"], 32),

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { summarizeRequests } from "./audit.js";
 import { breakdown, renderPhases, renderTable } from "./report.js";
 import {
+  type ColdStart,
   type CycleResult,
+  coldRatio,
   evaluateTargets,
   type PhaseResult,
   phaseRequestProblems,
@@ -123,6 +125,36 @@ describe("the cycles' medians", () => {
       "RSS after full GC (cycles 1 and 4) 74, 75 MB",
     );
     expect(renderReport({ ...result, targets })).toMatch(/\|\s+2¹ \| 1\.90 s \|/);
+  });
+
+  it("judge a cold start against the mean of the floor runs just before and just after it", () => {
+    const floorRun = (ms: number) => ({
+      concurrency: 8,
+      ready: phase("f", ms),
+      unready: phase("f", ms),
+    });
+    const start = (n: number, wallMs: number, before: number, after: number) => ({
+      start: n,
+      ready: phase(`cold ready #${n}`, wallMs),
+      unready: phase(`cold unready #${n}`, wallMs),
+      floorBefore: floorRun(before),
+      floorAfter: floorRun(after),
+      rssAfterSyncBytes: 79 * 1048576,
+    });
+    // 1200 / mean(900, 1100) = 1.20; 1500 / 1000 = 1.50; 1300 / 1000 = 1.30: median 1.30.
+    const result = {
+      ...emptyResult,
+      floor: { reference: 8, runs: [floorRun(1000)] },
+      cycles: [cycle(1, 1100)],
+      coldStarts: [start(1, 1200, 900, 1100), start(2, 1500, 1100, 900), start(3, 1300, 900, 1100)],
+    };
+    expect(coldRatio(result.coldStarts[0] as ColdStart, "ready")).toBeCloseTo(1.2);
+    const targets = evaluateTargets(result);
+    const cold = targets.find((target) => target.name.startsWith("unready, cycle 1 (cold) of 3"));
+    expect(cold).toMatchObject({ measured: "1.30× (each: 1.20×, 1.50×, 1.30×)", met: false });
+    const report = renderReport({ ...result, targets });
+    expect(report).toContain("### Cold starts");
+    expect(report).toMatch(/\|\s+1 \| 0\.90 s \/ 0\.90 s\s+\| 1\.20 s \|/);
   });
 });
 

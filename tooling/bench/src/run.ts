@@ -35,7 +35,14 @@ import {
 } from "./meter.js";
 import { MemorySampler } from "./proc.js";
 import { type CpuProfile, summarizeProfile } from "./profile.js";
-import type { BenchResult, CycleResult, FloorRun, PhaseResult } from "./results.js";
+import {
+  type BenchResult,
+  type ColdStart,
+  type CycleResult,
+  coldRatio,
+  type FloorRun,
+  type PhaseResult,
+} from "./results.js";
 import { settled } from "./settle.js";
 import { summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
@@ -283,22 +290,23 @@ export async function runBench(
     log(
       `starting the instrumentor (${relative(repoRoot, options.instrumentorMain ?? instrumentorMain())})${options.instrumentorNodeArgs.length > 0 ? ` with node ${options.instrumentorNodeArgs.join(" ")}` : ""}`,
     );
+    const launch = async (inspect: boolean) => {
+      const started = await startInstrumentor({
+        kubeconfigPath: controlPlane.kubeconfigPath,
+        odigosNamespace,
+        main: options.instrumentorMain,
+        nodeArgs: [...options.instrumentorNodeArgs, ...(inspect ? ["--inspect=127.0.0.1:0"] : [])],
+        args: options.instrumentorArgs,
+        // Timed here rather than awaited by the start; lines are counted, not kept (10^5 at N=5000).
+        waitReady: false,
+        retainLogs: false,
+        env: options.instrumentorEnv,
+      });
+      handles.instrumentor = started;
+      return started;
+    };
     const startMark = await meter.begin(true);
-    const instrumentor = await startInstrumentor({
-      kubeconfigPath: controlPlane.kubeconfigPath,
-      odigosNamespace,
-      main: options.instrumentorMain,
-      nodeArgs: [
-        ...options.instrumentorNodeArgs,
-        ...(options.gcProbe ? ["--inspect=127.0.0.1:0"] : []),
-      ],
-      args: options.instrumentorArgs,
-      // Timed here rather than awaited by the start; lines are counted, not kept (10^5 at N=5000).
-      waitReady: false,
-      retainLogs: false,
-      env: options.instrumentorEnv,
-    });
-    handles.instrumentor = instrumentor;
+    const instrumentor = await launch(options.gcProbe);
     const readyAt = await instrumentor.ready(120_000);
     const timings = {
       startedMs: (await instrumentor.logged("instrumentor started")) - instrumentor.spawnedAt,
@@ -352,7 +360,11 @@ export async function runBench(
       `instrumentor pid ${instrumentor.pid}: /readyz 200 after ${(timings.readyMs / 1000).toFixed(2)} s, initial reconcile done after ${(initialReconcileMs / 1000).toFixed(2)} s, RSS ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB (anonymous ${((split?.anon ?? 0) / 1048576).toFixed(0)} MB, file pages ${((split?.file ?? 0) / 1048576).toFixed(0)} MB)`,
     );
 
-    const collectorsPhase = async (name: string, ready: boolean): Promise<PhaseResult> => {
+    const collectorsPhase = async (
+      name: string,
+      ready: boolean,
+      target: InstrumentorProcess = instrumentor,
+    ): Promise<PhaseResult> => {
       const mark = await meter.begin(true);
       // The instrumentor reports a global change once, on the CollectorsGroup, when the burst it
       // caused is over (a few seconds after the last workload it moved): the phase waits for that
@@ -360,7 +372,7 @@ export async function runBench(
       // It may come at most 60 s after the phase's last write is seen (a long phase at a large N
       // takes longer than that itself): listened for from the start, judged from then.
       const reason = ready ? "WorkloadsInstrumented" : "WorkloadsUninstrumented";
-      const reportedAtAll = instrumentor
+      const reportedAtAll = target
         .waitForLog(
           (line) => line.kind === "CollectorsGroup" && line.reason === reason,
           phaseTimeoutMs + 60_000,
@@ -370,7 +382,9 @@ export async function runBench(
           () => false,
         );
       const started = performance.now();
-      const seen = await profiled(name, async () => {
+      const timed =
+        target === instrumentor ? profiled : <T>(_: string, work: () => Promise<T>) => work();
+      const seen = await timed(name, async () => {
         await setCollectorsReady(ready);
         return waitTracker(
           ready ? allInstrumented : noneInstrumented,
@@ -388,7 +402,7 @@ export async function runBench(
       clearTimeout(timer);
       if (!reported)
         log(`  ${name}: no ${reason} report on the CollectorsGroup within 60 s of the last write`);
-      await settled(instrumentor, { timeoutMs: phaseTimeoutMs });
+      await settled(target, { timeoutMs: phaseTimeoutMs });
       const phase = await meter.end(mark, name, seen - started, n);
       const requests: RequestSummary | undefined = phase.instrumentor?.requests;
       log(
@@ -537,6 +551,49 @@ export async function runBench(
       const unready = await floorPass(reference, false, " (after)");
       const ready = await floorPass(reference, true, " (after)");
       result.floor.after = { concurrency: reference, ready, unready };
+    }
+
+    // ---- cold starts ------------------------------------------------------------------
+    // Cycle 1 above is one cold cycle against floor runs minutes away: each start here is a fresh
+    // process timed through its first cycle between two floor runs, which the ratio takes the mean of.
+    if (result.floor !== undefined && options.coldStarts > 0) {
+      const floorRun = async (suffix: string): Promise<FloorRun> => ({
+        concurrency: reference,
+        ready: await floorPass(reference, true, suffix),
+        unready: await floorPass(reference, false, suffix),
+      });
+      await setCollectorsReady(false);
+      // A start begins where the main run began: collectors not ready, no devices.
+      if (tracker.withDevicesCount > 0) await floorPass(reference, false, " (reset)");
+      result.coldStarts = [];
+      let floorBefore = await floorRun(" (before cold 1)");
+      for (let start = 1; start <= options.coldStarts; start++) {
+        const fresh = await launch(false);
+        const freshSampler = new MemorySampler(fresh.pid, 200);
+        freshSampler.start();
+        meter.attach(fresh, freshSampler);
+        await settled(fresh, { atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
+        const rssAfterSyncBytes = freshSampler.sample();
+        const ready = await collectorsPhase(`cold ready #${start}`, true, fresh);
+        const unready = await collectorsPhase(`cold unready #${start}`, false, fresh);
+        await fresh.stop("SIGTERM", { killAfterMs: 30_000 });
+        meter.detach();
+        freshSampler.stop();
+        const floorAfter = await floorRun(` (after cold ${start})`);
+        const entry: ColdStart = {
+          start,
+          ready,
+          unready,
+          floorBefore,
+          floorAfter,
+          rssAfterSyncBytes,
+        };
+        result.coldStarts.push(entry);
+        log(
+          `cold start ${start}: ready ${coldRatio(entry, "ready").toFixed(2)}×, unready ${coldRatio(entry, "unready").toFixed(2)}× the floor beside it, RSS after sync ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB`,
+        );
+        floorBefore = floorAfter;
+      }
     }
     if (trackerError !== undefined)
       log(`note: the benchmark's watch had a problem: ${trackerError.message}`);
