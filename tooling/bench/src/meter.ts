@@ -5,7 +5,7 @@
  */
 import { type ControlPlane, type PodsOptions, startControlPlane } from "@odigos/control-plane";
 import { OdigosResources } from "@odigos/crd-types";
-import { type InstrumentorProcess, metricSum } from "@odigos/harness";
+import { type InstrumentorProcess, metricSum, parseSamples } from "@odigos/harness";
 import {
   credentialsFromKubeconfig,
   type KubeClientApi,
@@ -23,7 +23,7 @@ import {
 } from "./audit.js";
 import { cpuSeconds, type MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
 import { diffTotals, requestTotals } from "./prometheus.js";
-import type { PhaseResult } from "./results.js";
+import type { GcSeconds, PhaseResult } from "./results.js";
 import { defaultSdks, namespaceManifest } from "./workloads.js";
 
 export const odigosNamespace = "odigos-bench";
@@ -127,6 +127,8 @@ export interface Mark {
   readonly systemBusy: number;
   readonly at: number;
   readonly waitedForQuietMs: number;
+  /** The instrumentor's GC seconds so far, by kind, when one is attached. */
+  readonly instrumentorGc: GcSeconds | undefined;
   /** CPU seconds of kube-controller-manager, kube-scheduler and kwok, when they run. */
   readonly componentsCpu: Readonly<Record<ClusterComponent, number | undefined>>;
 }
@@ -138,6 +140,24 @@ const clusterComponents: ReadonlyArray<ClusterComponent> = [
   "scheduler",
   "kwok",
 ];
+
+/** The instrumentor's GC seconds from its /metrics text (`nodejs_gc_duration_seconds_sum` by kind). */
+export const gcSecondsOf = (text: string): GcSeconds | undefined => {
+  const samples = parseSamples(text, "nodejs_gc_duration_seconds_sum");
+  if (samples.length === 0) return undefined;
+  const of = (kind: string) =>
+    samples.filter((sample) => sample.labels.kind === kind).reduce((sum, s) => sum + s.value, 0);
+  return { minor: of("minor"), major: of("major"), incremental: of("incremental") };
+};
+
+const gcDelta = (after: GcSeconds | undefined, before: GcSeconds | undefined) =>
+  after === undefined || before === undefined
+    ? undefined
+    : {
+        minor: after.minor - before.minor,
+        major: after.major - before.major,
+        incremental: after.incremental - before.incremental,
+      };
 
 export const delta = (after: number | undefined, before: number | undefined) =>
   after === undefined || before === undefined ? undefined : after - before;
@@ -240,6 +260,10 @@ export class Meter {
     const waitedForQuietMs = quiet ? await this.waitForQuiet() : 0;
     await this.audit.read([]); // skip what happened before the phase
     const metrics = await this.scrape();
+    const instrumentorGc =
+      this.instrumentor === undefined
+        ? undefined
+        : gcSecondsOf(await this.instrumentor.process.metrics().catch(() => ""));
     this.instrumentor?.sampler.resetWindow();
     const cpu = this.ourCpu();
     return {
@@ -251,6 +275,7 @@ export class Meter {
       systemBusy: systemBusySeconds(),
       at: performance.now(),
       waitedForQuietMs,
+      instrumentorGc,
       componentsCpu: cpu.components,
     };
   }
@@ -290,9 +315,11 @@ export class Meter {
         benchCpu,
     );
     let heapUsedBytes: number | undefined;
+    let gcSeconds: GcSeconds | undefined;
     if (instrumentor !== undefined) {
       const text = await instrumentor.process.metrics().catch(() => "");
       heapUsedBytes = metricSum(text, "nodejs_heap_size_used_bytes") || undefined;
+      gcSeconds = gcDelta(gcSecondsOf(text), mark.instrumentorGc);
     }
     const result: PhaseResult = {
       name,
@@ -319,6 +346,7 @@ export class Meter {
               peakRssBytes: instrumentor.sampler.resetWindow(),
               rssAfterBytes: instrumentor.sampler.rss,
               heapUsedBytes,
+              gcSeconds,
               highWaterMarkBytes: instrumentor.sampler.highWaterMark,
             },
           }),

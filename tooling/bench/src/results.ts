@@ -19,6 +19,13 @@ import {
 } from "./report.js";
 import { median, type Summary } from "./stats.js";
 
+/** Seconds V8 spent collecting garbage, by kind: prom-client's `nodejs_gc_duration_seconds`. */
+export interface GcSeconds {
+  readonly minor: number;
+  readonly major: number;
+  readonly incremental: number;
+}
+
 export interface PhaseResult {
   readonly name: string;
   readonly wallMs: number;
@@ -50,6 +57,8 @@ export interface PhaseResult {
     readonly heapUsedBytes: number | undefined;
     /** VmHWM at the end of the phase: the process's peak RSS since it started. */
     readonly highWaterMarkBytes?: number | undefined;
+    /** Seconds its V8 spent in garbage collection during the phase, by kind (its /metrics). */
+    readonly gcSeconds?: GcSeconds | undefined;
   };
   /**
    * With pods (every client counted): requests by program from the audit log, objects the
@@ -406,6 +415,16 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
   return targets;
 };
 
+/** The instrumentor's GC seconds over some phases, the major part named: "0.41 s (major 0.12)". */
+const gcOf = (phases: ReadonlyArray<PhaseResult>): string => {
+  const measured = phases.map((phase) => phase.instrumentor?.gcSeconds);
+  if (measured.some((gc) => gc === undefined)) return "–";
+  const sum = (pick: (gc: GcSeconds) => number) =>
+    measured.reduce((total, gc) => total + (gc === undefined ? 0 : pick(gc)), 0);
+  const all = sum((gc) => gc.minor + gc.major + gc.incremental);
+  return `${fixed(all)} s (major ${fixed(sum((gc) => gc.major))})`;
+};
+
 const phaseRow = (
   phase: PhaseResult,
   floor?: { readonly ms: number | undefined; readonly best?: { ms: number; concurrency: number } },
@@ -495,6 +514,7 @@ export const renderReport = (result: BenchResult): string => {
           "unready",
           "× floor",
           "instr. CPU",
+          "of it GC",
           "apiserver CPU",
           "RSS after",
           "heap after",
@@ -508,6 +528,7 @@ export const renderReport = (result: BenchResult): string => {
           seconds(cycle.unready.wallMs),
           ratio(cycle.unready.wallMs / (unreadyFloor ?? Number.NaN)),
           `${fixed((cycle.ready.instrumentor?.cpuSeconds ?? 0) + (cycle.unready.instrumentor?.cpuSeconds ?? 0))} s`,
+          gcOf([cycle.ready, cycle.unready]),
           `${fixed((cycle.ready.apiServer.cpuSeconds ?? 0) + (cycle.unready.apiServer.cpuSeconds ?? 0))} s`,
           megabytes(cycle.rssAfterBytes),
           megabytes(cycle.unready.instrumentor?.heapUsedBytes),
@@ -516,7 +537,7 @@ export const renderReport = (result: BenchResult): string => {
             : `${megabytes(cycle.liveHeapBytes)} (RSS ${megabytes(cycle.rssAfterGcBytes)})`,
           `${fixed(Math.max(cycle.ready.machine.otherCores, cycle.unready.machine.otherCores), 1)} cores`,
         ]),
-        ["r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+        ["r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
       ),
       "",
       ...(cycles.some((cycle) => cycle.followsGcProbe === true)
@@ -544,6 +565,7 @@ export const renderReport = (result: BenchResult): string => {
           "floor after",
           "× floor beside (ready / unready)",
           "instr. CPU",
+          "of it GC",
           "RSS after sync",
           "other load",
         ],
@@ -555,10 +577,11 @@ export const renderReport = (result: BenchResult): string => {
           pair(start.floorAfter),
           `${ratio(coldRatio(start, "ready"))} / ${ratio(coldRatio(start, "unready"))}`,
           `${fixed((start.ready.instrumentor?.cpuSeconds ?? 0) + (start.unready.instrumentor?.cpuSeconds ?? 0))} s`,
+          gcOf([start.ready, start.unready]),
           megabytes(start.rssAfterSyncBytes),
           `${fixed(Math.max(start.ready.machine.otherCores, start.unready.machine.otherCores), 1)} cores`,
         ]),
-        ["r", "l", "r", "r", "l", "r", "r", "r", "r"],
+        ["r", "l", "r", "r", "l", "r", "r", "r", "r", "r"],
       ),
       "",
       `Each start is a new instrumentor process (the production entry, no inspector) timed through one ready and one unready phase, its first writes, as cycle 1 above; its floor is the mean of the c=${floor?.reference ?? "?"} floor runs just before it started and just after it stopped, which cancels the drift _The floor drifts_ (README) describes.`,
