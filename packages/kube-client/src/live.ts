@@ -139,10 +139,13 @@ export const makeKubeClient = (
   const send = (
     method: string,
     path: string,
-    body?: { readonly text: string; readonly contentType: string },
-    timeoutMs = requestTimeoutMs,
-    accept = acceptJson,
+    sendOptions: {
+      readonly body?: { readonly text: string; readonly contentType: string } | undefined;
+      readonly timeoutMs?: number | undefined;
+      readonly accept?: string | undefined;
+    } = {},
   ): Effect.Effect<Answer, KubeError> => {
+    const { body, timeoutMs = requestTimeoutMs, accept = acceptJson } = sendOptions;
     const headers: Record<string, string> = { accept };
     if (body !== undefined) {
       headers["content-type"] = body.contentType;
@@ -298,18 +301,21 @@ export const makeKubeClient = (
         resourceVersion: listOptions.resourceVersion,
         ...selectorQuery(listOptions),
       });
-      return Effect.map(send("GET", path, undefined, listOptions.timeoutMs ?? 60_000), (answer) => {
-        const page = parse(answer.text) as {
-          items?: ReadonlyArray<KubeObject> | null;
-          metadata?: { resourceVersion?: string; continue?: string };
-        };
-        const next = page.metadata?.continue;
-        return {
-          items: page.items ?? [],
-          resourceVersion: page.metadata?.resourceVersion ?? "",
-          continue: next === undefined || next === "" ? undefined : next,
-        };
-      });
+      return Effect.map(
+        send("GET", path, { timeoutMs: listOptions.timeoutMs ?? 60_000 }),
+        (answer) => {
+          const page = parse(answer.text) as {
+            items?: ReadonlyArray<KubeObject> | null;
+            metadata?: { resourceVersion?: string; continue?: string };
+          };
+          const next = page.metadata?.continue;
+          return {
+            items: page.items ?? [],
+            resourceVersion: page.metadata?.resourceVersion ?? "",
+            continue: next === undefined || next === "" ? undefined : next,
+          };
+        },
+      );
     },
     create: (resource, body, write) =>
       Effect.map(
@@ -319,9 +325,7 @@ export const makeKubeClient = (
             collectionPath(resource, write?.namespace ?? body.metadata.namespace),
             writeQuery(write),
           ),
-          jsonBody(body),
-          requestTimeoutMs,
-          writeAccept(write),
+          { body: jsonBody(body), accept: writeAccept(write) },
         ),
         json,
       ),
@@ -338,9 +342,7 @@ export const makeKubeClient = (
             ),
             writeQuery(write),
           ),
-          jsonBody(body),
-          requestTimeoutMs,
-          writeAccept(write),
+          { body: jsonBody(body), accept: writeAccept(write) },
         ),
         json,
       ),
@@ -353,20 +355,19 @@ export const makeKubeClient = (
             force: patch.type === "apply" && patch.force === true ? "true" : undefined,
           }),
           {
-            text: JSON.stringify(patch.type === "json" ? patch.operations : patch.body),
-            contentType: contentTypes[patch.type],
+            body: {
+              text: JSON.stringify(patch.type === "json" ? patch.operations : patch.body),
+              contentType: contentTypes[patch.type],
+            },
+            accept: writeAccept(write),
           },
-          requestTimeoutMs,
-          writeAccept(write),
         ),
         json,
       ),
     delete: (resource, name, deleteOptions) =>
       Effect.asVoid(
-        send(
-          "DELETE",
-          objectPath(resource, name, deleteOptions?.namespace),
-          jsonBody({
+        send("DELETE", objectPath(resource, name, deleteOptions?.namespace), {
+          body: jsonBody({
             kind: "DeleteOptions",
             apiVersion: "v1",
             ...(deleteOptions?.preconditions === undefined
@@ -376,7 +377,7 @@ export const makeKubeClient = (
               ? {}
               : { propagationPolicy: deleteOptions.propagationPolicy }),
           }),
-        ),
+        }),
       ),
     watch,
     getText: (path) => Effect.map(send("GET", path), (answer) => answer.text),
