@@ -572,11 +572,14 @@ export async function runBench(
         const freshSampler = new MemorySampler(fresh.pid, 200);
         freshSampler.start();
         meter.attach(fresh, freshSampler);
+        await fresh.ready(120_000);
         await settled(fresh, { atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
         const rssAfterSyncBytes = freshSampler.sample();
         const ready = await collectorsPhase(`cold ready #${start}`, true, fresh);
         const unready = await collectorsPhase(`cold unready #${start}`, false, fresh);
-        await fresh.stop("SIGTERM", { killAfterMs: 30_000 });
+        const code = await fresh.stop("SIGTERM", { killAfterMs: 30_000 });
+        if (code !== 0)
+          log(`  cold start ${start}: the instrumentor exited with ${code} on SIGTERM`);
         meter.detach();
         freshSampler.stop();
         const floorAfter = await floorRun(` (after cold ${start})`);
