@@ -415,6 +415,14 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
   return targets;
 };
 
+/** The instrumentor's CPU seconds over some phases (a cycle's two). */
+const instrumentorCpuOf = (phases: ReadonlyArray<PhaseResult>): string =>
+  `${fixed(phases.reduce((sum, phase) => sum + (phase.instrumentor?.cpuSeconds ?? 0), 0))} s`;
+
+/** The most other load any of the phases saw. */
+const otherLoadOf = (phases: ReadonlyArray<PhaseResult>): string =>
+  `${fixed(Math.max(...phases.map((phase) => phase.machine.otherCores)), 1)} cores`;
+
 /** The instrumentor's GC seconds over some phases, the major part named: "0.41 s (major 0.12)". */
 const gcOf = (phases: ReadonlyArray<PhaseResult>): string => {
   const measured = phases.map((phase) => phase.instrumentor?.gcSeconds);
@@ -527,7 +535,7 @@ export const renderReport = (result: BenchResult): string => {
           ratio(cycle.ready.wallMs / (readyFloor ?? Number.NaN)),
           seconds(cycle.unready.wallMs),
           ratio(cycle.unready.wallMs / (unreadyFloor ?? Number.NaN)),
-          `${fixed((cycle.ready.instrumentor?.cpuSeconds ?? 0) + (cycle.unready.instrumentor?.cpuSeconds ?? 0))} s`,
+          instrumentorCpuOf([cycle.ready, cycle.unready]),
           gcOf([cycle.ready, cycle.unready]),
           `${fixed((cycle.ready.apiServer.cpuSeconds ?? 0) + (cycle.unready.apiServer.cpuSeconds ?? 0))} s`,
           megabytes(cycle.rssAfterBytes),
@@ -535,7 +543,7 @@ export const renderReport = (result: BenchResult): string => {
           cycle.liveHeapBytes === undefined
             ? "–"
             : `${megabytes(cycle.liveHeapBytes)} (RSS ${megabytes(cycle.rssAfterGcBytes)})`,
-          `${fixed(Math.max(cycle.ready.machine.otherCores, cycle.unready.machine.otherCores), 1)} cores`,
+          otherLoadOf([cycle.ready, cycle.unready]),
         ]),
         ["r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
       ),
@@ -576,10 +584,10 @@ export const renderReport = (result: BenchResult): string => {
           seconds(start.unready.wallMs),
           pair(start.floorAfter),
           `${ratio(coldRatio(start, "ready"))} / ${ratio(coldRatio(start, "unready"))}`,
-          `${fixed((start.ready.instrumentor?.cpuSeconds ?? 0) + (start.unready.instrumentor?.cpuSeconds ?? 0))} s`,
+          instrumentorCpuOf([start.ready, start.unready]),
           gcOf([start.ready, start.unready]),
           megabytes(start.rssAfterSyncBytes),
-          `${fixed(Math.max(start.ready.machine.otherCores, start.unready.machine.otherCores), 1)} cores`,
+          otherLoadOf([start.ready, start.unready]),
         ]),
         ["r", "l", "r", "r", "l", "r", "r", "r", "r", "r"],
       ),
