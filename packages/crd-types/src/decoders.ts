@@ -39,6 +39,7 @@ const decodeLanguage = Schema.decodeUnknownEither(LanguageByContainer, {
   errors: "all",
   onExcessProperty: "ignore",
 });
+const noIssues: ReadonlyArray<DecodeIssue> = [];
 
 /**
  * Decodes runtime details entry by entry: a `languages` entry with an unknown language or a
@@ -56,11 +57,17 @@ export const decodeInstrumentedApplication = (
       if (Either.isRight(decoded)) languages.push(decoded.right);
       else skippedLanguages.push(...issuesOf(decoded.left, ["spec", "languages", index]));
     });
+    // Exact-size copies: an array grown by `push` keeps room for 17 entries, and a cache holds
+    // one of these per workload in the cluster.
     const spec =
       input.spec === undefined
         ? {}
-        : { spec: input.spec.languages === undefined ? {} : { languages } };
-    return { metadata: input.metadata, ...spec, skippedLanguages };
+        : { spec: input.spec.languages === undefined ? {} : { languages: languages.slice() } };
+    return {
+      metadata: input.metadata,
+      ...spec,
+      skippedLanguages: skippedLanguages.length === 0 ? noIssues : skippedLanguages.slice(),
+    };
   });
 export const decodeCollectorsGroup = makeDecoder("CollectorsGroup", CollectorsGroup);
 export const decodeOdigosConfiguration = makeDecoder("OdigosConfiguration", OdigosConfiguration);

@@ -83,7 +83,7 @@ export const WorkloadMeta = Schema.Struct({
 });
 export type WorkloadMeta = typeof WorkloadMeta.Type;
 
-/** `status.conditions[]` of a workload (Deployment: `Progressing`, `Available`). */
+/** `status.conditions[]` of an object, as a Pod reports them (`PodScheduled`, `Ready`). */
 export const WorkloadCondition = Schema.Struct({
   type: Schema.String,
   status: Schema.String,
@@ -108,7 +108,9 @@ export const WorkloadStatus = Schema.Struct({
   updatedNumberScheduled: Schema.optional(Schema.Number),
   numberAvailable: Schema.optional(Schema.Number),
   numberReady: Schema.optional(Schema.Number),
-  conditions: Schema.optional(Schema.Array(WorkloadCondition)),
+  // Not `conditions`: progress is judged from the counts above, and a workload's conditions
+  // (`Available`, `Progressing`, each with a sentence of message) would be the largest part of
+  // its cached status.
 });
 export type WorkloadStatus = typeof WorkloadStatus.Type;
 

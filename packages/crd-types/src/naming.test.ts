@@ -2,7 +2,12 @@ import * as Either from "effect/Either";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { WorkloadKinds } from "./kubernetes.js";
-import { parseRuntimeObjectName, runtimeObjectName, workloadOfRuntimeObject } from "./naming.js";
+import {
+  parseRuntimeObjectName,
+  runtimeObjectName,
+  workloadKey,
+  workloadOfRuntimeObject,
+} from "./naming.js";
 
 describe("runtime-object naming", () => {
   it.each([
@@ -56,6 +61,14 @@ describe("runtime-object naming", () => {
           );
         },
       ),
+    );
+  });
+});
+
+describe("workloadKey", () => {
+  it("is Kind/namespace/name", () => {
+    expect(workloadKey({ kind: "StatefulSet", namespace: "shop", name: "db" })).toBe(
+      "StatefulSet/shop/db",
     );
   });
 });

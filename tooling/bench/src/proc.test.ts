@@ -14,6 +14,11 @@ describe("/proc parsing", () => {
     });
   });
 
+  it("reads no memory from the status of an exited, unreaped process", () => {
+    const zombie = "Name:\tnode\nState:\tZ (zombie)\nTgid:\t4242\nThreads:\t1\n";
+    expect(parseStatus(zombie)).toBeUndefined();
+  });
+
   it("adds utime and stime, even when the command name holds spaces and parentheses", () => {
     const stat =
       "4242 (node (my) app) S 1 4242 4242 0 -1 4194560 1 0 0 0 150 50 0 0 20 0 11 0 100 1000 100";

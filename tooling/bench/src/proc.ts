@@ -17,12 +17,17 @@ export interface ProcessMemory {
   readonly file: number;
 }
 
-/** `VmRSS`, `VmHWM`, `RssAnon` and `RssFile` of a /proc/<pid>/status text, in bytes. */
-export const parseStatus = (text: string): ProcessMemory => {
+/**
+ * `VmRSS`, `VmHWM`, `RssAnon` and `RssFile` of a /proc/<pid>/status text, in bytes; `undefined`
+ * when it has no `VmRSS`: a process that has exited and not yet been reaped (a zombie) keeps its
+ * status file without its memory, which must not read as a peak of 0.
+ */
+export const parseStatus = (text: string): ProcessMemory | undefined => {
   const field = (name: string): number => {
     const match = new RegExp(`^${name}:\\s*(\\d+)\\s*kB`, "m").exec(text);
     return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
   };
+  if (!/^VmRSS:/m.test(text)) return undefined;
   return {
     rss: field("VmRSS"),
     hwm: field("VmHWM"),

@@ -50,7 +50,7 @@ import { EventRecorder, type EventTarget } from "../observability/events.js";
 import { Log } from "../observability/log.js";
 import { Metrics, type MetricsApi } from "../observability/metrics.js";
 import { createInformer, type Informer, type InformerEvent } from "./informer.js";
-import { withOdigosAnnotationsOnly } from "./slim.js";
+import { withLastOtherSpecWriteOnly, withOdigosAnnotationsOnly } from "./slim.js";
 
 const resourceVersionOf = (value: { readonly metadata: { readonly resourceVersion: string } }) =>
   value.metadata.resourceVersion;
@@ -346,11 +346,12 @@ class Caches implements ClusterStateApi {
   }
 
   private workloadInformer(kind: WorkloadKind): Informer<Workload> {
+    const decodeWorkload = workloadDecoder(kind);
     return this.informer(
       kind,
       workloadResource(kind),
       undefined,
-      workloadDecoder(kind),
+      (raw) => Either.map(decodeWorkload(raw), withLastOtherSpecWriteOnly),
       (event) => {
         const ref = refOf(kind, event.key);
         const key = workloadKey(ref);

@@ -9,6 +9,8 @@
  * adds `/metadata/annotations` only when the object has none (adding it over an existing map
  * would replace every annotation on it).
  */
+import { InstrumentorFieldManager, type ManagedFieldsEntry } from "@odigos/crd-types";
+
 type Annotated = {
   readonly metadata: { readonly annotations?: Readonly<Record<string, string>> | undefined };
 };
@@ -27,4 +29,47 @@ export const withOdigosAnnotationsOnly = <A extends Annotated>(object: A): A => 
   const kept: Record<string, string> = {};
   for (const key of keys) if (isOdigosAnnotation(key)) kept[key] = annotations[key] as string;
   return { ...object, metadata: { ...object.metadata, annotations: kept } };
+};
+
+type Written = {
+  readonly metadata: { readonly managedFields?: ReadonlyArray<ManagedFieldsEntry> | undefined };
+};
+
+/**
+ * Of `entries`, the last write of the spec (by time, the later entry on a tie) by a manager other
+ * than the instrumentor: status writers (the workload's controller) only report.
+ */
+export const lastOtherSpecWrite = (
+  entries: ReadonlyArray<ManagedFieldsEntry>,
+): ManagedFieldsEntry | undefined =>
+  entries.reduce<ManagedFieldsEntry | undefined>(
+    (best, entry) =>
+      entry.manager === undefined ||
+      entry.manager === InstrumentorFieldManager ||
+      entry.subresource !== undefined ||
+      (best !== undefined && (entry.time ?? "") < (best.time ?? ""))
+        ? best
+        : entry,
+    undefined,
+  );
+
+/**
+ * `object` whose `managedFields` keep only {@link lastOtherSpecWrite}, as its manager and time:
+ * all that fight detection reads. A workload has an entry per writer (its controller's status
+ * writes, `kubectl`, Helm, the instrumentor), each a few hundred bytes in a cache of every
+ * workload in the cluster.
+ */
+export const withLastOtherSpecWriteOnly = <A extends Written>(object: A): A => {
+  const entries = object.metadata.managedFields;
+  if (entries === undefined) return object;
+  const last = lastOtherSpecWrite(entries);
+  const kept: ReadonlyArray<ManagedFieldsEntry> =
+    last === undefined
+      ? []
+      : [
+          last.time === undefined
+            ? { manager: last.manager }
+            : { manager: last.manager, time: last.time },
+        ];
+  return { ...object, metadata: { ...object.metadata, managedFields: kept } };
 };

@@ -5,8 +5,9 @@
  * annotations; a fight is only remembered by this process (a restart costs at most one more
  * round of put-backs).
  */
-import { InstrumentorFieldManager, type Workload } from "@odigos/crd-types";
+import type { Workload } from "@odigos/crd-types";
 import type { RollbackRecord } from "@odigos/instrumentation-rules";
+import { lastOtherSpecWrite } from "../cache/slim.js";
 
 /** Why an instrumenting write is held back. */
 export type Hold =
@@ -14,21 +15,9 @@ export type Hold =
   | { readonly _tag: "BreakerOpen"; readonly rollbacks: number }
   | { readonly _tag: "Fight"; readonly manager: string; readonly putBacks: number };
 
-/** The last writer of a workload other than the instrumentor, by `managedFields` time. */
-export const otherWriter = (workload: Workload): string => {
-  // Status writers (the workload's controller) only report; the other writer changed the spec.
-  const entries = (workload.metadata.managedFields ?? []).filter(
-    (entry) =>
-      entry.manager !== undefined &&
-      entry.manager !== InstrumentorFieldManager &&
-      entry.subresource === undefined,
-  );
-  const latest = entries.reduce<(typeof entries)[number] | undefined>(
-    (best, entry) => (best === undefined || (entry.time ?? "") >= (best.time ?? "") ? entry : best),
-    undefined,
-  );
-  return latest?.manager ?? "an unknown writer";
-};
+/** The last writer of a workload's spec other than the instrumentor, by `managedFields` time. */
+export const otherWriter = (workload: Workload): string =>
+  lastOtherSpecWrite(workload.metadata.managedFields ?? [])?.manager ?? "an unknown writer";
 
 /** Rollbacks recorded on workloads, as the circuit breaker counts them. */
 export class Breaker {
@@ -67,11 +56,14 @@ export class Breaker {
   }
 }
 
+/** Shared by every instrumented workload that had no put-back (nearly all): one array, not one each. */
+const noPutBacks: ReadonlyArray<number> = [];
+
 interface FightState {
   /** Our instrumenting write: the generation it produced. */
   instrumentedGeneration: number;
   /** When we put devices back after another writer removed them, within the window. */
-  putBacks: Array<number>;
+  putBacks: ReadonlyArray<number>;
   lastRevertAt: number;
   stopped: { readonly manager: string; readonly fingerprint: string } | undefined;
 }
@@ -112,7 +104,7 @@ export class Fights {
     if (state === undefined)
       this.states.set(key, {
         instrumentedGeneration: generation,
-        putBacks: [],
+        putBacks: noPutBacks,
         lastRevertAt: 0,
         stopped: undefined,
       });
@@ -143,7 +135,7 @@ export class Fights {
           newly: false,
         };
       state.stopped = undefined;
-      state.putBacks = [];
+      state.putBacks = noPutBacks;
     }
     if (!reverted) return { _tag: "NoFight" };
     state.lastRevertAt = now;
@@ -153,7 +145,7 @@ export class Fights {
       state.stopped = { manager, fingerprint };
       return { _tag: "Stop", manager, putBacks: state.putBacks.length, newly: true };
     }
-    state.putBacks.push(now);
+    state.putBacks = [...state.putBacks, now];
     return { _tag: "PutBack", manager, putBacks: state.putBacks.length };
   }
 }
