@@ -1,0 +1,197 @@
+/**
+ * What holds the memory of a V8 heap snapshot (`.heapsnapshot`, as `--heapsnapshot-signal`
+ * writes it): the dominator tree, and the objects that retain the most. An object's retained
+ * size is what a collection would free if it alone became unreachable; its dominator is the one
+ * object every path from the roots to it goes through. Weak edges do not retain.
+ */
+
+/** The parts of a `.heapsnapshot` file this reads. */
+export interface HeapSnapshotFile {
+  readonly snapshot: {
+    readonly meta: {
+      readonly node_fields: ReadonlyArray<string>;
+      readonly node_types: ReadonlyArray<unknown>;
+      readonly edge_fields: ReadonlyArray<string>;
+      readonly edge_types: ReadonlyArray<unknown>;
+    };
+  };
+  readonly nodes: ReadonlyArray<number>;
+  readonly edges: ReadonlyArray<number>;
+  readonly strings: ReadonlyArray<string>;
+}
+
+/** One object that retains much, with the path of dominators that leads to it. */
+export interface Retainer {
+  /** `type:name`, as DevTools shows it (`object:Map`, `closure:reconcile`). */
+  readonly label: string;
+  /** From the root: `edge<type:name>` per step, the edge being the dominator's reference. */
+  readonly path: ReadonlyArray<string>;
+  readonly selfBytes: number;
+  readonly retainedBytes: number;
+  /** Objects it dominates directly: for a `Map`'s table, about one per entry and its key. */
+  readonly dominated: number;
+}
+
+export interface RetainerReport {
+  readonly totalBytes: number;
+  readonly nodes: number;
+  /** By retained size, largest first. */
+  readonly retainers: ReadonlyArray<Retainer>;
+}
+
+const typeNames = (types: ReadonlyArray<unknown>): ReadonlyArray<string> =>
+  Array.isArray(types[0]) ? (types[0] as ReadonlyArray<string>) : [];
+
+/** The retainers of at least `minBytes`, at most `limit` of them (the root not counted). */
+export const largestRetainers = (
+  file: HeapSnapshotFile,
+  options: { readonly minBytes: number; readonly limit: number },
+): RetainerReport => {
+  const { meta } = file.snapshot;
+  const nodeFields = meta.node_fields.length;
+  const edgeFields = meta.edge_fields.length;
+  const nodeTypes = typeNames(meta.node_types);
+  const edgeTypes = typeNames(meta.edge_types);
+  const typeOf = meta.node_fields.indexOf("type");
+  const nameOf = meta.node_fields.indexOf("name");
+  const sizeOf = meta.node_fields.indexOf("self_size");
+  const edgeCountOf = meta.node_fields.indexOf("edge_count");
+  const edgeTypeOf = meta.edge_fields.indexOf("type");
+  const edgeNameOf = meta.edge_fields.indexOf("name_or_index");
+  const edgeToOf = meta.edge_fields.indexOf("to_node");
+  const { nodes, edges, strings } = file;
+  const count = nodes.length / nodeFields;
+
+  const firstEdge = new Uint32Array(count + 1);
+  for (let node = 0, edge = 0; node < count; node++) {
+    firstEdge[node] = edge;
+    edge += nodes[node * nodeFields + edgeCountOf] ?? 0;
+    firstEdge[node + 1] = edge;
+  }
+  const retains = (edge: number): boolean => {
+    const type = edgeTypes[edges[edge * edgeFields + edgeTypeOf] ?? -1];
+    return type !== "weak" && type !== "shortcut";
+  };
+  const target = (edge: number): number => (edges[edge * edgeFields + edgeToOf] ?? 0) / nodeFields;
+
+  // Post-order of a depth-first walk from the root (node 0), iterative: snapshots are deep.
+  const postIndex = new Int32Array(count).fill(-1);
+  const order: Array<number> = [];
+  const visited = new Uint8Array(count);
+  const cursor = new Uint32Array(count);
+  const stack = [0];
+  visited[0] = 1;
+  cursor[0] = firstEdge[0] ?? 0;
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1] as number;
+    const edge = cursor[node] ?? 0;
+    if (edge < (firstEdge[node + 1] ?? 0)) {
+      cursor[node] = edge + 1;
+      if (!retains(edge)) continue;
+      const next = target(edge);
+      if (visited[next] === 0) {
+        visited[next] = 1;
+        cursor[next] = firstEdge[next] ?? 0;
+        stack.push(next);
+      }
+    } else {
+      stack.pop();
+      postIndex[node] = order.length;
+      order.push(node);
+    }
+  }
+
+  // Predecessors, then Cooper, Harvey and Kennedy's iteration to a fixed point.
+  const predecessors: Array<Array<number>> = Array.from({ length: count }, () => []);
+  for (const node of order)
+    for (let edge = firstEdge[node] ?? 0; edge < (firstEdge[node + 1] ?? 0); edge++)
+      if (retains(edge)) predecessors[target(edge)]?.push(node);
+  const dominator = new Int32Array(count).fill(-1);
+  dominator[0] = 0;
+  const intersect = (first: number, second: number): number => {
+    let a = first;
+    let b = second;
+    while (a !== b) {
+      while ((postIndex[a] ?? 0) < (postIndex[b] ?? 0)) a = dominator[a] ?? 0;
+      while ((postIndex[b] ?? 0) < (postIndex[a] ?? 0)) b = dominator[b] ?? 0;
+    }
+    return a;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let index = order.length - 2; index >= 0; index--) {
+      const node = order[index] as number;
+      let found = -1;
+      for (const predecessor of predecessors[node] ?? [])
+        if ((dominator[predecessor] ?? -1) !== -1)
+          found = found === -1 ? predecessor : intersect(predecessor, found);
+      if (found !== -1 && dominator[node] !== found) {
+        dominator[node] = found;
+        changed = true;
+      }
+    }
+  }
+
+  const selfSize = (node: number): number => nodes[node * nodeFields + sizeOf] ?? 0;
+  const retained = new Float64Array(count);
+  const dominated = new Uint32Array(count);
+  for (const node of order) retained[node] = (retained[node] ?? 0) + selfSize(node);
+  for (const node of order) {
+    if (node === 0) continue;
+    const parent = dominator[node] ?? 0;
+    retained[parent] = (retained[parent] ?? 0) + (retained[node] ?? 0);
+    dominated[parent] = (dominated[parent] ?? 0) + 1;
+  }
+
+  const label = (node: number): string =>
+    `${nodeTypes[nodes[node * nodeFields + typeOf] ?? -1] ?? "?"}:${(
+      strings[nodes[node * nodeFields + nameOf] ?? -1] ?? ""
+    )
+      .slice(0, 60)
+      .replace(/\s+/g, " ")}`;
+  const edgeName = (from: number, to: number): string => {
+    for (let edge = firstEdge[from] ?? 0; edge < (firstEdge[from + 1] ?? 0); edge++) {
+      if (target(edge) !== to) continue;
+      const type = edgeTypes[edges[edge * edgeFields + edgeTypeOf] ?? -1];
+      const name = edges[edge * edgeFields + edgeNameOf] ?? 0;
+      return type === "element" || type === "hidden" ? `[${name}]` : (strings[name] ?? "?");
+    }
+    return "?";
+  };
+  const pathTo = (node: number): ReadonlyArray<string> => {
+    const steps: Array<string> = [];
+    for (let at = node; at !== 0; at = dominator[at] ?? 0) {
+      const parent = dominator[at] ?? 0;
+      steps.unshift(parent === 0 ? label(at) : `${edgeName(parent, at)}<${label(at)}>`);
+    }
+    return steps;
+  };
+
+  const retainers = order
+    .filter((node) => node !== 0 && (retained[node] ?? 0) >= options.minBytes)
+    .sort((a, b) => (retained[b] ?? 0) - (retained[a] ?? 0))
+    .slice(0, options.limit)
+    .map((node) => ({
+      label: label(node),
+      path: pathTo(node),
+      selfBytes: selfSize(node),
+      retainedBytes: retained[node] ?? 0,
+      dominated: dominated[node] ?? 0,
+    }));
+  return { totalBytes: retained[0] ?? 0, nodes: count, retainers };
+};
+
+const megabytes = (bytes: number): string => (bytes / 1024 / 1024).toFixed(2);
+
+/** One line per retainer: MB retained, objects dominated and their mean, and the path. */
+export const renderRetainers = (report: RetainerReport): string =>
+  [
+    `live heap ${megabytes(report.totalBytes)} MB in ${report.nodes} objects`,
+    "retained MB | dominated | mean B | path from the root",
+    ...report.retainers.map(
+      (one) =>
+        `${megabytes(one.retainedBytes).padStart(11)} | ${String(one.dominated).padStart(9)} | ${(
+          one.dominated === 0 ? "" : String(Math.round(one.retainedBytes / one.dominated))
+        ).padStart(6)} | ${one.path.join(" . ")}`,
+    ),
+  ].join("\n");
