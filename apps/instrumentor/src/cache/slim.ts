@@ -1,5 +1,8 @@
 /**
- * What the caches keep of an object's annotations: only Odigos's own (`odigos.io/…` and its
+ * What the caches keep of an object beyond what decoding keeps, for a cache of every workload in
+ * the cluster: of its annotations and, for a workload, of its `managedFields`.
+ *
+ * Of its annotations, only Odigos's own (`odigos.io/…` and its
  * subdomains', such as `instrumentation.odigos.io/…`). The instrumentor reads no other, and
  * others can be large: `kubectl apply` copies a whole object into
  * `kubectl.kubernetes.io/last-applied-configuration`, a kilobyte or more per workload, which a
