@@ -4,6 +4,7 @@
  * size is what a collection would free if it alone became unreachable; its dominator is the one
  * object every path from the roots to it goes through. Weak edges do not retain.
  */
+import { fixed, renderTable } from "./report.js";
 
 /** The parts of a `.heapsnapshot` file this reads. */
 export interface HeapSnapshotFile {
@@ -181,17 +182,17 @@ export const largestRetainers = (
   return { totalBytes: retained[0] ?? 0, nodes: count, retainers };
 };
 
-const megabytes = (bytes: number): string => (bytes / 1024 / 1024).toFixed(2);
+const megabytes = (bytes: number): string => fixed(bytes / 1024 / 1024);
 
-/** One line per retainer: MB retained, objects dominated and their mean, and the path. */
+/** A table of the retainers: MB retained, objects dominated and their mean, and the path. */
 export const renderRetainers = (report: RetainerReport): string =>
-  [
-    `live heap ${megabytes(report.totalBytes)} MB in ${report.nodes} objects`,
-    "retained MB | dominated | mean B | path from the root",
-    ...report.retainers.map(
-      (one) =>
-        `${megabytes(one.retainedBytes).padStart(11)} | ${String(one.dominated).padStart(9)} | ${(
-          one.dominated === 0 ? "" : String(Math.round(one.retainedBytes / one.dominated))
-        ).padStart(6)} | ${one.path.join(" . ")}`,
-    ),
-  ].join("\n");
+  `live heap ${megabytes(report.totalBytes)} MB in ${report.nodes} objects\n${renderTable(
+    ["retained MB", "dominated", "mean B", "path from the root"],
+    report.retainers.map((one) => [
+      megabytes(one.retainedBytes),
+      String(one.dominated),
+      one.dominated === 0 ? "" : String(Math.round(one.retainedBytes / one.dominated)),
+      one.path.join(" . "),
+    ]),
+    ["r", "r", "r", "l"],
+  )}`;
