@@ -7,7 +7,7 @@ import * as Layer from "effect/Layer";
 import type { Scope } from "effect/Scope";
 import { Log } from "../observability/log.js";
 import { capturingLogger, eventually } from "../test-support/harness.js";
-import { type InformerEvent, makeInformer } from "./informer.js";
+import { type InformerEvent, listPageSize, makeInformer } from "./informer.js";
 
 /** A started namespace informer over `fake`, and the events it delivered as `type name`. */
 const start = (fake: FakeApiServer) =>
@@ -87,6 +87,19 @@ describe("informer", () => {
           "c",
         ]);
       }),
+  );
+
+  it.scopedLive("lists in pages of listPageSize and caches every page", () =>
+    Effect.gen(function* () {
+      const fake = new FakeApiServer();
+      const names = Array.from({ length: 2 * listPageSize + 1 }, (_, i) => `ns-${i}`);
+      for (const name of names) fake.put(Resources.Namespace, { metadata: { name } });
+      const { informer } = yield* start(fake);
+      expect(fake.requests.filter((request) => request.verb === "list")).toHaveLength(3);
+      expect([...informer.values()].map((namespace) => namespace.metadata.name).sort()).toEqual(
+        [...names].sort(),
+      );
+    }),
   );
 
   it.scopedLive("keeps an object that fails to decode out of the cache, and reports it once", () =>

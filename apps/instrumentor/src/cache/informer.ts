@@ -28,6 +28,15 @@ import type { Logger } from "pino";
 import { Backoff } from "../controller/backoff.js";
 import { Log } from "../observability/log.js";
 
+/**
+ * Items per list page (client-go's reflector asks 500). A page is parsed whole before its items
+ * are decoded, and a page of 500 workloads, several MB of parsed JSON, outlives V8's young
+ * generation, so the old generation grows to hold it at start-up and keeps that room. Pages of
+ * 100 took the median RSS after the initial sync at 1000 workloads from 80.3 to 78.8 MB (six
+ * starts each; 250: no change), for 10 list requests instead of 3.
+ */
+export const listPageSize = 100;
+
 export type InformerEvent<A> =
   | {
       readonly type: "upsert";
@@ -57,7 +66,7 @@ export interface InformerOptions<A> {
   readonly keep?: ((value: A) => boolean) | undefined;
   /** Called for every failed list or watch (for metrics). */
   readonly onFailure?: (() => void) | undefined;
-  /** Items per list page. Default 500. */
+  /** Items per list page. Default {@link listPageSize}. */
   readonly pageSize?: number | undefined;
   /** Drop a watch that delivered nothing (not even a bookmark) for this long. */
   readonly idleTimeoutMs?: number | undefined;
@@ -198,7 +207,7 @@ class Reflector<A> implements Informer<A> {
       do {
         const page = yield* this.client.list(this.options.resource, {
           namespace: this.options.namespace,
-          limit: this.options.pageSize ?? 500,
+          limit: this.options.pageSize ?? listPageSize,
           continue: next,
         });
         for (const raw of page.items) {

@@ -4,6 +4,8 @@
  * retry with per-key backoff), with controller-runtime's metrics. A reconcile that has started
  * runs to its end: closing the scope stops intake and waits for in-flight writes.
  */
+
+import { workloadKey } from "@odigos/crd-types";
 import * as Clock from "effect/Clock";
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
@@ -132,7 +134,7 @@ const make = Effect.gen(function* () {
     start: Effect.gen(function* () {
       if (workers.length > 0) return;
       lastTaken = yield* Clock.currentTimeMillis;
-      for (const ref of state.allWorkloads()) queue.add(`${ref.kind}/${ref.namespace}/${ref.name}`);
+      for (const ref of state.allWorkloads()) queue.add(workloadKey(ref));
       workers = yield* Effect.forEach(Array.from({ length: config.maxConcurrentReconciles }), () =>
         Effect.forkIn(worker, scope),
       );
