@@ -33,7 +33,8 @@ import { Log } from "../observability/log.js";
  * are decoded, and a page of 500 workloads, several MB of parsed JSON, outlives V8's young
  * generation, so the old generation grows to hold it at start-up and keeps that room. Pages of
  * 100 took the median RSS after the initial sync at 1000 workloads from 80.3 to 78.8 MB (six
- * starts each; 250: no change), for 10 list requests instead of 3.
+ * starts each; 250: no change), for 10 list requests instead of 3; at 20 000 workloads, 200
+ * instead of 40 made start-up 1.4 s longer (tooling/bench/README.md, "Memory").
  */
 export const listPageSize = 100;
 
