@@ -12,6 +12,7 @@ import {
   WorkloadPatcher,
   WorkloadPatcherLive,
   writeDevicePlan,
+  writeDevicePlanWith,
 } from "./patcher.js";
 import { planDevices, withAnnotations } from "./plan.js";
 import { cartRef, container, deployment, goDevice, javaDevice } from "./test-support/builders.js";
@@ -46,6 +47,30 @@ describe("writeDevicePlan over WorkloadPatcherLive", () => {
         [javaDevice]: "1",
       });
       expect(yield* writeDevicePlan(cartRef, { _tag: "NoChange" })).toEqual({
+        _tag: "Unchanged",
+      });
+      expect(fake.writes({ verb: "patch" })).toHaveLength(1);
+    }).pipe(Effect.provide(layer));
+  });
+});
+
+describe("writeDevicePlanWith", () => {
+  it.effect("writes through the patcher it is given, with no service in the context", () => {
+    const { fake, cached, read, layer } = cluster(deployment([container("app")]));
+    return Effect.gen(function* () {
+      const patcher = yield* WorkloadPatcher;
+      const plan = planDevices(cached, { _tag: "Instrument", devices: { app: [goDevice] } });
+      // No WorkloadPatcher in this effect's requirements: it runs as it is.
+      const write: Effect.Effect<unknown, unknown, never> = writeDevicePlanWith(
+        patcher,
+        cartRef,
+        plan,
+      );
+      expect(yield* write).toMatchObject({
+        _tag: "Patched",
+        resourceVersion: read()?.metadata.resourceVersion,
+      });
+      expect(yield* writeDevicePlanWith(patcher, cartRef, { _tag: "NoChange" })).toEqual({
         _tag: "Unchanged",
       });
       expect(fake.writes({ verb: "patch" })).toHaveLength(1);

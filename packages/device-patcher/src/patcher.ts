@@ -85,16 +85,35 @@ export type DevicePlanOutcome =
  * nothing for `NoChange`, else its one patch. For a caller that looked at the plan first; the
  * plan must be of the workload's cached copy, whose resourceVersion its first operation tests.
  */
-export const writeDevicePlan = Effect.fnUntraced(function* (ref: WorkloadRef, plan: DevicePlan) {
-  if (plan._tag === "NoChange") return { _tag: "Unchanged" } as DevicePlanOutcome;
-  const patcher = yield* WorkloadPatcher;
-  const written = yield* patcher.patch(ref, plan.operations);
-  return {
-    _tag: "Patched",
-    summary: plan.summary,
-    resourceVersion: written.resourceVersion,
-  } as DevicePlanOutcome;
-});
+export const writeDevicePlan = (
+  ref: WorkloadRef,
+  plan: DevicePlan,
+): Effect.Effect<DevicePlanOutcome, WriteError, WorkloadPatcher> =>
+  plan._tag === "NoChange"
+    ? Effect.succeed(unchanged)
+    : Effect.flatMap(WorkloadPatcher, (patcher) => writeDevicePlanWith(patcher, ref, plan));
+
+/**
+ * `writeDevicePlan` through a `WorkloadPatcher` the caller already holds: for a caller that
+ * writes often (a controller's workers) and would otherwise provide the service on every call.
+ */
+export const writeDevicePlanWith = (
+  patcher: typeof WorkloadPatcher.Service,
+  ref: WorkloadRef,
+  plan: DevicePlan,
+): Effect.Effect<DevicePlanOutcome, WriteError> =>
+  plan._tag === "NoChange"
+    ? Effect.succeed(unchanged)
+    : Effect.map(
+        patcher.patch(ref, plan.operations),
+        (written): DevicePlanOutcome => ({
+          _tag: "Patched",
+          summary: plan.summary,
+          resourceVersion: written.resourceVersion,
+        }),
+      );
+
+const unchanged: DevicePlanOutcome = { _tag: "Unchanged" };
 
 /**
  * Plans `workload` (its cached copy) towards `target` and writes the patch, if

@@ -36,27 +36,40 @@ const queueName = "workload";
 /** Workers that took nothing for this long while work waits are stuck: `/healthz` fails. */
 export const stallBoundMs = 120_000;
 
-/** What a worker does with a reconcile's result, and the metrics of it. */
-const settle = (key: string, result: ReconcileResult, startedAt: number) =>
-  Effect.gen(function* () {
-    const queue = yield* WorkloadQueue;
-    const metrics = yield* Metrics;
-    const log = yield* Log;
-    const ref = parseWorkloadKey(key);
-    // One controller per workload kind, as controller-runtime would name them.
-    const controller = ref.kind.toLowerCase();
-    metrics.reconcileTime.observe({ controller }, (performance.now() - startedAt) / 1000);
-    switch (result._tag) {
-      case "Done":
-        queue.forget(key);
-        metrics.reconcileTotal.inc({ controller, result: "success" });
-        return;
-      case "RequeueAfter":
-        queue.forget(key);
-        metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
-        return yield* queue.addAfter(key, result.delayMs);
-      case "Retry": {
-        const retryInMs = yield* queue.addRateLimited(key);
+/** The services a worker acts through, resolved once. */
+interface Settling {
+  readonly queue: typeof WorkloadQueue.Service;
+  readonly metrics: typeof Metrics.Service;
+  readonly log: typeof Log.Service;
+}
+
+const settled = Effect.void;
+
+/**
+ * What a worker does with a reconcile's result, and the metrics of it. Plain code with an
+ * effect only where the queue has one: it runs once per reconcile.
+ */
+const settle = (
+  { queue, metrics, log }: Settling,
+  key: string,
+  result: ReconcileResult,
+  startedAt: number,
+): Effect.Effect<void> => {
+  const ref = parseWorkloadKey(key);
+  // One controller per workload kind, as controller-runtime would name them.
+  const controller = ref.kind.toLowerCase();
+  metrics.reconcileTime.observe({ controller }, (performance.now() - startedAt) / 1000);
+  switch (result._tag) {
+    case "Done":
+      queue.forget(key);
+      metrics.reconcileTotal.inc({ controller, result: "success" });
+      return settled;
+    case "RequeueAfter":
+      queue.forget(key);
+      metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
+      return queue.addAfter(key, result.delayMs);
+    case "Retry":
+      return Effect.map(queue.addRateLimited(key), (retryInMs) => {
         metrics.reconcileTotal.inc({ controller, result: "error" });
         metrics.reconcileErrors.inc({ controller });
         metrics.queueRetries.inc({ name: queueName });
@@ -74,9 +87,9 @@ const settle = (key: string, result: ReconcileResult, startedAt: number) =>
           },
           `reconcile failed, retrying: ${error.message}`,
         );
-      }
-    }
-  });
+      });
+  }
+};
 
 const make = Effect.gen(function* () {
   const config = yield* Config;
@@ -86,7 +99,7 @@ const make = Effect.gen(function* () {
   const metrics = yield* Metrics;
   const log = yield* Log;
   const liveness = yield* Liveness;
-  const context = yield* Effect.context<WorkloadQueue | Metrics | Log>();
+  const settling: Settling = { queue, metrics, log };
   const scope = yield* Effect.scope;
   let lastTaken: number | undefined;
   let workers: ReadonlyArray<Fiber.RuntimeFiber<void>> = [];
@@ -103,10 +116,9 @@ const make = Effect.gen(function* () {
           }),
         ),
       );
-      yield* settle(key, result, startedAt);
+      yield* settle(settling, key, result, startedAt);
     }).pipe(
       Effect.ensuring(Effect.sync(() => queue.done(key))),
-      Effect.provide(context),
       // Started work finishes: shutdown waits for in-flight writes instead of cutting them.
       Effect.uninterruptible,
     );

@@ -22,10 +22,10 @@ import {
 import {
   type DevicePlanSummary,
   planDevices,
-  type WorkloadPatcher,
+  WorkloadPatcher,
   WorkloadPatcherLive,
   withAnnotations,
-  writeDevicePlan,
+  writeDevicePlanWith,
 } from "@odigos/device-patcher";
 import {
   collectorsReady,
@@ -99,7 +99,8 @@ export const awaitOwnWriteMs = 30_000;
 const done: ReconcileResult = { _tag: "Done" };
 const requeueAfter = (delayMs: number): ReconcileResult => ({ _tag: "RequeueAfter", delayMs });
 
-type Writers = WorkloadPatcher | RuntimeDetailsWriter | WorkloadAnnotationWriter;
+/** What cleanup writes through; provided only around a cleanup that writes (a mass change has none). */
+type CleanupWriters = RuntimeDetailsWriter | WorkloadAnnotationWriter;
 type Details = InstrumentedApplication | undefined;
 
 const fieldsOf = (ref: WorkloadRef) => ({
@@ -174,11 +175,13 @@ class Reconciler {
     private readonly rollouts: RolloutsApi,
     private readonly dryRun: DryRunApi,
     metrics: MetricsApi,
+    private readonly patcher: typeof WorkloadPatcher.Service,
+    private readonly cleanupWriters: Context.Context<CleanupWriters>,
   ) {
     this.planner = new DeviceStepPlanner(state, rollouts, log, events, metrics);
   }
 
-  reconcile(ref: WorkloadRef): Effect.Effect<ReconcileResult, never, Writers> {
+  reconcile(ref: WorkloadRef): Effect.Effect<ReconcileResult> {
     return Effect.gen(this, function* () {
       const key = workloadKey(ref);
       const cause = this.state.takeCause(ref);
@@ -254,7 +257,7 @@ class Reconciler {
       this.orphanSince.delete(key);
       const actions = planDeletedWorkloadCleanup(ref, runtimeDetails);
       if (this.dryRun.enabled) return this.planCleanup(ref, actions, "WorkloadDeleted");
-      const report = yield* runCleanup(actions);
+      const report = yield* Effect.provide(runCleanup(actions), this.cleanupWriters);
       for (const action of report.done) {
         if (action._tag === "DeleteRuntimeDetails") this.deletedRuntimeDetails.set(key, action.uid);
         this.log.info(
@@ -300,9 +303,7 @@ class Reconciler {
   }
 
   /** The device part: observe the rollout in flight, plan the step, ask a slot, write. */
-  private applyDevices(
-    subject: Subject,
-  ): Effect.Effect<DeviceOutcome, WriteError | KubeError, WorkloadPatcher> {
+  private applyDevices(subject: Subject): Effect.Effect<DeviceOutcome, WriteError | KubeError> {
     return Effect.gen(this, function* () {
       const { ref, workload, runtimeDetails, verdict } = subject;
       const now = yield* Clock.currentTimeMillis;
@@ -383,7 +384,8 @@ class Reconciler {
         return { wrote: false, recheckMs: waitingRecheckMs } satisfies DeviceOutcome;
       }
       this.announcedWaiting.delete(key);
-      const outcome = yield* writeDevicePlan(ref, plan);
+      // Through the patcher held, not the context: providing a service costs a context copy per write.
+      const outcome = yield* writeDevicePlanWith(this.patcher, ref, plan);
       if (outcome._tag === "Unchanged")
         return { wrote: false, recheckMs: inFlight } satisfies DeviceOutcome;
       this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });
@@ -488,7 +490,7 @@ class Reconciler {
           result: actions.length === 0 ? done : this.planCleanup(ref, actions, optIn.reason),
         };
       if (actions.length === 0) return { deferred, result: done };
-      const report = yield* runCleanup(actions);
+      const report = yield* Effect.provide(runCleanup(actions), this.cleanupWriters);
       for (const action of report.done) {
         this.log.info(
           { ...fieldsOf(ref), reason: optIn.reason, action: action._tag },
@@ -550,11 +552,10 @@ const make = Effect.gen(function* () {
     yield* Rollouts,
     yield* DryRun,
     yield* Metrics,
+    yield* WorkloadPatcher,
+    yield* Effect.context<CleanupWriters>(),
   );
-  const writers = yield* Effect.context<Writers>();
-  return {
-    reconcile: (ref) => Effect.provide(reconciler.reconcile(ref), writers),
-  } satisfies ReconcilerApi;
+  return { reconcile: (ref) => reconciler.reconcile(ref) } satisfies ReconcilerApi;
 });
 
 /** The reconciler, writing through the libraries' live layers over `KubeClient`. */
