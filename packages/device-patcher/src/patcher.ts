@@ -89,9 +89,7 @@ export const writeDevicePlan = (
   ref: WorkloadRef,
   plan: DevicePlan,
 ): Effect.Effect<DevicePlanOutcome, WriteError, WorkloadPatcher> =>
-  plan._tag === "NoChange"
-    ? Effect.succeed(unchanged)
-    : Effect.flatMap(WorkloadPatcher, (patcher) => writeDevicePlanWith(patcher, ref, plan));
+  Effect.flatMap(WorkloadPatcher, (patcher) => writeDevicePlanWith(patcher, ref, plan));
 
 /**
  * `writeDevicePlan` through a `WorkloadPatcher` the caller already holds: for a caller that

@@ -43,8 +43,6 @@ interface Settling {
   readonly log: typeof Log.Service;
 }
 
-const settled = Effect.void;
-
 /**
  * What a worker does with a reconcile's result, and the metrics of it. Plain code with an
  * effect only where the queue has one: it runs once per reconcile.
@@ -63,7 +61,7 @@ const settle = (
     case "Done":
       queue.forget(key);
       metrics.reconcileTotal.inc({ controller, result: "success" });
-      return settled;
+      return Effect.void;
     case "RequeueAfter":
       queue.forget(key);
       metrics.reconcileTotal.inc({ controller, result: "requeue_after" });
