@@ -67,7 +67,12 @@ describe("loadCredentials", () => {
     );
     const credentials = await load({ env: { KUBECONFIG: path } });
     expect(credentials.ca?.toString()).toBe("CA-FILE");
-    expect(await credentials.authHeaders()).toEqual({ authorization: "Bearer file-token" });
+    const first = credentials.authHeaders();
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toEqual({ authorization: "Bearer file-token" });
+    // Read again at most once a minute: until then the headers are at hand, without a promise.
+    await writeFile(join(dir, "token"), "rotated-token\n");
+    expect(credentials.authHeaders()).toEqual({ authorization: "Bearer file-token" });
   });
 
   it("uses a static token, and ~/.kube/config when KUBECONFIG is unset", async () => {
@@ -79,7 +84,7 @@ describe("loadCredentials", () => {
     const credentials = await load({ env: {}, home: dir, serviceAccountDir: join(dir, "none") });
     expect(credentials.source).toBe("~/.kube/config");
     expect(credentials.insecureSkipTlsVerify).toBe(true);
-    expect(await credentials.authHeaders()).toEqual({ authorization: "Bearer static" });
+    expect(credentials.authHeaders()).toEqual({ authorization: "Bearer static" });
   });
 
   it("prefers the in-cluster service account, re-reading its rotating token", async () => {

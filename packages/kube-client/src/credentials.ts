@@ -27,9 +27,16 @@ export interface ClusterCredentials {
   readonly insecureSkipTlsVerify: boolean;
   /** Server name to verify the serving certificate against, when it differs from the host. */
   readonly tlsServerName?: string | undefined;
-  /** Headers for the next request (tokens rotate: asked for each request, cached by the source). */
-  readonly authHeaders: () => Promise<Record<string, string>>;
+  /**
+   * Headers for the next request (tokens rotate: asked for each request, cached by the source).
+   * A source that has them at hand returns them as they are, one that must read or refresh them
+   * a promise: most requests then cost no promise.
+   */
+  readonly authHeaders: () => AuthHeaders | Promise<AuthHeaders>;
 }
+
+/** Request headers that authenticate (and impersonate), e.g. `authorization`. */
+export type AuthHeaders = Readonly<Record<string, string>>;
 
 /** Credentials could not be loaded; the message says which file, field or variable and why. */
 export class CredentialsError extends Data.TaggedError("CredentialsError")<{
@@ -72,13 +79,26 @@ export const clusterConfigured = (env: Env = process.env, home: string = homedir
   existsSync(join(home, ".kube", "config"));
 
 /** A token read from a file, re-read at most once a minute (projected tokens rotate hourly). */
-const tokenFromFile = (path: string): (() => Promise<Record<string, string>>) => {
-  let cached: { token: string; at: number } | undefined;
-  return async () => {
-    if (cached === undefined || Date.now() - cached.at > 60_000) {
-      cached = { token: (await readFile(path, "utf8")).trim(), at: Date.now() };
-    }
-    return { authorization: `Bearer ${cached.token}` };
+const tokenFromFile = (path: string): (() => AuthHeaders | Promise<AuthHeaders>) => {
+  let cached: { headers: AuthHeaders; at: number } | undefined;
+  const read = async () => {
+    const token = (await readFile(path, "utf8")).trim();
+    cached = { headers: { authorization: `Bearer ${token}` }, at: Date.now() };
+    return cached.headers;
+  };
+  return () => (cached === undefined || Date.now() - cached.at > 60_000 ? read() : cached.headers);
+};
+
+/** `source`'s headers with `extra` (impersonation) added. */
+const withExtra = (
+  source: () => AuthHeaders | Promise<AuthHeaders>,
+  extra: AuthHeaders,
+): (() => AuthHeaders | Promise<AuthHeaders>) => {
+  if (Object.keys(extra).length === 0) return source;
+  const merge = (headers: AuthHeaders): AuthHeaders => ({ ...headers, ...extra });
+  return () => {
+    const headers = source();
+    return headers instanceof Promise ? headers.then(merge) : merge(headers);
   };
 };
 
@@ -225,16 +245,18 @@ const fromKubeconfig = async (
   if (typeof server !== "string") return fail(path, `cluster "${context.cluster}" has no server`);
   const extraHeaders = impersonation(user);
   const { token, tokenFile, username, password } = user;
-  const credentialHeaders: () => Promise<Record<string, string>> =
+  const fixed = (headers: AuthHeaders) => () => headers;
+  const credentialHeaders: () => AuthHeaders | Promise<AuthHeaders> =
     typeof token === "string"
-      ? async () => ({ authorization: `Bearer ${token}` })
+      ? fixed({ authorization: `Bearer ${token}`, ...extraHeaders })
       : typeof tokenFile === "string"
-        ? tokenFromFile(relative(tokenFile))
+        ? withExtra(tokenFromFile(relative(tokenFile)), extraHeaders)
         : typeof username === "string"
-          ? async () => ({
+          ? fixed({
               authorization: `Basic ${Buffer.from(`${username}:${String(password ?? "")}`).toString("base64")}`,
+              ...extraHeaders,
             })
-          : async () => ({});
+          : fixed(extraHeaders);
   return {
     source,
     server,
@@ -244,10 +266,7 @@ const fromKubeconfig = async (
     insecureSkipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
     tlsServerName:
       typeof cluster["tls-server-name"] === "string" ? cluster["tls-server-name"] : undefined,
-    authHeaders:
-      Object.keys(extraHeaders).length === 0
-        ? credentialHeaders
-        : async () => ({ ...(await credentialHeaders()), ...extraHeaders }),
+    authHeaders: credentialHeaders,
   };
 };
 

@@ -9,6 +9,7 @@ import * as FiberId from "effect/FiberId";
 import * as Stream from "effect/Stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WatchEvent } from "./client.js";
+import type { ClusterCredentials } from "./credentials.js";
 import type { KubeError } from "./errors.js";
 import { makeKubeClient } from "./live.js";
 import { Resources } from "./resource.js";
@@ -26,7 +27,7 @@ const requests: Array<{
 const serve = async (
   handler: Handler,
   pathPrefix = "",
-  authHeaders = async (): Promise<Record<string, string>> => ({ authorization: "Bearer t" }),
+  authHeaders: ClusterCredentials["authHeaders"] = async () => ({ authorization: "Bearer t" }),
 ) => {
   requests.length = 0;
   server = createServer((req, res) => {
@@ -264,6 +265,43 @@ describe("live KubeClient", () => {
     mode = "cut";
     expect((await events(watch())).error).toMatchObject({ _tag: "KubeTransportError" });
     client.close();
+  });
+
+  it("takes headers a credential source has at hand, and fails a request whose source throws", async () => {
+    let token: string | undefined = "at-hand";
+    const client = await serve(
+      (_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"),
+      "",
+      () => {
+        if (token === undefined) throw new Error("token expired and the refresh failed");
+        return { authorization: `Bearer ${token}` };
+      },
+    );
+    await run(client.get(Resources.Namespace, "default"));
+    expect(requests[0]?.headers.authorization).toBe("Bearer at-hand");
+    token = undefined;
+    const failed = await Effect.runPromise(Effect.flip(client.get(Resources.Namespace, "default")));
+    expect(failed).toMatchObject({
+      _tag: "KubeTransportError",
+      detail: "credentials: token expired and the refresh failed",
+    });
+    expect(requests).toHaveLength(1);
+    client.close();
+  });
+
+  it("refuses TLS credentials it cannot use when it is built, naming the server", () => {
+    expect(() =>
+      makeKubeClient(
+        {
+          source: "KUBECONFIG",
+          server: "https://127.0.0.1:6443",
+          cert: Buffer.from("not a certificate"),
+          insecureSkipTlsVerify: false,
+          authHeaders: () => ({}),
+        },
+        { userAgent: "test-agent/1" },
+      ),
+    ).toThrow(/^TLS credentials for https:\/\/127\.0\.0\.1:6443 \(KUBECONFIG\) are not usable: /);
   });
 
   it("lets a watch interrupted while its credentials are read go without an uncaught error", async () => {

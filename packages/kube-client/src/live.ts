@@ -5,6 +5,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import * as tls from "node:tls";
 import * as Chunk from "effect/Chunk";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
@@ -20,7 +21,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from "./client.js";
-import type { ClusterCredentials } from "./credentials.js";
+import type { AuthHeaders, ClusterCredentials } from "./credentials.js";
 import { type KubeError, KubeTransportError, statusError } from "./errors.js";
 import { collectionPath, objectPath, type Resource } from "./resource.js";
 
@@ -41,10 +42,16 @@ interface Answer {
 }
 
 /**
- * Socket reads of a watch (each up to 64 KB of events) parsed but not yet taken by its consumer;
- * past that, the response is paused until the consumer takes one.
+ * Characters of watch events parsed but not yet taken by the consumer (16 socket reads of 64 KB
+ * of ASCII JSON); past that, the response is paused until the consumer takes them.
  */
-const watchBufferChunks = 16;
+const watchBufferChars = 1 << 20;
+
+/** The events of one socket read, and the length of the text they came in. */
+interface WatchBatch {
+  readonly events: ReadonlyArray<WatchEvent>;
+  readonly chars: number;
+}
 
 const contentTypes: Record<Patch["type"], string> = {
   json: "application/json-patch+json",
@@ -80,7 +87,22 @@ const selectorQuery = (options: Selectors) => ({
   fieldSelector: options.fieldSelector,
 });
 
-/** Builds the client; `close` destroys the agent's sockets. */
+/** The TLS context of the credentials' CA, certificate and key; a bad one throws, naming the server. */
+const secureContext = (credentials: ClusterCredentials): tls.SecureContext => {
+  try {
+    return tls.createSecureContext({
+      ...(credentials.ca === undefined ? {} : { ca: credentials.ca }),
+      ...(credentials.cert === undefined ? {} : { cert: credentials.cert }),
+      ...(credentials.key === undefined ? {} : { key: credentials.key }),
+    });
+  } catch (error) {
+    throw new Error(
+      `TLS credentials for ${credentials.server} (${credentials.source}) are not usable: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+};
+
+/** Builds the client; `close` destroys the agent's sockets; throws on unusable TLS credentials. */
 export const makeKubeClient = (
   credentials: ClusterCredentials,
   options: KubeClientOptions,
@@ -88,13 +110,14 @@ export const makeKubeClient = (
   const server = new URL(credentials.server);
   const secure = server.protocol === "https:";
   const maxSockets = options.maxSockets ?? 64;
+  // One TLS context for every connection, rather than the CA, certificate and key as agent
+  // options: https.Agent names its socket pool by them, so every request turned those buffers
+  // into strings (kilobytes each, two or three times a request), and every connection parsed them.
   const agent = secure
     ? new https.Agent({
         keepAlive: true,
         maxSockets,
-        ...(credentials.ca === undefined ? {} : { ca: credentials.ca }),
-        ...(credentials.cert === undefined ? {} : { cert: credentials.cert }),
-        ...(credentials.key === undefined ? {} : { key: credentials.key }),
+        secureContext: secureContext(credentials),
         ...(credentials.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
         ...(credentials.tlsServerName === undefined
           ? {}
@@ -111,15 +134,27 @@ export const makeKubeClient = (
   const basePath = server.pathname.replace(/\/+$/, "");
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
-  const authHeaders = (method: string, path: string) =>
-    Effect.tryPromise({
-      try: () => credentials.authHeaders(),
-      catch: (error) =>
-        new KubeTransportError({
-          method,
-          path,
-          detail: `credentials: ${error instanceof Error ? error.message : String(error)}`,
-        }),
+  const credentialsFailed = (method: string, path: string, error: unknown) =>
+    new KubeTransportError({
+      method,
+      path,
+      detail: `credentials: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  /** The credentials' headers: without a promise when the source has them at hand. */
+  const authHeaders = (method: string, path: string): Effect.Effect<AuthHeaders, KubeError> =>
+    Effect.suspend(() => {
+      let headers: AuthHeaders | Promise<AuthHeaders>;
+      try {
+        headers = credentials.authHeaders();
+      } catch (error) {
+        return Effect.fail(credentialsFailed(method, path, error));
+      }
+      return headers instanceof Promise
+        ? Effect.tryPromise({
+            try: () => headers,
+            catch: (error) => credentialsFailed(method, path, error),
+          })
+        : Effect.succeed(headers);
     });
   /**
    * A request, to be given its "error" listener in the same synchronous step: one destroyed
@@ -202,87 +237,116 @@ export const makeKubeClient = (
     });
     const idleTimeoutMs =
       watchOptions.idleTimeoutMs ?? ((watchOptions.timeoutSeconds ?? 1800) + 30) * 1000;
-    // A bounded buffer with backpressure: the response is paused while its events wait for room,
-    // so an event storm (a mass rollout's pods) waits in the kernel's and the API server's
-    // buffers, not parsed in this heap; a watcher too slow for the API server is dropped by it
-    // and resumes from its last version.
-    return Stream.asyncScoped<WatchEvent, KubeError>(
-      (emit) =>
-        Effect.acquireRelease(
-          Effect.flatMap(authHeaders("GET", path), (auth) =>
-            Effect.sync(() => {
-              const req = request("GET", path, { ...auth, accept: acceptJson });
-              const failed = (detail: string) => {
-                if (!closedByUs.has(req))
-                  void emit.fail(new KubeTransportError({ method: "GET", path, detail }));
-              };
-              req.setTimeout(idleTimeoutMs, () =>
-                req.destroy(new Error(`watch idle for ${idleTimeoutMs} ms`)),
-              );
-              req.on("error", (error) => failed(error.message));
-              req.on("response", (res) => {
-                const status = res.statusCode ?? 0;
-                res.setEncoding("utf8");
-                if (status !== 200) {
-                  let text = "";
-                  res.on("data", (chunk: string) => {
-                    text += chunk;
-                  });
-                  res.on("end", () => {
-                    void emit.fail(statusError("GET", path, status, parse(text)));
-                  });
-                  return;
-                }
-                let pending = "";
-                res.on("data", (chunk: string) => {
-                  pending += chunk;
-                  const lines = pending.split("\n");
-                  pending = lines.pop() ?? "";
-                  const events: Array<WatchEvent> = [];
-                  for (const line of lines) {
-                    if (line.trim() === "") continue;
-                    let event: { type: string; object: KubeObject };
-                    try {
-                      event = JSON.parse(line) as { type: string; object: KubeObject };
-                    } catch {
-                      req.destroy(
-                        new Error(`watch sent a line that is not JSON: ${line.slice(0, 200)}`),
-                      );
-                      return;
-                    }
-                    if (event.type === "ERROR") {
-                      if (events.length > 0) void emit.chunk(Chunk.unsafeFromArray(events));
-                      const code = Number((event.object as { code?: unknown }).code ?? 500);
-                      void emit.fail(statusError("GET", path, code, event.object));
-                      return;
-                    }
-                    events.push(event as WatchEvent);
+    // A bounded buffer with backpressure: the response is paused while the events it delivered
+    // wait for the consumer, so an event storm (a mass rollout's pods) waits in the kernel's and
+    // the API server's buffers, not parsed in this heap; a watcher too slow for the API server is
+    // dropped by it and resumes from its last version. Events are offered without an effect (no
+    // fiber or promise per socket read) and counted back out as the consumer takes them.
+    return Stream.suspend(() => {
+      let buffered = 0;
+      let paused: http.IncomingMessage | undefined;
+      const taken = (batches: Chunk.Chunk<WatchBatch>): Chunk.Chunk<WatchEvent> => {
+        const events: Array<WatchEvent> = [];
+        for (const batch of batches) {
+          buffered -= batch.chars;
+          for (const event of batch.events) events.push(event);
+        }
+        if (paused !== undefined && buffered < watchBufferChars) {
+          paused.resume();
+          paused = undefined;
+        }
+        return Chunk.unsafeFromArray(events);
+      };
+      const batches = Stream.asyncPush<WatchBatch, KubeError>(
+        (emit) =>
+          Effect.acquireRelease(
+            Effect.flatMap(authHeaders("GET", path), (auth) =>
+              Effect.sync(() => {
+                const req = request("GET", path, { ...auth, accept: acceptJson });
+                const failed = (detail: string) => {
+                  if (!closedByUs.has(req))
+                    emit.fail(new KubeTransportError({ method: "GET", path, detail }));
+                };
+                req.setTimeout(idleTimeoutMs, () =>
+                  req.destroy(new Error(`watch idle for ${idleTimeoutMs} ms`)),
+                );
+                req.on("error", (error) => failed(error.message));
+                req.on("response", (res) => {
+                  const status = res.statusCode ?? 0;
+                  res.setEncoding("utf8");
+                  if (status !== 200) {
+                    let text = "";
+                    res.on("data", (chunk: string) => {
+                      text += chunk;
+                    });
+                    res.on("end", () => {
+                      emit.fail(statusError("GET", path, status, parse(text)));
+                    });
+                    return;
                   }
-                  if (events.length === 0) return;
-                  res.pause();
-                  emit.chunk(Chunk.unsafeFromArray(events)).then(
-                    () => res.resume(),
-                    () => undefined, // the stream was closed: the release destroys the request
-                  );
+                  let pending = "";
+                  res.on("data", (chunk: string) => {
+                    const text = pending + chunk;
+                    const last = text.lastIndexOf("\n");
+                    if (last < 0) {
+                      pending = text;
+                      return;
+                    }
+                    pending = text.slice(last + 1);
+                    const events: Array<WatchEvent> = [];
+                    const offer = () => {
+                      if (events.length === 0) return;
+                      buffered += last + 1;
+                      emit.single({ events, chars: last + 1 });
+                    };
+                    for (let from = 0; from <= last; ) {
+                      const to = text.indexOf("\n", from);
+                      const line = text.slice(from, to);
+                      from = to + 1;
+                      if (line.trim() === "") continue;
+                      let event: { type: string; object: KubeObject };
+                      try {
+                        event = JSON.parse(line) as { type: string; object: KubeObject };
+                      } catch {
+                        req.destroy(
+                          new Error(`watch sent a line that is not JSON: ${line.slice(0, 200)}`),
+                        );
+                        return;
+                      }
+                      if (event.type === "ERROR") {
+                        offer();
+                        const code = Number((event.object as { code?: unknown }).code ?? 500);
+                        emit.fail(statusError("GET", path, code, event.object));
+                        return;
+                      }
+                      events.push(event as WatchEvent);
+                    }
+                    offer();
+                    if (buffered >= watchBufferChars && paused === undefined) {
+                      paused = res;
+                      res.pause();
+                    }
+                  });
+                  res.on("error", (error) => failed(error.message));
+                  res.on("close", () => {
+                    if (!res.complete) failed("watch connection closed mid-stream");
+                    else emit.end();
+                  });
                 });
-                res.on("error", (error) => failed(error.message));
-                res.on("close", () => {
-                  if (!res.complete) failed("watch connection closed mid-stream");
-                  else void emit.end();
-                });
-              });
-              req.end();
-              return req;
-            }),
+                req.end();
+                return req;
+              }),
+            ),
+            (req) =>
+              Effect.sync(() => {
+                closedByUs.add(req);
+                req.destroy();
+              }),
           ),
-          (req) =>
-            Effect.sync(() => {
-              closedByUs.add(req);
-              req.destroy();
-            }),
-        ),
-      { bufferSize: watchBufferChunks, strategy: "suspend" },
-    );
+        { bufferSize: "unbounded" },
+      );
+      return Stream.mapChunks(batches, taken);
+    });
   };
   const closedByUs = new WeakSet<http.ClientRequest>();
 

@@ -11,7 +11,7 @@ import {
   type WorkloadRef,
   workloadKey,
 } from "@odigos/crd-types";
-import { type DevicePlanTarget, planDevices } from "@odigos/device-patcher";
+import { type DevicePlan, type DevicePlanTarget, planDevices } from "@odigos/device-patcher";
 import {
   instrumentationFingerprint,
   type RollbackRecord,
@@ -33,6 +33,8 @@ export type Step =
   | {
       readonly _tag: "Write";
       readonly intent: DevicePlanTarget;
+      /** The device changes towards `intent` from the cached workload (annotations not yet added). */
+      readonly devices: DevicePlan;
       readonly action: RolloutAction;
       readonly annotations: Record<string, string | null>;
       readonly reason: string;
@@ -58,6 +60,7 @@ const fieldsOf = (ref: WorkloadRef) => ({
   kind: ref.kind,
 });
 const hold = (recheckMs?: number): Step => ({ _tag: "Hold", recheckMs });
+const uninstrumented: DevicePlanTarget = { _tag: "Uninstrument" };
 const formatMs = (ms: number) =>
   ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
 
@@ -111,7 +114,8 @@ export class DeviceStepPlanner {
     const message = `instrumentation rolled back: ${observation.detail}; not instrumented again until its runtime details, default SDK or opt-in change, or the ${"odigos.io/rollback"} annotation is removed`;
     return {
       _tag: "Write",
-      intent: { _tag: "Uninstrument" },
+      intent: uninstrumented,
+      devices: planDevices(workload, uninstrumented),
       action: "rollback",
       annotations: this.rollouts.annotations("rollback", workload, now, record),
       reason: observation.reason,
@@ -138,7 +142,8 @@ export class DeviceStepPlanner {
     }
     return {
       _tag: "Write",
-      intent: { _tag: "Uninstrument" },
+      intent: uninstrumented,
+      devices: planDevices(workload, uninstrumented),
       action: "uninstrument",
       annotations: this.rollouts.annotations("uninstrument", workload, now),
       reason: verdict.decision.reason,
@@ -146,34 +151,34 @@ export class DeviceStepPlanner {
     };
   }
 
+  /** Plain code; an effect only when the API server must be asked whether its pods crash-loop. */
   private instrument(
     input: StepInput,
     intent: Extract<Verdict["intent"], { _tag: "Instrument" }>,
   ): Effect.Effect<Step, KubeError> {
-    return Effect.gen(this, function* () {
-      const { ref, workload, verdict, now } = input;
-      const fingerprint = this.fingerprint(input, intent.devices);
-      const rolledBack = readRollbackRecord(workload.metadata.annotations);
-      if (rolledBack !== undefined && rolledBack.fingerprint === fingerprint) return hold();
-      const adds = planDevices(workload, intent);
-      const addsDevices = adds._tag === "Patch" && adds.summary.added.length > 0;
-      if (addsDevices) {
-        const blocked = this.blocked(input, fingerprint);
-        if (blocked !== undefined) return blocked;
-        if (!carriesDevices(workload)) {
-          const problem = yield* this.rollouts.crashLoopingBefore(ref, workload);
-          if (problem?._tag === "CrashLoop") return this.unhealthy(ref, workload, problem.detail);
-        }
-      }
-      return {
-        _tag: "Write",
-        intent,
-        action: "instrument",
-        annotations: this.rollouts.annotations("instrument", workload, now),
-        reason: verdict.decision.reason,
-        message: verdict.decision.message,
-      } satisfies Step;
+    const { ref, workload, verdict, now } = input;
+    const fingerprint = this.fingerprint(input, intent.devices);
+    const rolledBack = readRollbackRecord(workload.metadata.annotations);
+    if (rolledBack !== undefined && rolledBack.fingerprint === fingerprint)
+      return Effect.succeed(hold());
+    const devices = planDevices(workload, intent);
+    const write = (): Step => ({
+      _tag: "Write",
+      intent,
+      devices,
+      action: "instrument",
+      annotations: this.rollouts.annotations("instrument", workload, now),
+      reason: verdict.decision.reason,
+      message: verdict.decision.message,
     });
+    const addsDevices = devices._tag === "Patch" && devices.summary.added.length > 0;
+    if (!addsDevices) return Effect.succeed(write());
+    const blocked = this.blocked(input, fingerprint);
+    if (blocked !== undefined) return Effect.succeed(blocked);
+    if (carriesDevices(workload)) return Effect.succeed(write());
+    return Effect.map(this.rollouts.crashLoopingBefore(ref, workload), (problem) =>
+      problem?._tag === "CrashLoop" ? this.unhealthy(ref, workload, problem.detail) : write(),
+    );
   }
 
   /** The circuit breaker, or a fight with another writer, holds a write that adds devices. */

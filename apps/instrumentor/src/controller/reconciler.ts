@@ -21,7 +21,6 @@ import {
 } from "@odigos/crd-types";
 import {
   type DevicePlanSummary,
-  planDevices,
   WorkloadPatcher,
   WorkloadPatcherLive,
   withAnnotations,
@@ -192,22 +191,22 @@ class Reconciler {
         return yield* this.reconcileMissing(ref, runtimeDetails);
       }
       this.orphanSince.delete(key);
-      const waiting = yield* this.awaitingOwnWrite(key, ref, workload);
+      const now = yield* Clock.currentTimeMillis;
+      const waiting = this.awaitingOwnWrite(key, ref, workload, now);
       if (waiting !== undefined) return waiting;
       const verdict = judge(this.state, ref, workload, runtimeDetails, {
         collectorsReady: collectorsReady(this.state.allCollectorsGroups()),
         configuration: this.state.configuration(),
       });
       const subject: Subject = { ref, key, workload, runtimeDetails, verdict, cause };
-      const devices = yield* Effect.either(this.applyDevices(subject));
+      const devices = yield* Effect.either(this.applyDevices(subject, now));
       if (devices._tag === "Left") return { _tag: "Retry", error: devices.left } as ReconcileResult;
-      const { result, deferred } = yield* this.cleanUp(subject, devices.right.wrote);
+      const { result, deferred } = yield* this.cleanUp(subject, devices.right.wrote, now);
       const { settledAt, recheckMs } = devices.right;
       // Our write coming back through the watch needs no decision, unless cleanup waits for it:
       // the next look is then when one is due anyway (the rollout's deadline).
       if (settledAt !== undefined && !deferred && result._tag === "Done") {
-        const thenAt =
-          recheckMs === undefined ? undefined : (yield* Clock.currentTimeMillis) + recheckMs;
+        const thenAt = recheckMs === undefined ? undefined : now + recheckMs;
         if (this.state.expectOwnWrite(ref, settledAt, thenAt)) this.writtenFrom.delete(key);
       }
       // After a write, look again once the bound has passed, in case the watch never brings it back.
@@ -283,56 +282,60 @@ class Reconciler {
   }
 
   /** After our write, wait (bounded) for the watch to deliver it before deciding again. */
-  private awaitingOwnWrite(key: string, ref: WorkloadRef, workload: Workload) {
-    return Effect.gen(this, function* () {
-      const written = this.writtenFrom.get(key);
-      if (written === undefined) return undefined;
-      if (written.version !== workload.metadata.resourceVersion) {
-        this.writtenFrom.delete(key);
-        return undefined;
-      }
-      const waited = (yield* Clock.currentTimeMillis) - written.at;
-      if (waited < awaitOwnWriteMs) return requeueAfter(awaitOwnWriteMs - waited);
+  private awaitingOwnWrite(
+    key: string,
+    ref: WorkloadRef,
+    workload: Workload,
+    now: number,
+  ): ReconcileResult | undefined {
+    const written = this.writtenFrom.get(key);
+    if (written === undefined) return undefined;
+    if (written.version !== workload.metadata.resourceVersion) {
       this.writtenFrom.delete(key);
-      this.log.warn(
-        { ...fieldsOf(ref), reason: "OwnWriteNotSeen", waitedMs: waited },
-        "our last write has not come back through the watch: deciding again from the cache",
-      );
       return undefined;
-    });
+    }
+    const waited = now - written.at;
+    if (waited < awaitOwnWriteMs) return requeueAfter(awaitOwnWriteMs - waited);
+    this.writtenFrom.delete(key);
+    this.log.warn(
+      { ...fieldsOf(ref), reason: "OwnWriteNotSeen", waitedMs: waited },
+      "our last write has not come back through the watch: deciding again from the cache",
+    );
+    return undefined;
   }
 
-  /** The device part: observe the rollout in flight, plan the step, ask a slot, write. */
-  private applyDevices(subject: Subject): Effect.Effect<DeviceOutcome, WriteError | KubeError> {
-    return Effect.gen(this, function* () {
-      const { ref, workload, runtimeDetails, verdict } = subject;
-      const now = yield* Clock.currentTimeMillis;
-      const observation = this.rollouts.observe(ref, workload, now);
-      const inFlight = observation._tag === "InFlight" ? observation.recheckMs : undefined;
-      const step = yield* this.planner.plan({
-        ref,
-        workload,
-        runtimeDetails,
-        verdict,
-        observation,
-        now,
-      });
-      if (step._tag === "LeaveAsIs") {
-        this.reportConfigUnavailable(ref, workload);
-        return { wrote: false, recheckMs: inFlight };
-      }
-      if (step._tag === "Hold") {
-        this.rollouts.withdraw(ref);
-        // Decided again later (the end of a grace period): still caused by the same change.
-        if (subject.cause !== undefined && step.recheckMs !== undefined)
-          this.state.restoreCause(ref, subject.cause);
-        if (this.dryRun.enabled) this.dryRun.plan(ref, []);
-        return { wrote: false, recheckMs: minimum(inFlight, step.recheckMs) };
-      }
-      if (verdict.intent._tag === "Instrument" && step.action === "instrument")
-        this.reportDeviceProblems(ref, workload, verdict.intent.problems);
-      return yield* this.write(subject, step, now, inFlight);
-    });
+  /**
+   * The device part: observe the rollout in flight, plan the step, ask a slot, write. Plain code
+   * around the two effects it may need (asking about crash-looping pods, the patch): it runs
+   * once per reconcile.
+   */
+  private applyDevices(
+    subject: Subject,
+    now: number,
+  ): Effect.Effect<DeviceOutcome, WriteError | KubeError> {
+    const { ref, workload, runtimeDetails, verdict } = subject;
+    const observation = this.rollouts.observe(ref, workload, now);
+    const inFlight = observation._tag === "InFlight" ? observation.recheckMs : undefined;
+    return Effect.flatMap(
+      this.planner.plan({ ref, workload, runtimeDetails, verdict, observation, now }),
+      (step): Effect.Effect<DeviceOutcome, WriteError> => {
+        if (step._tag === "LeaveAsIs") {
+          this.reportConfigUnavailable(ref, workload);
+          return Effect.succeed({ wrote: false, recheckMs: inFlight });
+        }
+        if (step._tag === "Hold") {
+          this.rollouts.withdraw(ref);
+          // Decided again later (the end of a grace period): still caused by the same change.
+          if (subject.cause !== undefined && step.recheckMs !== undefined)
+            this.state.restoreCause(ref, subject.cause);
+          if (this.dryRun.enabled) this.dryRun.plan(ref, []);
+          return Effect.succeed({ wrote: false, recheckMs: minimum(inFlight, step.recheckMs) });
+        }
+        if (verdict.intent._tag === "Instrument" && step.action === "instrument")
+          this.reportDeviceProblems(ref, workload, verdict.intent.problems);
+        return this.write(subject, step, now, inFlight);
+      },
+    );
   }
 
   private write(
@@ -340,54 +343,34 @@ class Reconciler {
     step: Extract<Step, { _tag: "Write" }>,
     now: number,
     inFlight: number | undefined,
-  ) {
-    return Effect.gen(this, function* () {
-      const { ref, key, workload } = subject;
-      const plan = withAnnotations(planDevices(workload, step.intent), workload, step.annotations);
-      if (plan._tag === "NoChange") {
-        this.rollouts.withdraw(ref);
-        if (this.dryRun.enabled) this.dryRun.plan(ref, []);
-        return { wrote: false, recheckMs: inFlight } satisfies DeviceOutcome;
-      }
-      if (this.dryRun.enabled) {
-        this.dryRun.plan(ref, [
-          {
-            verb: "patch",
-            action: step.action,
-            reason: step.reason,
-            detail: JSON.stringify(describeSummary(plan.summary)),
-          },
-        ]);
-        return { wrote: false } satisfies DeviceOutcome;
-      }
-      const slot = this.rollouts.admit(ref, step.action, now);
-      if (slot._tag === "Waiting") {
-        // Written later, when a slot frees: still caused by the same change (its one Event).
-        if (subject.cause !== undefined) {
-          this.state.restoreCause(ref, subject.cause);
-          if (movedBy(subject.cause, this.state, ref, workload, subject.runtimeDetails))
-            this.causes.waiting(subject.cause, ref);
-        }
-        if (!this.announcedWaiting.has(key)) {
-          this.announcedWaiting.add(key);
-          this.log.info(
-            {
-              ...fieldsOf(ref),
-              reason: "WaitingForRolloutSlot",
-              position: slot.position,
-              inFlight: slot.inFlight,
-              limit: slot.limit,
-            },
-            `waiting for a rollout slot: ${slot.inFlight} rolling, ${slot.limit} allowed now, position ${slot.position} in line`,
-          );
-        }
-        return { wrote: false, recheckMs: waitingRecheckMs } satisfies DeviceOutcome;
-      }
-      this.announcedWaiting.delete(key);
-      // Through the patcher held, not the context: providing a service costs a context copy per write.
-      const outcome = yield* writeDevicePlanWith(this.patcher, ref, plan);
-      if (outcome._tag === "Unchanged")
-        return { wrote: false, recheckMs: inFlight } satisfies DeviceOutcome;
+  ): Effect.Effect<DeviceOutcome, WriteError> {
+    const { ref, key, workload } = subject;
+    const plan = withAnnotations(step.devices, workload, step.annotations);
+    if (plan._tag === "NoChange") {
+      this.rollouts.withdraw(ref);
+      if (this.dryRun.enabled) this.dryRun.plan(ref, []);
+      return Effect.succeed({ wrote: false, recheckMs: inFlight });
+    }
+    if (this.dryRun.enabled) {
+      this.dryRun.plan(ref, [
+        {
+          verb: "patch",
+          action: step.action,
+          reason: step.reason,
+          detail: JSON.stringify(describeSummary(plan.summary)),
+        },
+      ]);
+      return Effect.succeed({ wrote: false });
+    }
+    const slot = this.rollouts.admit(ref, step.action, now);
+    if (slot._tag === "Waiting") {
+      this.waitForSlot(subject, slot);
+      return Effect.succeed({ wrote: false, recheckMs: waitingRecheckMs });
+    }
+    this.announcedWaiting.delete(key);
+    // Through the patcher held, not the context: providing a service costs a context copy per write.
+    return Effect.map(writeDevicePlanWith(this.patcher, ref, plan), (outcome): DeviceOutcome => {
+      if (outcome._tag === "Unchanged") return { wrote: false, recheckMs: inFlight };
       this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });
       this.rollouts.written(ref, step.action, (workload.metadata.generation ?? 0) + 1);
       this.announce(subject, step, outcome.summary);
@@ -399,8 +382,33 @@ class Reconciler {
         settledAt: touchesRollback ? undefined : outcome.resourceVersion,
         // In flight already, the rollout keeps its slot and its deadline; else it starts now.
         recheckMs: inFlight ?? this.rollouts.settings.rolloutTimeoutMs,
-      } satisfies DeviceOutcome;
+      };
     });
+  }
+
+  /** No rollout slot yet: written later, when one frees, still as part of the same change. */
+  private waitForSlot(
+    subject: Subject,
+    slot: { readonly position: number; readonly inFlight: number; readonly limit: number },
+  ): void {
+    const { ref, key, workload } = subject;
+    if (subject.cause !== undefined) {
+      this.state.restoreCause(ref, subject.cause);
+      if (movedBy(subject.cause, this.state, ref, workload, subject.runtimeDetails))
+        this.causes.waiting(subject.cause, ref);
+    }
+    if (this.announcedWaiting.has(key)) return;
+    this.announcedWaiting.add(key);
+    this.log.info(
+      {
+        ...fieldsOf(ref),
+        reason: "WaitingForRolloutSlot",
+        position: slot.position,
+        inFlight: slot.inFlight,
+        limit: slot.limit,
+      },
+      `waiting for a rollout slot: ${slot.inFlight} rolling, ${slot.limit} allowed now, position ${slot.position} in line`,
+    );
   }
 
   private reportConfigUnavailable(ref: WorkloadRef, workload: Workload) {
@@ -474,33 +482,33 @@ class Reconciler {
       );
   }
 
-  private cleanUp(subject: Subject, wroteWorkload: boolean) {
-    return Effect.gen(this, function* () {
-      const { ref, key, workload, runtimeDetails } = subject;
-      const { optIn, decision } = subject.verdict;
-      const planned = planWorkloadCleanup({ ref, workload, optIn, runtimeDetails });
-      const actions = planned.filter(
-        // A second patch from the same cached copy would conflict with the first: it runs next time round.
-        (action) => !(wroteWorkload && action._tag === "RemoveReportedName"),
-      );
-      const deferred = actions.length < planned.length;
-      if (this.dryRun.enabled)
-        return {
-          deferred,
-          result: actions.length === 0 ? done : this.planCleanup(ref, actions, optIn.reason),
-        };
-      if (actions.length === 0) return { deferred, result: done };
-      const report = yield* Effect.provide(runCleanup(actions), this.cleanupWriters);
+  private cleanUp(
+    subject: Subject,
+    wroteWorkload: boolean,
+    now: number,
+  ): Effect.Effect<{ readonly deferred: boolean; readonly result: ReconcileResult }> {
+    const { ref, key, workload, runtimeDetails } = subject;
+    const { optIn, decision } = subject.verdict;
+    const planned = planWorkloadCleanup({ ref, workload, optIn, runtimeDetails });
+    const actions = planned.filter(
+      // A second patch from the same cached copy would conflict with the first: it runs next time round.
+      (action) => !(wroteWorkload && action._tag === "RemoveReportedName"),
+    );
+    const deferred = actions.length < planned.length;
+    if (this.dryRun.enabled)
+      return Effect.succeed({
+        deferred,
+        result: actions.length === 0 ? done : this.planCleanup(ref, actions, optIn.reason),
+      });
+    if (actions.length === 0) return Effect.succeed({ deferred, result: done });
+    return Effect.map(Effect.provide(runCleanup(actions), this.cleanupWriters), (report) => {
       for (const action of report.done) {
         this.log.info(
           { ...fieldsOf(ref), reason: optIn.reason, action: action._tag },
           `cleaned up: ${decision.message}`,
         );
         if (action._tag === "RemoveReportedName")
-          this.writtenFrom.set(key, {
-            version: workload.metadata.resourceVersion,
-            at: yield* Clock.currentTimeMillis,
-          });
+          this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });
         if (action._tag === "DeleteRuntimeDetails" && runtimeDetails !== undefined) {
           this.deletedRuntimeDetails.set(key, action.uid);
           this.events.normal(
