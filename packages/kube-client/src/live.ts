@@ -53,6 +53,39 @@ interface WatchBatch {
   readonly chars: number;
 }
 
+/** What the complete lines of a watch's text hold. */
+interface WatchLines {
+  /** The events, up to an ERROR or a line that is not JSON. */
+  readonly events: Array<WatchEvent>;
+  /** Characters of the complete lines; the rest is the start of a line still to come. */
+  readonly chars: number;
+  /** The Status of an ERROR event, which ends the watch. */
+  readonly error?: unknown;
+  /** The start of a line that is not JSON, which ends the watch. */
+  readonly notJson?: string | undefined;
+}
+
+/** Parses the complete lines of `text` (newline-delimited watch events). */
+const parseWatchLines = (text: string): WatchLines => {
+  const chars = text.lastIndexOf("\n") + 1;
+  const events: Array<WatchEvent> = [];
+  for (let from = 0; from < chars; ) {
+    const to = text.indexOf("\n", from);
+    const line = text.slice(from, to);
+    from = to + 1;
+    if (line.trim() === "") continue;
+    let event: { type: string; object: KubeObject };
+    try {
+      event = JSON.parse(line) as { type: string; object: KubeObject };
+    } catch {
+      return { events, chars, notJson: line.slice(0, 200) };
+    }
+    if (event.type === "ERROR") return { events, chars, error: event.object };
+    events.push(event as WatchEvent);
+  }
+  return { events, chars };
+};
+
 const contentTypes: Record<Patch["type"], string> = {
   json: "application/json-patch+json",
   merge: "application/merge-patch+json",
@@ -287,41 +320,27 @@ export const makeKubeClient = (
                   let pending = "";
                   res.on("data", (chunk: string) => {
                     const text = pending + chunk;
-                    const last = text.lastIndexOf("\n");
-                    if (last < 0) {
+                    const lines = parseWatchLines(text);
+                    if (lines.chars === 0) {
                       pending = text;
                       return;
                     }
-                    pending = text.slice(last + 1);
-                    const events: Array<WatchEvent> = [];
-                    const offer = () => {
-                      if (events.length === 0) return;
-                      buffered += last + 1;
-                      emit.single({ events, chars: last + 1 });
-                    };
-                    for (let from = 0; from <= last; ) {
-                      const to = text.indexOf("\n", from);
-                      const line = text.slice(from, to);
-                      from = to + 1;
-                      if (line.trim() === "") continue;
-                      let event: { type: string; object: KubeObject };
-                      try {
-                        event = JSON.parse(line) as { type: string; object: KubeObject };
-                      } catch {
-                        req.destroy(
-                          new Error(`watch sent a line that is not JSON: ${line.slice(0, 200)}`),
-                        );
-                        return;
-                      }
-                      if (event.type === "ERROR") {
-                        offer();
-                        const code = Number((event.object as { code?: unknown }).code ?? 500);
-                        emit.fail(statusError("GET", path, code, event.object));
-                        return;
-                      }
-                      events.push(event as WatchEvent);
+                    pending = text.slice(lines.chars);
+                    if (lines.notJson !== undefined) {
+                      req.destroy(
+                        new Error(`watch sent a line that is not JSON: ${lines.notJson}`),
+                      );
+                      return;
                     }
-                    offer();
+                    if (lines.events.length > 0) {
+                      buffered += lines.chars;
+                      emit.single({ events: lines.events, chars: lines.chars });
+                    }
+                    if (lines.error !== undefined) {
+                      const code = Number((lines.error as { code?: unknown }).code ?? 500);
+                      emit.fail(statusError("GET", path, code, lines.error));
+                      return;
+                    }
                     if (buffered >= watchBufferChars && paused === undefined) {
                       paused = res;
                       res.pause();
