@@ -145,6 +145,10 @@ describe("the stand-in node agent", () => {
           () => lines.some((line) => line.reason === "Inspecting"),
           "inspecting cart's pod",
         );
+        // The delay counts from the clock reading the line names (TestClock starts at 0).
+        expect(lines.find((line) => line.reason === "Inspecting")?.since).toBe(
+          new Date(0).toISOString(),
+        );
         yield* TestClock.adjust(1_999);
         expect(details()).toBeUndefined();
         yield* TestClock.adjust(1);

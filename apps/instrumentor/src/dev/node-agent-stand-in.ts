@@ -303,6 +303,8 @@ export const runNodeAgentStandIn = (
                 reason: "Inspecting",
                 pod: answer.pod,
                 delayMs: options.delayMs,
+                // What the delay counts from: this pass's clock, a little before the line's own time.
+                since: new Date(now).toISOString(),
               },
               `stand-in node agent: ${name} is opted in and has no runtime details; inspecting pod ${answer.pod}`,
             );
