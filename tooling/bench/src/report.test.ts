@@ -6,6 +6,7 @@ import {
   type CycleResult,
   coldRatio,
   evaluateTargets,
+  freshFloorRatio,
   type PhaseResult,
   phaseRequestProblems,
   renderReport,
@@ -155,6 +156,51 @@ describe("the cycles' medians", () => {
     const report = renderReport({ ...result, targets });
     expect(report).toContain("### Cold starts");
     expect(report).toMatch(/\|\s+1 \| 0\.90 s \/ 0\.90 s\s+\| 1\.20 s \|/);
+    expect(targets.some((target) => target.name.includes("fresh floor process"))).toBe(false);
+  });
+
+  it("judge a cold start against a fresh floor process when there was one", () => {
+    const floorRun = (ready: number, unready: number) => ({
+      concurrency: 8,
+      ready: phase("f", ready),
+      unready: phase("f", unready),
+    });
+    const start = (n: number, wallMs: number, fresh: ReturnType<typeof floorRun> | undefined) => ({
+      start: n,
+      ready: phase(`cold ready #${n}`, wallMs),
+      unready: phase(`cold unready #${n}`, wallMs),
+      floorBefore: floorRun(1000, 1000),
+      floorAfter: floorRun(1000, 1000),
+      freshFloor: fresh,
+      rssAfterSyncBytes: 79 * 1048576,
+    });
+    // ready: 1200 / 1000, 1500 / 1250, 1300 / 1000 = 1.20, 1.20, 1.30; the start without one is left out.
+    const result = {
+      ...emptyResult,
+      floor: { reference: 8, runs: [floorRun(1000, 1000)] },
+      cycles: [cycle(1, 1100)],
+      coldStarts: [
+        start(1, 1200, floorRun(1000, 1500)),
+        start(2, 1500, floorRun(1250, 1000)),
+        start(3, 1300, floorRun(1000, 1000)),
+        start(4, 1300, undefined),
+      ],
+    };
+    expect(freshFloorRatio(result.coldStarts[0] as ColdStart, "unready")).toBeCloseTo(0.8);
+    expect(Number.isNaN(freshFloorRatio(result.coldStarts[3] as ColdStart, "ready"))).toBe(true);
+    const targets = evaluateTargets(result);
+    expect(
+      targets.find((target) =>
+        target.name.startsWith("ready, cycle 1 (cold) of 3 fresh starts vs a fresh floor"),
+      ),
+    ).toMatchObject({ measured: "1.20× (each: 1.20×, 1.20×, 1.30×)", met: true });
+    expect(
+      targets.find((target) =>
+        target.name.startsWith("unready, cycle 1 (cold) of 3 fresh starts vs a fresh floor"),
+      ),
+    ).toMatchObject({ measured: "1.30× (each: 0.80×, 1.50×, 1.30×)", met: false });
+    const report = renderReport({ ...result, targets });
+    expect(report).toMatch(/\| 1\.00 s \/ 1\.50 s\s+\| 1\.20× \/ 0\.80×/);
   });
 });
 

@@ -114,6 +114,11 @@ export interface ColdStart {
   readonly unready: PhaseResult;
   readonly floorBefore: FloorRun;
   readonly floorAfter: FloorRun;
+  /**
+   * The floor client in a fresh process of its own, right after the instrumentor stopped: its
+   * first passes, cold as the instrumentor's first cycle (runs before this field have none).
+   */
+  readonly freshFloor?: FloorRun | undefined;
   /** RSS once its initial reconcile was done, as `startup.rssAfterSyncBytes`. */
   readonly rssAfterSyncBytes: number;
 }
@@ -124,6 +129,12 @@ export interface ColdStart {
  */
 export const coldRatio = (start: ColdStart, which: "ready" | "unready"): number =>
   start[which].wallMs / ((start.floorBefore[which].wallMs + start.floorAfter[which].wallMs) / 2);
+
+/** A cold cycle against the fresh floor process's first passes (NaN without one). */
+export const freshFloorRatio = (start: ColdStart, which: "ready" | "unready"): number =>
+  start.freshFloor === undefined
+    ? Number.NaN
+    : start[which].wallMs / start.freshFloor[which].wallMs;
 
 /** The cycles the medians are taken over: all but one run cold by the GC probe. */
 export const warmCycles = (cycles: ReadonlyArray<CycleResult>): ReadonlyArray<CycleResult> =>
@@ -301,6 +312,18 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
           : "not run",
         met: known(typicalCold) ? typicalCold <= 1.25 : undefined,
       });
+      const freshRatios = cold.map((start) => freshFloorRatio(start, which)).filter(known);
+      if (freshRatios.length > 0) {
+        const typicalFresh = median(freshRatios);
+        targets.push({
+          name: `${which}, cycle 1 (cold) of ${freshRatios.length} fresh starts vs a fresh floor process, median`,
+          target: "≤ 1.25×",
+          measured: known(typicalFresh)
+            ? `${ratio(typicalFresh)} (each: ${freshRatios.map(ratio).join(", ")})`
+            : "not run",
+          met: known(typicalFresh) ? typicalFresh <= 1.25 : undefined,
+        });
+      }
     }
     targets.push({
       name: `${which}, median of ${warmRatios.length} cycles vs floor`,
@@ -572,6 +595,8 @@ export const renderReport = (result: BenchResult): string => {
           "unready",
           "floor after",
           "× floor beside (ready / unready)",
+          "fresh floor",
+          "× fresh floor",
           "instr. CPU",
           "of it GC",
           "RSS after sync",
@@ -584,15 +609,19 @@ export const renderReport = (result: BenchResult): string => {
           seconds(start.unready.wallMs),
           pair(start.floorAfter),
           `${ratio(coldRatio(start, "ready"))} / ${ratio(coldRatio(start, "unready"))}`,
+          start.freshFloor === undefined ? "–" : pair(start.freshFloor),
+          start.freshFloor === undefined
+            ? "–"
+            : `${ratio(freshFloorRatio(start, "ready"))} / ${ratio(freshFloorRatio(start, "unready"))}`,
           instrumentorCpuOf([start.ready, start.unready]),
           gcOf([start.ready, start.unready]),
           megabytes(start.rssAfterSyncBytes),
           otherLoadOf([start.ready, start.unready]),
         ]),
-        ["r", "l", "r", "r", "l", "r", "r", "r", "r", "r"],
+        ["r", "l", "r", "r", "l", "r", "l", "r", "r", "r", "r", "r"],
       ),
       "",
-      `Each start is a new instrumentor process (the production entry, no inspector) timed through one ready and one unready phase, its first writes, as cycle 1 above; its floor is the mean of the c=${floor?.reference ?? "?"} floor runs just before it started and just after it stopped, which cancels the drift _The floor drifts_ (README) describes.`,
+      `Each start is a new instrumentor process (the production entry, no inspector) timed through one ready and one unready phase, its first writes, as cycle 1 above; its floor is the mean of the c=${floor?.reference ?? "?"} floor runs just before it started and just after it stopped, which cancels the drift _The floor drifts_ (README) describes. _Fresh floor_: the same floor client in a new process of its own, started after the instrumentor stopped, timed through its first two passes: cold as the instrumentor's first cycle.`,
       "",
     );
   }

@@ -15,11 +15,10 @@ import {
   metricSum,
   startInstrumentor,
 } from "@odigos/harness";
-import { hasStatus } from "@odigos/kube-client";
-import * as Effect from "effect/Effect";
-import * as Schedule from "effect/Schedule";
 import type { BenchOptions } from "./args.js";
 import type { RequestSummary } from "./audit.js";
+import { patchAll } from "./floor.js";
+import { startFreshFloor } from "./fresh-floor.js";
 import { Inspector } from "./inspector.js";
 import {
   benchClient,
@@ -41,6 +40,7 @@ import {
   type CycleResult,
   coldRatio,
   type FloorRun,
+  freshFloorRatio,
   type PhaseResult,
 } from "./results.js";
 import { settled } from "./settle.js";
@@ -187,41 +187,25 @@ export async function runBench(
     const noneInstrumented = () => tracker.withDevicesCount === 0;
 
     // ---- the floor -----------------------------------------------------------
-    /** Patches every workload to `ready` (devices) or not with `concurrency` in flight, as fast as the server takes it. */
+    /**
+     * Patches every workload to `ready` (devices) or not with `concurrency` in flight, as fast as
+     * the server takes it, from this process or (`patches`) from another, until the watch sees it.
+     */
     const floorPass = async (
       concurrency: number,
       ready: boolean,
       suffix = "",
+      patches: () => Promise<void> = () =>
+        patchAll(
+          { client: floorClient, workload: (key) => tracker.workload(key), specs, desired },
+          concurrency,
+          ready,
+        ),
     ): Promise<PhaseResult> => {
       const name = `floor ${ready ? "ready" : "unready"} c=${concurrency}${suffix}`;
       const mark = await meter.begin(true);
       const started = performance.now();
-      await pool(specs, concurrency, async (spec) => {
-        const key = keyOf(spec);
-        // From the watch's copy, as the instrumentor patches from its cache; a 409 (the watch has
-        // not delivered the latest version yet) is retried from a fresher copy.
-        const patchFromWatch = Effect.suspend(() => {
-          const state = tracker.workload(key);
-          if (state === undefined) return Effect.dieMessage(`${key} is not in the watch cache`);
-          const operations = devicePatch(state, ready ? (desired.get(key) ?? {}) : {});
-          if (operations === undefined) return Effect.void;
-          return floorClient.patch(
-            workloadResource(spec.kind),
-            spec.name,
-            { type: "json", operations },
-            { namespace: spec.namespace },
-          );
-        });
-        await send(
-          patchFromWatch.pipe(
-            Effect.retry({
-              while: (error) => hasStatus(error, 409),
-              times: 20,
-              schedule: Schedule.spaced("5 millis"),
-            }),
-          ),
-        );
-      });
+      await patches();
       const seen = await waitTracker(
         ready ? allInstrumented : noneInstrumented,
         name,
@@ -562,6 +546,27 @@ export async function runBench(
         ready: await floorPass(reference, true, suffix),
         unready: await floorPass(reference, false, suffix),
       });
+      // A floor client as fresh as the instrumentor: its own process, its first passes.
+      const freshFloorRun = async (start: number): Promise<FloorRun> => {
+        const fresh = startFreshFloor({
+          kubeconfigPath: controlPlane.kubeconfigPath,
+          workloads: n,
+          namespaces: options.namespaces,
+          concurrency: reference,
+          timeoutMs: phaseTimeoutMs,
+        });
+        try {
+          const suffix = ` (fresh process ${start})`;
+          const states = () => specs.flatMap((spec) => tracker.workload(keyOf(spec)) ?? []);
+          await fresh.load(states());
+          const ready = await floorPass(reference, true, suffix, () => fresh.pass("ready"));
+          await fresh.load(states());
+          const unready = await floorPass(reference, false, suffix, () => fresh.pass("unready"));
+          return { concurrency: reference, ready, unready };
+        } finally {
+          await fresh.close();
+        }
+      };
       await setCollectorsReady(false);
       // A start begins where the main run began: collectors not ready, no devices.
       if (tracker.withDevicesCount > 0) await floorPass(reference, false, " (reset)");
@@ -582,6 +587,7 @@ export async function runBench(
           log(`  cold start ${start}: the instrumentor exited with ${code} on SIGTERM`);
         meter.detach();
         freshSampler.stop();
+        const freshFloor = await freshFloorRun(start);
         const floorAfter = await floorRun(` (after cold ${start})`);
         const entry: ColdStart = {
           start,
@@ -589,11 +595,12 @@ export async function runBench(
           unready,
           floorBefore,
           floorAfter,
+          freshFloor,
           rssAfterSyncBytes,
         };
         result.coldStarts.push(entry);
         log(
-          `cold start ${start}: ready ${coldRatio(entry, "ready").toFixed(2)}×, unready ${coldRatio(entry, "unready").toFixed(2)}× the floor beside it, RSS after sync ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB`,
+          `cold start ${start}: ready ${coldRatio(entry, "ready").toFixed(2)}×, unready ${coldRatio(entry, "unready").toFixed(2)}× the floor beside it, ${freshFloorRatio(entry, "ready").toFixed(2)}× / ${freshFloorRatio(entry, "unready").toFixed(2)}× a fresh floor process, RSS after sync ${(rssAfterSyncBytes / 1048576).toFixed(0)} MB`,
         );
         floorBefore = floorAfter;
       }
