@@ -300,30 +300,28 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
         : "not run",
       met: known(headline) ? headline <= 1.25 : undefined,
     });
-    const cold = result.coldStarts ?? [];
-    if (cold.length > 0) {
-      const coldRatios = cold.map((start) => coldRatio(start, which));
-      const typicalCold = median(coldRatios);
-      targets.push({
-        name: `${which}, cycle 1 (cold) of ${cold.length} fresh starts vs the floor beside each, median`,
+    /** The median of the cold starts' ratios against one floor, each shown. */
+    const coldTarget = (ratios: ReadonlyArray<number>, against: string): Target => {
+      const typicalCold = median(ratios);
+      return {
+        name: `${which}, cycle 1 (cold) of ${ratios.length} fresh starts vs ${against}, median`,
         target: "≤ 1.25×",
         measured: known(typicalCold)
-          ? `${ratio(typicalCold)} (each: ${coldRatios.map(ratio).join(", ")})`
+          ? `${ratio(typicalCold)} (each: ${ratios.map(ratio).join(", ")})`
           : "not run",
         met: known(typicalCold) ? typicalCold <= 1.25 : undefined,
-      });
+      };
+    };
+    const cold = result.coldStarts ?? [];
+    if (cold.length > 0) {
+      targets.push(
+        coldTarget(
+          cold.map((start) => coldRatio(start, which)),
+          "the floor beside each",
+        ),
+      );
       const freshRatios = cold.map((start) => freshFloorRatio(start, which)).filter(known);
-      if (freshRatios.length > 0) {
-        const typicalFresh = median(freshRatios);
-        targets.push({
-          name: `${which}, cycle 1 (cold) of ${freshRatios.length} fresh starts vs a fresh floor process, median`,
-          target: "≤ 1.25×",
-          measured: known(typicalFresh)
-            ? `${ratio(typicalFresh)} (each: ${freshRatios.map(ratio).join(", ")})`
-            : "not run",
-          met: known(typicalFresh) ? typicalFresh <= 1.25 : undefined,
-        });
-      }
+      if (freshRatios.length > 0) targets.push(coldTarget(freshRatios, "a fresh floor process"));
     }
     targets.push({
       name: `${which}, median of ${warmRatios.length} cycles vs floor`,
