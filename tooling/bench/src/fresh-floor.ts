@@ -13,6 +13,8 @@ export interface FreshFloor {
   readonly pass: (which: "ready" | "unready") => Promise<void>;
   /** Closes its stdin and waits for it to exit; rejects on a non-zero exit. */
   readonly close: () => Promise<void>;
+  /** Kills it (after a failed pass: its own exit must not hide that failure). */
+  readonly kill: () => void;
 }
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), "fresh-floor-main.js");
@@ -68,6 +70,9 @@ export const startFreshFloor = (options: {
     pass: async (which) => {
       child.stdin.write(`${which}\n`);
       await expect(`done ${which}`);
+    },
+    kill: () => {
+      child.kill("SIGKILL");
     },
     close: async () => {
       child.stdin.end();

@@ -562,9 +562,11 @@ export async function runBench(
           const ready = await floorPass(reference, true, suffix, () => fresh.pass("ready"));
           await fresh.load(states());
           const unready = await floorPass(reference, false, suffix, () => fresh.pass("unready"));
-          return { concurrency: reference, ready, unready };
-        } finally {
           await fresh.close();
+          return { concurrency: reference, ready, unready };
+        } catch (error) {
+          fresh.kill();
+          throw error;
         }
       };
       await setCollectorsReady(false);
