@@ -104,7 +104,13 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
 const words = (value: string | undefined): string[] =>
   value === undefined ? [] : value.split(/\s+/).filter((word) => word !== "");
 
-const positive = (name: string, value: string | undefined, fallback: number, min = 1): number => {
+/** A flag's integer value of at least `min`, or `fallback` when it is not given. */
+export const positive = (
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+): number => {
   if (value === undefined) return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min)

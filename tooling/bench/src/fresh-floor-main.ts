@@ -15,6 +15,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { workloadResource } from "@odigos/crd-types";
 import * as Effect from "effect/Effect";
+import { positive } from "./args.js";
 import { patchAll } from "./floor.js";
 import { benchClient } from "./meter.js";
 import {
@@ -26,13 +27,6 @@ import {
   type WorkloadState,
 } from "./workloads.js";
 
-const number = (name: string, value: string | undefined): number => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0)
-    throw new Error(`--${name} needs a positive integer, got ${value ?? "nothing"}`);
-  return parsed;
-};
-
 const main = async (): Promise<void> => {
   const { values } = parseArgs({
     options: {
@@ -43,11 +37,12 @@ const main = async (): Promise<void> => {
     },
   });
   if (values.kubeconfig === undefined) throw new Error("--kubeconfig is required");
+  // The benchmark always passes all three; the fallbacks are its own defaults.
   const specs = planWorkloads(
-    number("workloads", values.workloads),
-    number("namespaces", values.namespaces),
+    positive("workloads", values.workloads, 1000),
+    positive("namespaces", values.namespaces, 20),
   );
-  const concurrency = number("concurrency", values.concurrency);
+  const concurrency = positive("concurrency", values.concurrency, 8);
   const desired = new Map(specs.map((spec) => [keyOf(spec), expectedDevices(spec)]));
   const client = await benchClient(values.kubeconfig, "floor");
   const copies = new Map<string, WorkloadState>();

@@ -43,6 +43,8 @@ export const startFreshFloor = (options: {
     stderr += chunk;
   });
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  // A failed spawn rejects it; `close` reports that, and a killed process is never awaited.
+  exited.catch(() => undefined);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const expect = async (wanted: string): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
