@@ -12,7 +12,8 @@
 # what it links (glibc, libstdc++) and nothing else. Behind a TLS-inspecting proxy, give the
 # build steps its CA bundle as a secret (never stored in a layer):
 #   docker build --secret id=extra-ca,src=/etc/ssl/certs/ca-certificates.crt .
-ARG NODE_VERSION=24
+# The pinned Node of .node-version (a test checks they agree): what the tests and the benchmark run on.
+ARG NODE_VERSION=24.22.3
 ARG BUILD_IMAGE=docker.io/library/node:${NODE_VERSION}-bookworm-slim
 ARG RUNTIME_IMAGE=docker.io/library/node:${NODE_VERSION}-bookworm-slim
 

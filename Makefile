@@ -1,8 +1,19 @@
-# The two set-up commands of the README. Each works on a fresh clone: it finds
-# pnpm (or runs the pinned one through npx), installs from the lockfile, then runs.
+# The two set-up commands of the README. Each works on a fresh clone: it puts the pinned Node
+# (.node-version, what the image ships) first on PATH, fetching it once into the cache when the
+# machine's node is another version (tooling/node/src/ensure-node.sh); finds pnpm (or runs the
+# pinned one through npx); installs from the lockfile, then runs.
+NODE_BIN := $(shell bash tooling/node/src/ensure-node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not get the pinned Node $(shell cat .node-version): see the ensure-node lines above)
+endif
+export PATH := $(NODE_BIN):$(PATH)
 PNPM := $(shell command -v pnpm >/dev/null 2>&1 && echo pnpm || echo npx --yes pnpm@10.34.8)
 
-.PHONY: start test install bench image
+.PHONY: start test install bench image node
+
+## Prints the pinned Node's directory (fetched into ~/.cache/odigos-ts/node when missing).
+node:
+	@echo $(NODE_BIN)
 
 install:
 	$(PNPM) install --frozen-lockfile

@@ -14,7 +14,8 @@
 # converges the standard scenario, exits 0 on SIGTERM. That needs the workspace built
 # (`make image` does it first).
 #
-# Environment: IMAGE (the tag to build), NODE_VERSION (exact Node.js version of the bases),
+# Environment: IMAGE (the tag to build), NODE_VERSION (exact Node.js version of the bases;
+# default the pinned one of .node-version),
 # DEBIAN_SUITE (bookworm). The bases are built once per version and reused; delete them with
 # `podman rmi` to rebuild. Needs podman, mmdebstrap (apt-get install podman mmdebstrap) and npm.
 set -euo pipefail
@@ -26,7 +27,7 @@ case "${1:-}" in
   *) printf 'usage: %s [--no-test]\n' "$0" >&2; exit 2 ;;
 esac
 
-node_version=${NODE_VERSION:-24.21.0}
+node_version=${NODE_VERSION:-$(tr -d ' \r\n' <.node-version)}
 suite=${DEBIAN_SUITE:-bookworm}
 pnpm_version=$(node -p 'require("./package.json").packageManager.split("@")[1]')
 app_version=$(node -p 'require("./apps/instrumentor/package.json").version')
@@ -55,9 +56,13 @@ ulimits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=4096:4096
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The official Node.js binary, as npm's node-linux-<arch> package ships it (npm checks the
-# registry's sha512 of the tarball).
+# The official Node.js binary, as npm's node-linux-<arch> package ships it: the one the tests run
+# on, from the same cache (tooling/node/src/ensure-node.sh checks it against the pinned integrity).
 node_binary() {
+  if [ "$node_version" = "$(tr -d ' \r\n' <.node-version)" ]; then
+    printf '%s/node\n' "$(bash tooling/node/src/ensure-node.sh --official)"
+    return
+  fi
   if [ ! -x "$work/node/bin/node" ]; then
     say "fetching node-linux-$arch@$node_version from the npm registry"
     (cd "$work" && npm pack --silent "node-linux-$arch@$node_version" >/dev/null)

@@ -117,7 +117,7 @@ const result = await build({
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node20",
+  target: "node24",
   splitting: true,
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",

@@ -292,7 +292,9 @@ describe("the production bundle (tooling/bundle)", () => {
             uid: container.runAsUser,
             gid: container.runAsGroup,
             env,
-            command: [process.execPath, ...productionNodeFlags, entry],
+            // The image's ENTRYPOINT: the tests' Node where the image has it.
+            node: process.execPath,
+            command: ["/usr/local/bin/node", ...productionNodeFlags, entry],
           }),
           args: container.args,
         });

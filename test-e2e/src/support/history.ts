@@ -7,6 +7,7 @@
  */
 import {
   credentialsFromKubeconfig,
+  hasStatus,
   KubeClient,
   type KubeClientApi,
   type KubeObject,
@@ -16,6 +17,7 @@ import {
 } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Fiber from "effect/Fiber";
+import * as Schedule from "effect/Schedule";
 import * as Stream from "effect/Stream";
 import { waitFor } from "./wait-for.js";
 
@@ -83,7 +85,10 @@ export const record = async (
   ))
     add("LISTED", object);
   let from = listed.resourceVersion;
-  // A watch the server ends resumes from the last version; one that fails stops the recording.
+  // A watch the server ends resumes from the last version, and so does one the server turns
+  // away for now (429 "storage is (re)initializing": its watch cache of the resource is being
+  // built, as just after a CRD is established; nothing is lost, the watch resumes from `from`);
+  // any other failure stops the recording.
   const follow = Effect.forever(
     Effect.suspend(() =>
       Stream.runForEach(client.watch(resource, { namespace, resourceVersion: from }), (event) =>
@@ -92,6 +97,12 @@ export const record = async (
           from = event.object.metadata.resourceVersion ?? from;
         }),
       ),
+    ).pipe(
+      Effect.retry({
+        while: (error) => hasStatus(error, 429),
+        schedule: Schedule.spaced("200 millis"),
+        times: 150,
+      }),
     ),
   ).pipe(
     Effect.catchAll((error) =>

@@ -35,12 +35,13 @@ export function sandboxUnavailable(): string | undefined {
   return undefined;
 }
 
-// $1 app folder, $2 service-account folder, $3 uid, $4 gid, then NAME=value... and the command.
+// $1 app folder, $2 service-account folder, $3 uid, $4 gid, $5 the Node binary for
+// /usr/local/bin/node (or empty), then NAME=value... and the command.
 // Every mount first becomes read-only (also those a later mount hides); then /var/run gets a
 // tmpfs of this namespace only, to hold the mount point Kubernetes uses. A mount that cannot be
 // made read-only is reported on stderr, and the caller's check of the mounts fails.
 const script = `set -eu
-app="$1"; secrets="$2"; uid="$3"; gid="$4"; shift 4
+app="$1"; secrets="$2"; uid="$3"; gid="$4"; node="$5"; shift 5
 for target in $(awk '{ print $5 }' /proc/self/mountinfo | sort -u); do
   case "$target" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
   mount -o remount,bind,ro "$target" || echo "pod-sandbox: cannot make $target read-only" >&2
@@ -50,6 +51,13 @@ mkdir -p ${serviceAccountMountPath}
 mount --bind "$secrets" ${serviceAccountMountPath}
 mount -o remount,bind,ro ${serviceAccountMountPath}
 mount -o remount,bind,ro /var/run
+if [ -n "$node" ]; then
+  mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev tmpfs /usr/local/bin
+  : >/usr/local/bin/node
+  mount --bind "$node" /usr/local/bin/node
+  mount -o remount,bind,ro /usr/local/bin/node
+  mount -o remount,bind,ro /usr/local/bin
+fi
 mount --bind "$app" "$app"
 mount -o remount,bind,ro "$app"
 cd "$app"
@@ -63,6 +71,12 @@ export interface SandboxOptions {
   readonly serviceAccountDir: string;
   readonly uid: number;
   readonly gid: number;
+  /**
+   * A Node binary to put where the image has it, `/usr/local/bin/node` (alone in that folder, as
+   * in the image's runtime stage), so that the command can name it as the `ENTRYPOINT` does. The
+   * pinned Node of the tests lives in root's cache, which the pod's user cannot reach.
+   */
+  readonly node?: string;
   /** The whole environment of the command. */
   readonly env: Readonly<Record<string, string>>;
   /** The command and its first arguments (more may be appended to the returned argv). */
@@ -89,6 +103,7 @@ export function sandboxCommand(options: SandboxOptions): string[] {
     options.serviceAccountDir,
     String(options.uid),
     String(options.gid),
+    options.node ?? "",
     ...Object.entries(options.env).map(([name, value]) => `${name}=${value}`),
     ...options.command,
   ];

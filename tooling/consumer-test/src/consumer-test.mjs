@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const fixture = fileURLToPath(new URL("../fixture/main.ts", import.meta.url));
 const packages = ["kube-client", "crd-types", "instrumentation-rules", "device-patcher", "cleanup"];
-const registryDeps = ["effect@3.22.4", "typescript@5.9.3", "@types/node@20.19.25"];
+const registryDeps = ["effect@3.22.4", "typescript@5.9.3", "@types/node@24.19.4"];
 
 /** What the program must print, in order. */
 const expected = [

@@ -6,6 +6,7 @@ export {
   killAll,
   type LogLine,
   type LogStats,
+  pinnedNodeVersion,
   productionEnv,
   productionNodeFlags,
   type StartOptions,

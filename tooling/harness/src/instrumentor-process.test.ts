@@ -5,6 +5,7 @@ import {
   harnessArgs,
   type InstrumentorProcess,
   instrumentorMain,
+  pinnedNodeVersion,
   productionEnv,
   productionNodeFlags,
   type StartOptions,
@@ -157,5 +158,30 @@ describe("the instrumentor's entry point", () => {
       [...runtimeStage.matchAll(/^ENV ([A-Z_]+)=(\S+)$/gm)].map((match) => [match[1], match[2]]),
     );
     expect(env).toEqual(productionEnv);
+  });
+});
+
+describe("the pinned Node (.node-version)", () => {
+  const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
+
+  it("is the Node these tests run on (make puts it first on PATH: tooling/node/ensure-node.sh)", () => {
+    expect(pinnedNodeVersion()).toMatch(/^24\.\d+\.\d+$/);
+    expect(
+      process.versions.node,
+      `run the tests with \`make test\`, or with Node ${pinnedNodeVersion()} first on PATH (\`make node\` prints its directory)`,
+    ).toBe(pinnedNodeVersion());
+  });
+
+  it("is the Node the image is built on (the Dockerfile's NODE_VERSION)", () => {
+    const arg = /^ARG NODE_VERSION=(\S+)$/m.exec(read("../../../Dockerfile"))?.[1];
+    expect(arg).toBe(pinnedNodeVersion());
+  });
+
+  it("has a pinned integrity for each platform ensure-node.sh fetches it for", () => {
+    const lines = read("../../node/integrity.txt")
+      .split("\n")
+      .filter((line) => line.startsWith(`${pinnedNodeVersion()} `));
+    expect(lines.map((line) => line.split(" ")[1]).sort()).toEqual(["linux-arm64", "linux-x64"]);
+    for (const line of lines) expect(line.split(" ")[2]).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
   });
 });

@@ -4,6 +4,7 @@
  * stop with a signal that resolves with the exit code.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { metricSum } from "./prometheus.js";
@@ -19,6 +20,14 @@ export const instrumentorMain = (): string =>
   fileURLToPath(
     new URL("../../../apps/instrumentor/dist/bundle/instrumentor.mjs", import.meta.url),
   );
+
+/**
+ * The Node version the project pins (`.node-version` at the root): what the image ships and what
+ * `make` puts first on PATH for the tests, the benchmark and `make start`
+ * (tooling/node/ensure-node.sh).
+ */
+export const pinnedNodeVersion = (): string =>
+  readFileSync(new URL("../../../.node-version", import.meta.url), "utf8").trim();
 
 /**
  * The Node flags the image runs the instrumentor with (the Dockerfile's `ENTRYPOINT`; a test
