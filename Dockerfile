@@ -44,17 +44,20 @@ USER 1000:1000
 EXPOSE 8080 8081
 # glibc's malloc sized for a small process: two arenas instead of up to 8 per core (one per
 # allocating thread: V8's GC and compiler threads, libuv's), and trim/mmap thresholds fixed at
-# their initial 128 KB instead of growing to 32 MB: RSS after sync at 1000 workloads 79-80 MB
-# instead of 85-86 on Node 20, same CPU (tooling/bench/README.md, "Memory"; productionEnv in
-# tooling/harness, a test checks they match).
+# their initial 128 KB instead of growing to 32 MB (productionEnv in tooling/harness, a test
+# checks they match). Re-measured on this Node 24 at 1000 workloads: one arena instead of two
+# holds no less (98 MB after sync against 95-98) and costs CPU (tooling/bench/README.md, "Memory
+# on Node 24").
 ENV MALLOC_ARENA_MAX=2
 ENV MALLOC_TRIM_THRESHOLD_=131072
 ENV MALLOC_MMAP_THRESHOLD_=131072
 # V8 sized for a small, long-lived process: a 2 MB young-generation semi-space, and an old space
 # allowed to grow to 1.3x its live size between full collections (V8's default is up to 4x).
-# At 1000 workloads on this Node 24: RSS after sync 109 MB instead of 138, peak 118 instead of
-# 298 (Node 20: 84 instead of 112, 94 instead of 148), for 5-10 % more CPU
-# (tooling/bench/README.md, "Memory"). The tests and the benchmark run with the same
-# flags (productionNodeFlags in tooling/harness; a test checks they match).
+# On this Node 24 at 1000 workloads: RSS after sync 95-98 MB instead of 138, peak 103-105 instead
+# of 298. Re-chosen on Node 24 against --no-maglev (3 MB less, 35 % more CPU), a 1 MB
+# semi-space (no less, 50 % more CPU), growth 20 %, --v8-pool-size=1 and --single-threaded
+# (none less; the last 126 MB) (tooling/bench/README.md, "Memory on Node 24"). The tests and the
+# benchmark run with the same flags (productionNodeFlags in tooling/harness; a test checks they
+# match).
 ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=2", "--heap-growing-percent=30", "instrumentor.mjs"]
 CMD ["--leader-elect"]

@@ -24,13 +24,15 @@ start: install
 
 ## Lint, typecheck, unit tests and end-to-end tests against a real kube-apiserver.
 test: install
+	@echo "make test: Node $$(node --version) from $(NODE_BIN)"
 	$(PNPM) run lint
 	$(PNPM) run typecheck
 	$(PNPM) run docs
 	$(PNPM) test
 
+## The benchmark on the pinned Node; its flags in ARGS, e.g. make bench ARGS="--workloads 5000".
 bench: install
-	$(PNPM) bench
+	$(PNPM) bench $(ARGS)
 
 ## The container image from the Dockerfile, built with podman on bases made here from Debian
 ## packages and Node from npm (no registry needed), then run as the chart runs it against a local

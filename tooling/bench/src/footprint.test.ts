@@ -9,13 +9,19 @@ import {
 const MB = 1024 * 1024;
 
 describe("memory targets", () => {
-  it("budgets 80 MB after sync and 120 MB peak at N=1000, 6 KB more per workload above", () => {
+  it("budgets RSS after sync through 80 MB at N=1000, 138 at 5000 and 200 at 20 000, then 6 KB a workload", () => {
     expect(rssAfterSyncBudgetBytes(500)).toBe(80 * MB);
     expect(rssAfterSyncBudgetBytes(1000)).toBe(80 * MB);
-    expect(rssAfterSyncBudgetBytes(5000) / MB).toBeCloseTo(80 + (4000 * 6) / 1024, 6);
-    expect(rssAfterSyncBudgetBytes(5000)).toBeLessThan(138 * MB);
-    expect(rssAfterSyncBudgetBytes(20000)).toBeLessThanOrEqual(200 * MB);
+    expect(rssAfterSyncBudgetBytes(3000)).toBe(109 * MB);
+    expect(rssAfterSyncBudgetBytes(5000)).toBe(138 * MB);
+    expect(rssAfterSyncBudgetBytes(20000)).toBe(200 * MB);
+    expect(rssAfterSyncBudgetBytes(21000)).toBe(200 * MB + 1000 * 6 * 1024);
+  });
+
+  it("budgets the peak through 120 MB at N=1000 and 200 at 20 000", () => {
     expect(peakRssBudgetBytes(1000)).toBe(120 * MB);
+    expect(peakRssBudgetBytes(5000) / MB).toBeCloseTo(120 + (80 * 4000) / 19000, 6);
+    expect(peakRssBudgetBytes(20000)).toBe(200 * MB);
   });
 
   it("judges one run's RSS after sync and peak", () => {

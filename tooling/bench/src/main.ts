@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { repoRoot } from "@odigos/control-plane";
-import { killAll } from "@odigos/harness";
+import { killAll, pinnedNodeVersion } from "@odigos/harness";
 import { type BenchOptions, parseBenchArgs, usage } from "./args.js";
 import { type BenchResult, evaluateTargets, renderReport } from "./results.js";
 import { machineInfo, type RunHandles, runBench } from "./run.js";
@@ -32,6 +32,10 @@ const main = async (): Promise<number> => {
     process.stdout.write(`${renderReport(saved)}\n`);
     return 0;
   }
+  if (process.versions.node !== pinnedNodeVersion())
+    log(
+      `running on Node ${process.versions.node}, not the pinned ${pinnedNodeVersion()} the image ships: its figures are not comparable (\`make bench\` runs the pinned one)`,
+    );
   const startedAt = new Date();
   const result: BenchResult = {
     version: 1,

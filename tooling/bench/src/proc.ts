@@ -1,6 +1,6 @@
 /** Memory and CPU of a process from /proc, sampled in the background. */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 
 /** A process's memory from /proc/<pid>/status, in bytes. */
 export interface ProcessMemory {
@@ -69,6 +69,57 @@ export const cpuSeconds = (pid: number): number | undefined => {
 export const memory = (pid: number): ProcessMemory | undefined => {
   try {
     return parseStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return undefined;
+  }
+};
+
+/** Where a process's resident memory is, by kind of mapping (bytes, from /proc/<pid>/smaps). */
+export interface ResidentParts {
+  /** The executable's code (its `r-xp` mapping): for Node, V8, its compilers, OpenSSL, ICU. */
+  readonly binaryCode: number;
+  /** The executable's read-only data: V8's and Node's snapshots, Node's built-in JS, ICU data. */
+  readonly binaryReadOnly: number;
+  /** Shared libraries (glibc, libstdc++) and any other mapped file. */
+  readonly otherFiles: number;
+  /** glibc malloc's main heap (`[heap]`, grown by brk). */
+  readonly mallocHeap: number;
+  /**
+   * Anonymous mappings: V8's heap spaces (each an mmap of its own), malloc's other arenas and
+   * its large blocks, thread stacks, V8's generated code.
+   */
+  readonly anonymous: number;
+}
+
+/**
+ * Sums the `Rss:` of each mapping of a /proc/<pid>/smaps text by kind ({@link ResidentParts});
+ * `executable` is the path of the process's binary (`/proc/<pid>/exe`). The executable's writable
+ * data and the kernel's `[stack]`, `[vdso]` and `[vvar]` count as anonymous.
+ */
+export const parseSmaps = (text: string, executable: string): ResidentParts => {
+  const parts = { binaryCode: 0, binaryReadOnly: 0, otherFiles: 0, mallocHeap: 0, anonymous: 0 };
+  let part: keyof typeof parts = "anonymous";
+  for (const line of text.split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header !== null) {
+      const [, perms = "", path = ""] = header;
+      if (path === executable && perms.startsWith("r-x")) part = "binaryCode";
+      else if (path === executable && perms.startsWith("r--")) part = "binaryReadOnly";
+      else if (path === "[heap]") part = "mallocHeap";
+      else if (path.startsWith("/") && path !== executable) part = "otherFiles";
+      else part = "anonymous";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss?.[1] !== undefined) parts[part] += Number(rss[1]) * 1024;
+  }
+  return parts;
+};
+
+/** {@link parseSmaps} of a running process; `undefined` once it is gone. */
+export const residentParts = (pid: number): ResidentParts | undefined => {
+  try {
+    return parseSmaps(readFileSync(`/proc/${pid}/smaps`, "utf8"), readlinkSync(`/proc/${pid}/exe`));
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffTotals, requestTotals } from "./prometheus.js";
+import { diffTotals, requestTotals, v8Spaces } from "./prometheus.js";
 
 const text = `# HELP apiserver_request_total [STABLE] Counter of apiserver requests
 # TYPE apiserver_request_total counter
@@ -25,6 +25,22 @@ describe("apiserver_request_total", () => {
       "patch deployments": 1000,
       "get (non-resource)": 1,
       "post events": 1,
+    });
+  });
+});
+
+describe("V8's heap spaces", () => {
+  it("reads committed and used bytes per space from prom-client's default metrics", () => {
+    const metrics = [
+      'nodejs_heap_space_size_total_bytes{space="old"} 20971520',
+      'nodejs_heap_space_size_total_bytes{space="new"} 4194304',
+      'nodejs_heap_space_size_used_bytes{space="old"} 15728640',
+      'nodejs_heap_space_size_used_bytes{space="new"} 1048576',
+      'nodejs_heap_space_size_available_bytes{space="old"} 1',
+    ].join("\n");
+    expect(v8Spaces(metrics)).toEqual({
+      old: { total: 20971520, used: 15728640 },
+      new: { total: 4194304, used: 1048576 },
     });
   });
 });

@@ -1,5 +1,6 @@
 /** `apiserver_request_total` by verb and resource, and the difference between two scrapes. */
 import { parseSamples } from "@odigos/harness";
+import type { V8Spaces } from "./results.js";
 
 /** `verb resource[/subresource]` for an `apiserver_request_total` sample; non-resource URLs as `verb (non-resource)`. */
 export const requestKey = (labels: Readonly<Record<string, string>>): string => {
@@ -32,4 +33,24 @@ export const diffTotals = (
   }
   diff.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   return Object.fromEntries(diff);
+};
+
+/**
+ * V8's heap spaces from a Node process's prom-client default metrics
+ * (`nodejs_heap_space_size_total_bytes` and `…_used_bytes`, label `space`).
+ */
+export const v8Spaces = (text: string): V8Spaces => {
+  const spaces: Record<string, { total: number; used: number }> = {};
+  for (const [metric, field] of [
+    ["nodejs_heap_space_size_total_bytes", "total"],
+    ["nodejs_heap_space_size_used_bytes", "used"],
+  ] as const) {
+    for (const { labels, value } of parseSamples(text, metric)) {
+      const name = labels.space;
+      if (name === undefined) continue;
+      spaces[name] ??= { total: 0, used: 0 };
+      spaces[name][field] = value;
+    }
+  }
+  return spaces;
 };

@@ -2,6 +2,7 @@
 import type { RequestSummary } from "./audit.js";
 import { runFootprintTargets } from "./footprint.js";
 import { evaluatePodsTargets, type PodsResult, renderPodsReport } from "./pods-results.js";
+import type { ResidentParts } from "./proc.js";
 import type { ProfileSummary } from "./profile.js";
 import {
   breakdown,
@@ -20,6 +21,9 @@ import {
 import { median, type Summary } from "./stats.js";
 
 /** Seconds V8 spent collecting garbage, by kind: prom-client's `nodejs_gc_duration_seconds`. */
+/** V8's heap spaces by name (`old_space`, `new_space`, `code_space`, …): committed and used bytes. */
+export type V8Spaces = Readonly<Record<string, { readonly total: number; readonly used: number }>>;
+
 export interface GcSeconds {
   readonly minor: number;
   readonly major: number;
@@ -178,6 +182,10 @@ export interface BenchResult {
     readonly rssAfterSyncBytes: number;
     /** RSS after sync split: the process's own memory, and mapped file pages (Node's binary). */
     readonly rssSplitAfterSync?: { readonly anonBytes: number; readonly fileBytes: number };
+    /** RSS after sync by kind of mapping (/proc/<pid>/smaps). */
+    readonly residentAfterSync?: ResidentParts;
+    /** V8's heap spaces after sync, from the instrumentor's own `nodejs_heap_space_size_*_bytes`. */
+    readonly v8SpacesAfterSync?: V8Spaces;
     readonly phase: PhaseResult;
   };
   cycles?: CycleResult[];
@@ -215,6 +223,28 @@ export interface BenchResult {
 }
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
+
+/** The report's rows of where RSS after sync is: by mapping, and V8's spaces in it. */
+const residentRows = (
+  parts: ResidentParts | undefined,
+  spaces: V8Spaces | undefined,
+): string[][] => {
+  if (parts === undefined) return [];
+  const spaceList = Object.entries(spaces ?? {})
+    .filter(([, space]) => space.total >= 512 * 1024)
+    .sort(([, a], [, b]) => b.total - a.total)
+    .map(
+      ([name, space]) => `${name} ${fixed(mb(space.total), 1)} (${fixed(mb(space.used), 1)} used)`,
+    );
+  return [
+    ["  by mapping: Node's code", megabytes(parts.binaryCode)],
+    ["  by mapping: Node's read-only data", megabytes(parts.binaryReadOnly)],
+    ["  by mapping: shared libraries", megabytes(parts.otherFiles)],
+    ["  by mapping: malloc's heap", megabytes(parts.mallocHeap)],
+    ["  by mapping: other anonymous (V8's heap, arenas, stacks)", megabytes(parts.anonymous)],
+    ...(spaceList.length === 0 ? [] : [["  V8's spaces, MB (used)", spaceList.join(", ")]]),
+  ];
+};
 
 type Which = "ready" | "unready";
 
@@ -673,6 +703,7 @@ export const renderReport = (result: BenchResult): string => {
             "RSS after each cycle",
             `${cycles.map((cycle) => fixed(mb(cycle.rssAfterBytes), 0)).join(", ")} MB`,
           ],
+          ...residentRows(startup.residentAfterSync, startup.v8SpacesAfterSync),
           ["peak RSS (VmHWM)", megabytes(result.instrumentor?.highWaterMarkBytes)],
           [
             "SIGTERM → exit",

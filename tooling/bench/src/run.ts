@@ -32,8 +32,9 @@ import {
   throttled,
   ticking,
 } from "./meter.js";
-import { MemorySampler } from "./proc.js";
+import { MemorySampler, residentParts } from "./proc.js";
 import { type CpuProfile, summarizeProfile } from "./profile.js";
+import { v8Spaces } from "./prometheus.js";
 import {
   type BenchResult,
   type ColdStart,
@@ -333,11 +334,14 @@ export async function runBench(
     const initialReconcileMs = performance.now() - instrumentor.spawnedAt;
     const rssAfterSyncBytes = sampler.sample();
     const split = sampler.lastSample;
+    const resident = residentParts(instrumentor.pid);
     result.startup = {
       ...timings,
       initialReconcileMs,
       rssAfterSyncBytes,
       ...(split && { rssSplitAfterSync: { anonBytes: split.anon, fileBytes: split.file } }),
+      ...(resident && { residentAfterSync: resident }),
+      v8SpacesAfterSync: v8Spaces(await instrumentor.metrics()),
       phase: await meter.end(startMark, "start-up (collectors not ready)", initialReconcileMs, 0),
     };
     log(

@@ -31,12 +31,13 @@ export const pinnedNodeVersion = (): string =>
 
 /**
  * The Node flags the image runs the instrumentor with (the Dockerfile's `ENTRYPOINT`; a test
- * checks they agree), so the tests and the benchmark run it as it runs in a cluster. Measured
- * with `pnpm bench` at N = 1000 (tooling/bench/README.md, "Memory"): a 2 MB young generation
- * semi-space instead of up to 16 MB, and old-space growth of 1.3x the live heap after each full
- * GC instead of up to 4x, take RSS after sync from 112 to 84 MB and the peak from 148 to
- * 94 MB on Node 20 (on the image's Node 24: 138 to 109 MB, and 298 to 118 MB), for about
- * 5-10 % more instrumentor CPU.
+ * checks they agree), so the tests and the benchmark run it as it runs in a cluster: a 2 MB young
+ * generation semi-space instead of up to 16 MB, and old-space growth of 1.3x the live heap after
+ * each full GC instead of up to 4x. With `pnpm bench` at N = 1000 on Node 24 (tooling/bench/README.md,
+ * "Memory on Node 24"): RSS after sync 95-98 MB instead of 138, peak 103-105 MB instead of 298.
+ * Re-chosen on Node 24: `--no-maglev` holds 3 MB less for 35 % more CPU per cycle, a 1 MB
+ * semi-space no less for 50 % more, and growth of 20 %, `--v8-pool-size=1` and
+ * `--single-threaded` hold no less (the last 126 MB).
  */
 export const productionNodeFlags: ReadonlyArray<string> = [
   "--max-semi-space-size=2",
@@ -53,8 +54,8 @@ export const productionNodeFlags: ReadonlyArray<string> = [
  *
  * `pnpm bench --instrumentor-env`, N = 1000, Node 20, two runs each (tooling/bench/README.md,
  * "Memory"): RSS after sync 85.0-85.9 MB with glibc's defaults, 82.7-82.8 with two arenas, 79.3-79.7
- * with the fixed thresholds too (anonymous memory 41.4-42.3, 39.1, 35.7-36.1 MB); after a full GC
- * 72-74, 72-73, 68-69 MB. Instrumentor CPU per cycle unchanged (2.7-3.0 s, noise).
+ * with the fixed thresholds too; CPU unchanged. On Node 24 one arena instead of two holds no less
+ * (98 MB against 95-98) for more CPU, so two stay.
  */
 export const productionEnv: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: "2",
