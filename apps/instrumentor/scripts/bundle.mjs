@@ -71,6 +71,24 @@ const isCommonJs = (file) => {
 };
 
 /**
+ * The lines that make an ES module re-export `m`, a CommonJS module's exports, as Node's own
+ * interop does: `default` is `m`, and each of its keys that is an identifier a named export.
+ * With `skipGetters`, keys whose property is a getter are left out: destructuring runs them.
+ * @param {Record<string, unknown>} m
+ * @param {{ skipGetters?: boolean }} [options]
+ */
+const reExports = (m, { skipGetters = false } = {}) => {
+  const names = Object.keys(m).filter(
+    (name) =>
+      /^[A-Za-z_$][\w$]*$/.test(name) &&
+      name !== "default" &&
+      name !== "__esModule" &&
+      !(skipGetters && typeof Object.getOwnPropertyDescriptor(m, name)?.get === "function"),
+  );
+  return `export default m;\nexport const { ${names.join(", ")} } = m;\n`;
+};
+
+/**
  * esbuild's code splitting gives a dynamically imported CommonJS module a chunk that exports
  * only `default` (evanw/esbuild#3245, #4377, open), so `const { parse } = await import("yaml")`
  * (packages/kube-client, for kubeconfig files) would get `undefined`. This plugin puts an ES
@@ -97,12 +115,9 @@ const commonJsDynamicImports = {
       return { path: resolved.path, namespace: "commonjs-facade" };
     });
     build.onLoad({ filter: /.*/, namespace: "commonjs-facade" }, (args) => {
-      const names = Object.keys(createRequire(args.path)(args.path)).filter(
-        (name) => /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default" && name !== "__esModule",
-      );
       const source = JSON.stringify(args.path);
       return {
-        contents: `import m from ${source};\nexport default m;\nexport const { ${names.join(", ")} } = m;\n`,
+        contents: `import m from ${source};\n${reExports(createRequire(args.path)(args.path))}`,
         resolveDir: dirname(args.path),
       };
     });
@@ -133,17 +148,11 @@ const builtinsWithoutLazyExports = {
     );
     build.onLoad({ filter: /.*/, namespace: "builtin-by-require" }, (args) => {
       const module = createRequire(import.meta.url)(`node:${args.path}`);
-      const names = Object.keys(module).filter(
-        (name) =>
-          /^[A-Za-z_$][\w$]*$/.test(name) &&
-          typeof Object.getOwnPropertyDescriptor(module, name)?.get !== "function",
-      );
       return {
         contents: [
           'import { createRequire } from "node:module";',
           `const m = createRequire(import.meta.url)("node:${args.path}");`,
-          "export default m;",
-          `export const { ${names.join(", ")} } = m;`,
+          reExports(module, { skipGetters: true }),
         ].join("\n"),
       };
     });
