@@ -5,6 +5,7 @@
  * process entry point.
  */
 export { type InstrumentorConfig, parseConfig, usage } from "./config.js";
+export { liveKubeClient } from "./kube/client.js";
 export { loadCredentials } from "./kube/credentials.js";
 export { instrumentorLayer, LeadershipLost, runManager } from "./manager.js";
 export { makeLogger } from "./observability/log.js";

@@ -6,6 +6,7 @@ import * as Either from "effect/Either";
 import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import { parseConfig, usage } from "./config.js";
+import { liveKubeClient } from "./kube/client.js";
 import { loadCredentials } from "./kube/credentials.js";
 import { instrumentorLayer, runManager } from "./manager.js";
 import { makeLogger } from "./observability/log.js";
@@ -31,7 +32,7 @@ const main = async (): Promise<number> => {
   const { source, server } = credentials.right;
   const fiber = Effect.runFork(
     runManager({ credentials: source, server }).pipe(
-      Effect.provide(instrumentorLayer(config, credentials.right, log)),
+      Effect.provide(instrumentorLayer(config, log, liveKubeClient(credentials.right))),
     ),
   );
   let signal: string | undefined;

@@ -5,7 +5,7 @@
  * controller stops taking work and finishes in-flight writes, the lease is handed back, the
  * caches and listeners stop, waiting Events get a moment to go out.
  */
-import type { ClusterCredentials } from "@odigos/kube-client";
+import type { KubeClient } from "@odigos/kube-client";
 import * as Data from "effect/Data";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
@@ -15,7 +15,7 @@ import { Config, type InstrumentorConfig } from "./config.js";
 import { Controller, ControllerLive } from "./controller/controller.js";
 import { WorkloadReconcilerLive } from "./controller/reconciler.js";
 import { WorkloadQueueLive } from "./controller/work-queue.js";
-import { KubeClientLive } from "./kube/client.js";
+import { MeteredKubeClient } from "./kube/client.js";
 import { LeaderElection, LeaderElectionLive } from "./leader/lease.js";
 import { CauseEventsLive } from "./observability/cause-events.js";
 import { EventRecorderLive } from "./observability/events.js";
@@ -32,11 +32,14 @@ export class LeadershipLost extends Data.TaggedError("LeadershipLost")<Record<ne
   }
 }
 
-/** Everything the instrumentor is made of, in start order (each layer sees those before it). */
+/**
+ * Everything the instrumentor is made of, in start order (each layer sees those before it), over
+ * `transport`: `liveKubeClient(credentials)` in `main.ts`, a fake API server's client in tests.
+ */
 export const instrumentorLayer = (
   config: InstrumentorConfig,
-  credentials: ClusterCredentials,
   logger: Logger,
+  transport: Layer.Layer<KubeClient>,
 ) => {
   const base = Layer.mergeAll(
     Layer.succeed(Config, config),
@@ -44,7 +47,7 @@ export const instrumentorLayer = (
     MetricsLive,
     LivenessLive,
   );
-  const kube = Layer.provideMerge(KubeClientLive(credentials), base);
+  const kube = Layer.provideMerge(MeteredKubeClient(transport), base);
   const caches = ClusterStateLive.pipe(
     Layer.provideMerge(CauseEventsLive),
     Layer.provideMerge(EventRecorderLive),

@@ -19,6 +19,7 @@ import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import type { Logger } from "pino";
 import { type InstrumentorConfig, parseConfig } from "../config.js";
+import { liveKubeClient } from "../kube/client.js";
 import { loadCredentials } from "../kube/credentials.js";
 import { instrumentorLayer, runManager } from "../manager.js";
 import { Endpoints } from "../observability/health.js";
@@ -205,7 +206,7 @@ const main = async () => {
       yield* Effect.fork(standIn);
       yield* Effect.fork(demo);
       return yield* runManager({ credentials: credentials.source, demo: cluster !== undefined });
-    }).pipe(Effect.provide(instrumentorLayer(config, credentials, log))),
+    }).pipe(Effect.provide(instrumentorLayer(config, log, liveKubeClient(credentials)))),
   );
   function stop() {
     if (stopping) {

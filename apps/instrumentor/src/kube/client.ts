@@ -38,15 +38,15 @@ export const metered = (client: KubeClientApi, metrics: MetricsApi): KubeClientA
   };
 };
 
-/** The live, metered `KubeClient` for these credentials; its sockets close with the scope. */
-export const KubeClientLive = (
-  credentials: ClusterCredentials,
+/** The live `KubeClient` for these credentials, as the instrumentor; its sockets close with the scope. */
+export const liveKubeClient = (credentials: ClusterCredentials): Layer.Layer<KubeClient> =>
+  kubeClientLayer(credentials, { userAgent, fieldManager: InstrumentorFieldManager });
+
+/** `transport` (live, or a fake API server's client in tests) with every write metered. */
+export const MeteredKubeClient = (
+  transport: Layer.Layer<KubeClient>,
 ): Layer.Layer<KubeClient, never, Metrics> =>
   Layer.effect(
     KubeClient,
     Effect.map(Effect.all([KubeClient, Metrics]), ([client, metrics]) => metered(client, metrics)),
-  ).pipe(
-    Layer.provide(
-      kubeClientLayer(credentials, { userAgent, fieldManager: InstrumentorFieldManager }),
-    ),
-  );
+  ).pipe(Layer.provide(transport));

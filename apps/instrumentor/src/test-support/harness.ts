@@ -15,20 +15,10 @@ import { KubeClient, type KubeObject, Resources } from "@odigos/kube-client";
 import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
-import { ClusterStateLive } from "../cache/cluster-state.js";
-import { Config, type InstrumentorConfig } from "../config.js";
-import { ControllerLive } from "../controller/controller.js";
-import { WorkloadReconcilerLive } from "../controller/reconciler.js";
-import { WorkloadQueueLive } from "../controller/work-queue.js";
-import { metered } from "../kube/client.js";
-import { LeaderElectionLive } from "../leader/lease.js";
-import { CauseEventsLive } from "../observability/cause-events.js";
-import { EventRecorderLive } from "../observability/events.js";
-import { LivenessLive } from "../observability/health.js";
-import { logLayer, makeLogger } from "../observability/log.js";
-import { Metrics, MetricsLive } from "../observability/metrics.js";
-import { DryRunLive } from "../rollouts/dry-run.js";
-import { RolloutsLive } from "../rollouts/rollouts.js";
+import type { InstrumentorConfig } from "../config.js";
+import { instrumentorLayer } from "../manager.js";
+import { makeLogger } from "../observability/log.js";
+import { Metrics } from "../observability/metrics.js";
 
 export const odigosNamespace = "odigos-test";
 
@@ -65,38 +55,10 @@ export const capturingLogger = () => {
   return { logger: makeLogger("debug", sink), lines };
 };
 
-/**
- * The layers up to and including the controller, over `fake`: what the manager builds in
- * production, with the fake API server as the `KubeClient`.
- */
+/** The instrumentor's own layer graph (`instrumentorLayer`, as `main.ts` builds it) over `fake`. */
 export const appLayer = (fake: FakeApiServer, config: InstrumentorConfig = testConfig()) => {
   const { logger, lines } = capturingLogger();
-  const base = Layer.mergeAll(
-    Layer.succeed(Config, config),
-    logLayer(logger),
-    MetricsLive,
-    LivenessLive,
-  );
-  const kube = Layer.provideMerge(
-    Layer.effect(
-      KubeClient,
-      Effect.map(Metrics, (metrics) => metered(fake.client, metrics)),
-    ),
-    base,
-  );
-  const caches = ClusterStateLive.pipe(
-    Layer.provideMerge(CauseEventsLive),
-    Layer.provideMerge(EventRecorderLive),
-    Layer.provideMerge(WorkloadQueueLive),
-    Layer.provideMerge(kube),
-  );
-  const layer = ControllerLive.pipe(
-    Layer.provideMerge(WorkloadReconcilerLive),
-    Layer.provideMerge(RolloutsLive),
-    Layer.provideMerge(LeaderElectionLive),
-    Layer.provideMerge(DryRunLive),
-    Layer.provideMerge(caches),
-  );
+  const layer = instrumentorLayer(config, logger, Layer.succeed(KubeClient, fake.client));
   return { layer, lines };
 };
 
