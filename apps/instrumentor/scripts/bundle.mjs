@@ -29,9 +29,9 @@
  *   the image does not ship them: Node reads a map only with `--enable-source-maps`.
  *
  * It fails, naming what, when the bundle would need anything but Node's built-ins at run time
- * (apart from the optional requires below, which their packages guard), or when it holds test or
- * dev code. It also writes THIRD-PARTY-NOTICES: the name, version, license and license text of
- * every registry package with code in the bundle, which their licenses ask copies to carry.
+ * (apart from the optional requires below, which their packages guard), or when it holds test
+ * code. It also writes THIRD-PARTY-NOTICES: the name, version, license and license text of every
+ * registry package with code in the bundle, which their licenses ask copies to carry.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
@@ -188,7 +188,6 @@ const inputs = Object.keys(result.metafile.inputs);
 for (const input of inputs) {
   if (/\.(test|spec)\.[cm]?js$|(^|\/)(test-support|__tests__)\//.test(input))
     problems.push(`${input}: test code in the bundle`);
-  if (/^dist\/dev\//.test(input)) problems.push(`${input}: dev-only code (dist/dev) in the bundle`);
 }
 for (const [output, { imports }] of Object.entries(result.metafile.outputs)) {
   for (const { path, kind, external } of imports) {

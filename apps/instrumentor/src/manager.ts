@@ -12,14 +12,21 @@ import * as Layer from "effect/Layer";
 import type { Logger } from "pino";
 import { ClusterState, ClusterStateLive } from "./cache/cluster-state.js";
 import { Config, type InstrumentorConfig } from "./config.js";
+import { CauseEventsLive } from "./controller/cause-events.js";
 import { Controller, ControllerLive } from "./controller/controller.js";
+import { EventHandlersLive } from "./controller/event-handlers.js";
 import { WorkloadReconcilerLive } from "./controller/reconciler.js";
 import { WorkloadQueueLive } from "./controller/work-queue.js";
 import { MeteredKubeClient } from "./kube/client.js";
 import { LeaderElection, LeaderElectionLive } from "./leader/lease.js";
-import { CauseEventsLive } from "./observability/cause-events.js";
 import { EventRecorderLive } from "./observability/events.js";
-import { Endpoints, EndpointsLive, LivenessLive } from "./observability/health.js";
+import {
+  Endpoints,
+  EndpointsLive,
+  LivenessLive,
+  ReadinessLive,
+  RoutesLive,
+} from "./observability/health.js";
 import { Log, logLayer } from "./observability/log.js";
 import { MetricsLive } from "./observability/metrics.js";
 import { DryRunLive } from "./rollouts/dry-run.js";
@@ -46,16 +53,20 @@ export const instrumentorLayer = (
     logLayer(logger),
     MetricsLive,
     LivenessLive,
+    ReadinessLive,
+    RoutesLive,
   );
   const kube = Layer.provideMerge(MeteredKubeClient(transport), base);
+  // The caches hand their changes to the controller's event handlers, which fill its queue.
   const caches = ClusterStateLive.pipe(
-    Layer.provideMerge(CauseEventsLive),
-    Layer.provideMerge(EventRecorderLive),
+    Layer.provideMerge(EventHandlersLive),
     Layer.provideMerge(WorkloadQueueLive),
+    Layer.provideMerge(EventRecorderLive),
     Layer.provideMerge(kube),
   );
   return ControllerLive.pipe(
     Layer.provideMerge(WorkloadReconcilerLive),
+    Layer.provideMerge(CauseEventsLive),
     Layer.provideMerge(RolloutsLive),
     Layer.provideMerge(LeaderElectionLive),
     Layer.provideMerge(EndpointsLive),

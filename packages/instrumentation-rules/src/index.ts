@@ -1,8 +1,11 @@
 /**
  * @packageDocumentation
- * Pure rules of the Odigos instrumentor (SPEC sections 2 to 4): opt-in markers
- * and inheritance, the three conditions, the final decision with its reason,
- * and the desired device set. No I/O, no Kubernetes client.
+ * Pure rules of the Odigos instrumentor (SPEC sections 2 to 4, and the pure part of
+ * section 8): opt-in markers and inheritance, the three conditions, the final decision
+ * with its reason, the desired device set and what to do with a workload's devices; and
+ * for rollouts, when a workload's rollout is complete, the rollout and rollback records
+ * kept in its annotations, the fingerprint of an instrumentation's inputs, and what a pod
+ * says about its revision's health. No I/O, no Kubernetes client, no clock.
  *
  * @module @odigos/instrumentation-rules
  */

@@ -6,6 +6,7 @@
 // have been looking at (see `safety` below).
 // Replay a failure with ODIGOS_MODEL_SEED=<seed> (printed at the start); ODIGOS_MODEL_RUNS raises the run count.
 import { ApiException } from "@kubernetes/client-node";
+import { countable, filterAudit, writeVerbs } from "@odigos/control-plane";
 import {
   decodeCollectorsGroup,
   decodeInstrumentedApplication,
@@ -643,13 +644,10 @@ describe("model-based convergence", () => {
    * runtime details are the deletions not made by the test, and it wrote nothing else but Events.
    */
   const auditAgrees = async (): Promise<string[]> => {
-    const ours = (await bed.controlPlane.readAuditEvents()).filter(
-      (event) =>
-        event.stage === "ResponseComplete" &&
-        ["create", "update", "patch", "delete", "deletecollection"].includes(event.verb) &&
-        instrumentor.sent(event.userAgent) &&
-        (event.responseStatus?.code ?? 0) < 300,
-    );
+    const ours = filterAudit((await bed.controlPlane.readAuditEvents()).filter(countable), {
+      verbs: writeVerbs,
+      userAgent: (userAgent) => instrumentor.sent(userAgent),
+    }).filter((event) => (event.responseStatus?.code ?? 0) < 300);
     const { acts } = timelines(history());
     const count = (keys: ReadonlyArray<string>) => {
       const counts = new Map<string, number>();

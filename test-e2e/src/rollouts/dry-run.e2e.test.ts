@@ -2,6 +2,8 @@
 // workloads the reported plan names every workload a real run then changes, and the audit log
 // shows no mutating request by the dry run; after the real run, a converged cluster sees no write,
 // and a restarted instrumentor causes no rollout.
+
+import { countable, filterAudit, writeVerbs } from "@odigos/control-plane";
 import {
   type InstrumentorProcess,
   metricSum,
@@ -18,8 +20,6 @@ const names = Array.from({ length: workloads }, (_, i) => `w${String(i).padStart
 const outNames = Array.from({ length: optedOut }, (_, i) => `out${i}`);
 const go = [{ containerName: "app", language: "go" as const }];
 const odigosNamespace = "odigos-system";
-
-const mutating = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
 interface DryRunReport {
   readonly workloads: ReadonlyArray<{
@@ -44,12 +44,10 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
   };
   /** Requests of one process that changed something, from the audit log. */
   const writesOf = async (pid: number) =>
-    (await base.controlPlane.readAuditEvents()).filter(
-      (event) =>
-        event.stage === "ResponseComplete" &&
-        mutating.has(event.verb) &&
-        (event.userAgent ?? "").endsWith(` pid/${pid}`),
-    );
+    filterAudit((await base.controlPlane.readAuditEvents()).filter(countable), {
+      verbs: writeVerbs,
+      userAgent: (userAgent) => userAgent.endsWith(` pid/${pid}`),
+    });
   /** Waits until the process has evaluated every workload it caches once, and is idle. */
   const everyWorkloadEvaluated = async (process: InstrumentorProcess) => {
     await process.waitForLog((line) => line.msg === "reconciling", 60_000);

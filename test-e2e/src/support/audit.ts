@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { type AuditEvent, parseAuditLog } from "@odigos/control-plane";
+import { type AuditEvent, filterAudit, parseAuditLog, writeVerbs } from "@odigos/control-plane";
 import type { InstrumentorProcess } from "@odigos/harness";
 import { inject } from "vitest";
 
@@ -10,12 +10,10 @@ export async function auditEvents(): Promise<AuditEvent[]> {
   );
 }
 
-const writeVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
-
 /** Writes one instrumentor process sent, told apart by its User-Agent (`odigos-instrumentor/… pid/<pid>`). */
 export function instrumentorWrites(
   events: readonly AuditEvent[],
   by: InstrumentorProcess,
 ): AuditEvent[] {
-  return events.filter((event) => writeVerbs.has(event.verb) && by.sent(event.userAgent));
+  return filterAudit(events, { verbs: writeVerbs, userAgent: (agent) => by.sent(agent) });
 }

@@ -8,10 +8,8 @@ import { fileURLToPath } from "node:url";
 import type { LogLine } from "@odigos/harness";
 import { waitFor } from "./wait-for.js";
 
-/** What `make start` runs after building: `node apps/instrumentor/dist/dev/local.js`. */
-export const demoMain = fileURLToPath(
-  new URL("../../../apps/instrumentor/dist/dev/local.js", import.meta.url),
-);
+/** What `make start` runs after building: `node apps/demo/dist/main.js`. */
+export const demoMain = fileURLToPath(new URL("../../../apps/demo/dist/main.js", import.meta.url));
 
 /** One numbered step of the printed guide: its sentence and the lines to paste. */
 export interface PrintedStep {

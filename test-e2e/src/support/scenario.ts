@@ -53,6 +53,85 @@ export interface Scenario {
   readonly teardown: () => Promise<void>;
 }
 
+/** For a failure message: what the instrumentor logged about this object and its namespace. */
+const loggedAbout = (instrumentor: InstrumentorProcess, namespace: string, name: string) => {
+  const lines = instrumentor.logs
+    .filter((line) => {
+      const text = JSON.stringify(line);
+      return text.includes(`"${namespace}"`) || text.includes(`"${namespace}/`);
+    })
+    .filter((line) => JSON.stringify(line).includes(name) || line.informer === "Namespace")
+    .slice(-20)
+    .map((line) => JSON.stringify(line));
+  return lines.length === 0
+    ? "; the instrumentor logged nothing about it"
+    : `; the instrumentor's last lines about it:\n${lines.join("\n")}`;
+};
+
+/** The waits for a workload's outcome; a failure says what the instrumentor logged about it. */
+const expectations = (
+  cluster: Cluster,
+  instrumentor: () => InstrumentorProcess,
+): Pick<Scenario, "expectDevices" | "expectRuntimeDetails"> => ({
+  expectDevices: async (kind, namespace, name, expected, timeoutMs = 15_000) => {
+    let last: Record<string, string[]> = {};
+    await waitFor(
+      async () => {
+        last = await cluster.devices(kind, namespace, name);
+        return JSON.stringify(last) === JSON.stringify(sortRecord(expected));
+      },
+      {
+        timeoutMs,
+        description: `${kind} ${namespace}/${name} devices ${JSON.stringify(expected)}`,
+      },
+    ).catch((error: Error) => {
+      throw new Error(
+        `${error.message}; last seen ${JSON.stringify(last)}${loggedAbout(instrumentor(), namespace, name)}`,
+      );
+    });
+  },
+  expectRuntimeDetails: async (kind, namespace, name, exists, timeoutMs = 15_000) => {
+    await waitFor(
+      async () => (await cluster.runtimeDetailsExists(kind, namespace, name)) === exists,
+      {
+        timeoutMs,
+        description: `runtime details of ${kind} ${namespace}/${name} ${exists ? "present" : "gone"}`,
+      },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}${loggedAbout(instrumentor(), namespace, name)}`);
+    });
+  },
+});
+
+/**
+ * Stops the instrumentor (it must exit 0 and have written only JSON) and deletes the file's
+ * namespaces, waiting until they are gone.
+ */
+const teardown = async (
+  cluster: Cluster,
+  instrumentor: InstrumentorProcess,
+  created: readonly string[],
+): Promise<void> => {
+  const code = await instrumentor.stop("SIGTERM");
+  for (const name of created) await cluster.core.deleteNamespace({ name }).catch(() => undefined);
+  // The next file's instrumentor watches cluster-wide: leave it nothing of ours to act on.
+  await waitFor(
+    async () => {
+      const left = await cluster.core.listNamespace();
+      return !left.items.some((ns) => created.includes(ns.metadata?.name ?? ""));
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      description: `namespaces ${created.join(", ")} deleted`,
+    },
+  );
+  if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
+  if (instrumentor.unstructured.length > 0) {
+    throw new Error(`instrumentor wrote non-JSON lines:\n${instrumentor.unstructured.join("\n")}`);
+  }
+};
+
 /**
  * One instrumentor process per test file with an Odigos namespace of its own
  * (odigos-config with default SDKs, a DATA_COLLECTION group, ready unless told).
@@ -79,25 +158,10 @@ export async function startScenario(
       args: ["--log-level=debug", ...(options.args ?? [])],
     });
   let instrumentor = await start();
-  const idle = () => instrumentor.idle(30_000);
-  /** For a failure message: what the instrumentor logged about this object and its namespace. */
-  const about = (namespace: string, name: string) => {
-    const lines = instrumentor.logs
-      .filter((line) => {
-        const text = JSON.stringify(line);
-        return text.includes(`"${namespace}"`) || text.includes(`"${namespace}/`);
-      })
-      .filter((line) => JSON.stringify(line).includes(name) || line.informer === "Namespace")
-      .slice(-20)
-      .map((line) => JSON.stringify(line));
-    return lines.length === 0
-      ? "; the instrumentor logged nothing about it"
-      : `; the instrumentor's last lines about it:\n${lines.join("\n")}`;
-  };
   return {
     evaluated: (informer, namespace, name) =>
       evaluatedBy(instrumentor, cluster, informer, namespace, name),
-    idle,
+    idle: () => instrumentor.idle(30_000),
     cluster,
     odigosNamespace,
     get instrumentor() {
@@ -116,57 +180,8 @@ export async function startScenario(
       created.push(full);
       return full;
     },
-    expectDevices: async (kind, namespace, name, expected, timeoutMs = 15_000) => {
-      let last: Record<string, string[]> = {};
-      await waitFor(
-        async () => {
-          last = await cluster.devices(kind, namespace, name);
-          return JSON.stringify(last) === JSON.stringify(sortRecord(expected));
-        },
-        {
-          timeoutMs,
-          description: `${kind} ${namespace}/${name} devices ${JSON.stringify(expected)}`,
-        },
-      ).catch((error: Error) => {
-        throw new Error(
-          `${error.message}; last seen ${JSON.stringify(last)}${about(namespace, name)}`,
-        );
-      });
-    },
-    expectRuntimeDetails: async (kind, namespace, name, exists, timeoutMs = 15_000) => {
-      await waitFor(
-        async () => (await cluster.runtimeDetailsExists(kind, namespace, name)) === exists,
-        {
-          timeoutMs,
-          description: `runtime details of ${kind} ${namespace}/${name} ${exists ? "present" : "gone"}`,
-        },
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}${about(namespace, name)}`);
-      });
-    },
-    teardown: async () => {
-      const code = await instrumentor.stop("SIGTERM");
-      for (const name of created)
-        await cluster.core.deleteNamespace({ name }).catch(() => undefined);
-      // The next file's instrumentor watches cluster-wide: leave it nothing of ours to act on.
-      await waitFor(
-        async () => {
-          const left = await cluster.core.listNamespace();
-          return !left.items.some((ns) => created.includes(ns.metadata?.name ?? ""));
-        },
-        {
-          timeoutMs: 60_000,
-          intervalMs: 200,
-          description: `namespaces ${created.join(", ")} deleted`,
-        },
-      );
-      if (code !== 0) throw new Error(`instrumentor exited with ${code} on SIGTERM`);
-      if (instrumentor.unstructured.length > 0) {
-        throw new Error(
-          `instrumentor wrote non-JSON lines:\n${instrumentor.unstructured.join("\n")}`,
-        );
-      }
-    },
+    ...expectations(cluster, () => instrumentor),
+    teardown: () => teardown(cluster, instrumentor, created),
   };
 }
 

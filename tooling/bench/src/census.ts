@@ -4,6 +4,7 @@
  * once; pods created and deleted (by UID, so a StatefulSet pod re-created under the same name
  * counts); per workload, the pods created in the window, those that ran, and their revisions.
  */
+import type { RestartSummary, WorkloadRestarts } from "./types.js";
 
 /** What the pods of one workload did in a window. */
 export interface WorkloadPods {
@@ -213,31 +214,6 @@ export const peakRolling = (
   }
   return peak;
 };
-
-export interface WorkloadRestarts {
-  readonly workload: string;
-  readonly replicas: number;
-  readonly created: number;
-  readonly started: number;
-  readonly revisions: number;
-}
-
-export interface RestartSummary {
-  /** Changed workloads rolled exactly once: one new revision, `replicas` pods started. */
-  readonly exact: number;
-  /** Changed workloads whose pods were replaced by more than one new revision: a double rollout. */
-  readonly doubleRollouts: ReadonlyArray<WorkloadRestarts>;
-  /** One revision, but more pods started than replicas (a pod replaced again: not the instrumentor's doing). */
-  readonly more: ReadonlyArray<WorkloadRestarts>;
-  /** Fewer pods started than replicas (a rollout that did not finish in the phase). */
-  readonly fewer: ReadonlyArray<WorkloadRestarts>;
-  /** Pods started for workloads the phase did not change (must be 0). */
-  readonly unchangedStarted: number;
-  /** Mean pods started per changed workload (must be its replicas). */
-  readonly meanStarted: number;
-  /** Mean pods created per changed workload (started, plus pods deleted before they ran). */
-  readonly meanCreated: number;
-}
 
 /**
  * Pods restarted per workload in a phase against what each must restart: every changed

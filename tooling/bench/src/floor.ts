@@ -10,6 +10,31 @@ import * as Schedule from "effect/Schedule";
 import { type BenchClient, pool, send } from "./meter.js";
 import { devicePatch, keyOf, type WorkloadSpec, type WorkloadState } from "./workloads.js";
 
+/**
+ * Sends the patch that gives one workload exactly `devices` (`{}`: none) from `state`, its copy
+ * as the watch has it; resolves with when it was sent (`performance.now()`), or `undefined`
+ * when there is nothing to change.
+ */
+export const sendDevicePatch = async (
+  client: BenchClient,
+  spec: WorkloadSpec,
+  state: WorkloadState | undefined,
+  devices: Readonly<Record<string, ReadonlyArray<string>>>,
+): Promise<number | undefined> => {
+  const operations = state === undefined ? undefined : devicePatch(state, devices);
+  if (operations === undefined) return undefined;
+  const started = performance.now();
+  await send(
+    client.patch(
+      workloadResource(spec.kind),
+      spec.name,
+      { type: "json", operations },
+      { namespace: spec.namespace },
+    ),
+  );
+  return started;
+};
+
 export interface FloorWork {
   readonly client: BenchClient;
   /** The copy of a workload a patch is made from (a watch's, as the instrumentor's cache). */

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { type FootprintRun, growthTargets, runFootprintTargets } from "./footprint.js";
 import { renderTargets } from "./report.js";
-import type { BenchResult } from "./results.js";
+import type { BenchResult } from "./types.js";
 
 const files = process.argv.slice(2);
 if (files.length === 0) {

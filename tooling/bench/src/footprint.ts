@@ -7,10 +7,11 @@
  * - peak RSS (VmHWM) of the run: 120 MB at N = 1000, 200 MB at 20 000;
  * - growth between two runs at most 6 KB per added workload.
  */
-import { megabytes, type Target } from "./report.js";
+import { megabytes } from "./report.js";
+import type { Target } from "./types.js";
 
 /** Bytes of RSS a workload may add (issue 15: ≤ 6 KB). */
-export const growthBudgetBytes = 6 * 1024;
+const growthBudgetBytes = 6 * 1024;
 
 const MB = 1024 * 1024;
 

@@ -8,8 +8,10 @@
  * the next wave is whatever the budget then grants). With a budget of 50 that is 1, 2, 4, 8, 16,
  * 32 (the slow start), then 50 at a time; unlimited is one wave of `n`.
  */
+
+import type { WorkloadKind } from "@odigos/crd-types";
 import { RolloutBudget } from "@odigos/instrumentor";
-import type { WorkloadKind } from "./workloads.js";
+import type { Ideal } from "./types.js";
 
 /** Wave sizes of `workloads` rollouts with `budget` (0 = unlimited), as the instrumentor grants them. */
 export const rolloutWaves = (workloads: number, budget: number): number[] => {
@@ -58,15 +60,6 @@ export const mixRolloutMs = (
   }
   return weight === 0 ? undefined : total / weight;
 };
-
-export interface Ideal {
-  readonly budget: number;
-  readonly waves: ReadonlyArray<number>;
-  /** One rollout's time it is built on. */
-  readonly rolloutMs: number;
-  /** waves × rolloutMs. */
-  readonly ms: number;
-}
 
 export const idealOf = (workloads: number, budget: number, rolloutMs: number): Ideal => {
   const waves = rolloutWaves(workloads, budget);

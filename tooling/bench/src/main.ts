@@ -6,12 +6,47 @@ import { dirname, join, resolve } from "node:path";
 import { repoRoot } from "@odigos/control-plane";
 import { killAll, pinnedNodeVersion } from "@odigos/harness";
 import { type BenchOptions, parseBenchArgs, usage } from "./args.js";
-import { type BenchResult, evaluateTargets, renderReport } from "./results.js";
-import { machineInfo, type RunHandles, runBench } from "./run.js";
+import type { RunHandles } from "./meter.js";
+import { renderReport } from "./render.js";
+import { machineInfo, runBench } from "./run.js";
 import { runPodsBench } from "./run-pods.js";
+import { evaluateTargets } from "./targets.js";
+import type { BenchResult } from "./types.js";
 
 const log = (message: string) => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+};
+
+/** `--out`, or `bench-results/bench-[pods-]<N>-<timestamp>.json` at the repo root. */
+const outPath = (options: BenchOptions, startedAt: Date): string =>
+  resolve(
+    options.out ??
+      join(
+        repoRoot,
+        "bench-results",
+        `bench-${options.pods ? "pods-" : ""}${options.workloads}-${startedAt
+          .toISOString()
+          .replaceAll(":", "")
+          .replace(/\.\d+Z$/, "Z")}.json`,
+      ),
+  );
+
+/** On Ctrl-C or SIGTERM, stops what the run started and exits; tells whether that happened. */
+const stopOnSignals = (handles: RunHandles): (() => boolean) => {
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping the instrumentor and the control plane`);
+    handles.tracker?.stop();
+    killAll();
+    void (handles.controlPlane?.stop() ?? Promise.resolve()).finally(() =>
+      process.exit(signal === "SIGINT" ? 130 : 143),
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return () => interrupted;
 };
 
 const main = async (): Promise<number> => {
@@ -44,32 +79,9 @@ const main = async (): Promise<number> => {
     options: { ...options },
     machine: machineInfo(),
   };
-  const out = resolve(
-    options.out ??
-      join(
-        repoRoot,
-        "bench-results",
-        `bench-${options.pods ? "pods-" : ""}${options.workloads}-${startedAt
-          .toISOString()
-          .replaceAll(":", "")
-          .replace(/\.\d+Z$/, "Z")}.json`,
-      ),
-  );
+  const out = outPath(options, startedAt);
   const handles: RunHandles = {};
-
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: stopping the instrumentor and the control plane`);
-    handles.tracker?.stop();
-    killAll();
-    void (handles.controlPlane?.stop() ?? Promise.resolve()).finally(() =>
-      process.exit(signal === "SIGINT" ? 130 : 143),
-    );
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interrupted = stopOnSignals(handles);
 
   let failed = false;
   try {
@@ -89,7 +101,7 @@ const main = async (): Promise<number> => {
       await handles.controlPlane.stop();
     }
   }
-  if (interrupted) return 130;
+  if (interrupted()) return 130;
   result.finishedAt = new Date().toISOString();
   result.machine.loadAverageAtEnd = loadavg();
   result.targets = evaluateTargets(result);

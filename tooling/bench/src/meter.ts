@@ -3,32 +3,36 @@
  * concurrency helpers, and the per-phase meter (API-server counters, the audit log split by
  * client, CPU and memory of every process of the benchmark).
  */
-import { type ControlPlane, type PodsOptions, startControlPlane } from "@odigos/control-plane";
-import { OdigosResources } from "@odigos/crd-types";
+import {
+  type AuditLine,
+  AuditTail,
+  type ControlPlane,
+  filterAudit,
+  type PodsOptions,
+  startControlPlane,
+} from "@odigos/control-plane";
+import { OdigosApiVersion, OdigosConfigName, OdigosResources } from "@odigos/crd-types";
 import { type InstrumentorProcess, metricSum, parseSamples } from "@odigos/harness";
 import {
   credentialsFromKubeconfig,
   type KubeClientApi,
   type KubeError,
+  type KubeObject,
   makeKubeClient,
+  type Resource,
   Resources,
 } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
-import {
-  type AuditLine,
-  AuditTail,
-  createdCount,
-  summarizeByComponent,
-  summarizeRequests,
-} from "./audit.js";
 import { cpuSeconds, type MemorySampler, ownCpuSeconds, systemBusySeconds } from "./proc.js";
 import { diffTotals, requestTotals } from "./prometheus.js";
-import type { GcSeconds, PhaseResult } from "./results.js";
+import { createdCount, summarizeByComponent, summarizeRequests } from "./requests.js";
+import type { Tracker } from "./tracker.js";
+import type { GcSeconds, PhaseResult } from "./types.js";
 import { defaultSdks, namespaceManifest } from "./workloads.js";
 
 export const odigosNamespace = "odigos-bench";
-export const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
-export const collectorsGroup = "data-collection";
+const userAgent = (role: string) => `odigos-bench/0.1.0 ${role}`;
+const collectorsGroup = "data-collection";
 
 /** A client of the benchmark's own, told apart in the audit log by its User-Agent. */
 export type BenchClient = KubeClientApi & { readonly close: () => void };
@@ -62,15 +66,15 @@ export const seedOdigos = async (
   );
   await send(
     driver.create(OdigosResources.OdigosConfiguration, {
-      apiVersion: "odigos.io/v1alpha1",
+      apiVersion: OdigosApiVersion,
       kind: "OdigosConfiguration",
-      metadata: { name: "odigos-config", namespace: odigosNamespace },
+      metadata: { name: OdigosConfigName, namespace: odigosNamespace },
       spec: { configVersion: 1, odigosVersion: "v1.0.0", defaultSDKs: defaultSdks },
     }),
   );
   await send(
     driver.create(OdigosResources.CollectorsGroup, {
-      apiVersion: "odigos.io/v1alpha1",
+      apiVersion: OdigosApiVersion,
       kind: "CollectorsGroup",
       metadata: { name: collectorsGroup, namespace: odigosNamespace },
       spec: { role: "DATA_COLLECTION" },
@@ -116,6 +120,22 @@ export const pool = <T>(
   );
 };
 
+/** Creates every object, `concurrency` at a time; `onDone` after each. */
+export const createAll = (
+  driver: BenchClient,
+  creates: ReadonlyArray<{ readonly resource: Resource; readonly body: KubeObject }>,
+  concurrency: number,
+  onDone: (done: number) => void,
+): Promise<void> =>
+  pool(
+    creates,
+    concurrency,
+    async ({ resource, body }) => {
+      await send(driver.create(resource, body));
+    },
+    onDone,
+  );
+
 export type Log = (message: string) => void;
 
 export interface Mark {
@@ -159,8 +179,39 @@ const gcDelta = (after: GcSeconds | undefined, before: GcSeconds | undefined) =>
         incremental: after.incremental - before.incremental,
       };
 
-export const delta = (after: number | undefined, before: number | undefined) =>
+const delta = (after: number | undefined, before: number | undefined) =>
   after === undefined || before === undefined ? undefined : after - before;
+
+/** CPU seconds so far of every process of the benchmark. */
+interface OurCpu {
+  readonly apiServer: number | undefined;
+  readonly etcd: number | undefined;
+  readonly instrumentor: number | undefined;
+  readonly bench: number;
+  readonly components: Record<ClusterComponent, number | undefined>;
+}
+
+/** CPU seconds since `mark` of each process of the benchmark, and of every other process (`other`). */
+const cpuSince = (mark: Mark, cpu: OurCpu, systemBusy: number) => {
+  const apiServer = delta(cpu.apiServer, mark.apiServerCpu);
+  const etcd = delta(cpu.etcd, mark.etcdCpu);
+  const instrumentor = delta(cpu.instrumentor, mark.instrumentorCpu);
+  const bench = cpu.bench - mark.benchCpu;
+  const components = Object.fromEntries(
+    clusterComponents.map((name) => [name, delta(cpu.components[name], mark.componentsCpu[name])]),
+  ) as Record<ClusterComponent, number | undefined>;
+  const other = Math.max(
+    0,
+    systemBusy -
+      mark.systemBusy -
+      (apiServer ?? 0) -
+      (etcd ?? 0) -
+      (instrumentor ?? 0) -
+      clusterComponents.reduce((sum, name) => sum + (components[name] ?? 0), 0) -
+      bench,
+  );
+  return { apiServer, etcd, instrumentor, bench, components, other };
+};
 
 /** Per-phase figures: API-server counters, the audit log split by client, CPU and memory. */
 export class Meter {
@@ -192,13 +243,7 @@ export class Meter {
   }
 
   /** CPU seconds of every process of the benchmark (control plane, instrumentor, this one). */
-  private ourCpu(): {
-    apiServer: number | undefined;
-    etcd: number | undefined;
-    instrumentor: number | undefined;
-    bench: number;
-    components: Record<ClusterComponent, number | undefined>;
-  } {
+  private ourCpu(): OurCpu {
     const pids = this.controlPlane.pids();
     const of = (pid: number | undefined) => (pid === undefined ? undefined : cpuSeconds(pid));
     return {
@@ -290,30 +335,18 @@ export class Meter {
     const metrics = await this.scrape();
     const requests = diffTotals(mark.metrics, metrics);
     const by = (predicate: (agent: string) => boolean): AuditLine[] =>
-      lines.filter((line) => predicate(line.userAgent ?? ""));
+      filterAudit(lines, { userAgent: predicate });
     const instrumentor = this.instrumentor;
     const floorClient = by((agent) => agent === userAgent("floor"));
     const bench = by((agent) => agent.startsWith("odigos-bench/") && agent !== userAgent("floor"));
-    const apiServerCpu = delta(cpu.apiServer, mark.apiServerCpu);
-    const etcdCpu = delta(cpu.etcd, mark.etcdCpu);
-    const instrumentorCpu = delta(cpu.instrumentor, mark.instrumentorCpu);
-    const benchCpu = cpu.bench - mark.benchCpu;
-    const componentsCpu = Object.fromEntries(
-      clusterComponents.map((name) => [
-        name,
-        delta(cpu.components[name], mark.componentsCpu[name]),
-      ]),
-    ) as Record<ClusterComponent, number | undefined>;
-    const otherCpu = Math.max(
-      0,
-      systemBusy -
-        mark.systemBusy -
-        (apiServerCpu ?? 0) -
-        (etcdCpu ?? 0) -
-        (instrumentorCpu ?? 0) -
-        clusterComponents.reduce((sum, name) => sum + (componentsCpu[name] ?? 0), 0) -
-        benchCpu,
-    );
+    const {
+      apiServer: apiServerCpu,
+      etcd: etcdCpu,
+      instrumentor: instrumentorCpu,
+      bench: benchCpu,
+      components: componentsCpu,
+      other: otherCpu,
+    } = cpuSince(mark, cpu, systemBusy);
     let heapUsedBytes: number | undefined;
     let gcSeconds: GcSeconds | undefined;
     if (instrumentor !== undefined) {
@@ -371,6 +404,19 @@ export class Meter {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** _steady_: `seconds` with no input changes, every request counted. */
+export const steadyPhase = async (
+  meter: Meter,
+  seconds: number,
+  log: Log,
+): Promise<PhaseResult> => {
+  log(`steady: ${seconds} s with no input changes`);
+  const mark = await meter.begin();
+  const started = performance.now();
+  await sleep(seconds * 1000);
+  return meter.end(mark, "steady", performance.now() - started, 0);
+};
+
 /** Calls `report` every `everyMs` while `work` runs. */
 export const ticking = async <T>(
   work: Promise<T>,
@@ -396,6 +442,13 @@ export const throttled = (log: Log, label: string, total: number) => {
     log(`${label}: ${done}/${total} (${rate.toFixed(0)}/s)`);
   };
 };
+
+/** What a run has started, so that Ctrl-C (or a failure) can stop it. */
+export interface RunHandles {
+  controlPlane?: ControlPlane;
+  instrumentor?: InstrumentorProcess;
+  tracker?: Tracker;
+}
 
 /** What both runs start with: the control plane, the benchmark's driver and watch clients, the meter. */
 export interface BenchCluster {

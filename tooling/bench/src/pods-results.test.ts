@@ -1,17 +1,12 @@
+import type { AuditLine } from "@odigos/control-plane";
 import { describe, expect, it } from "vitest";
-import { type AuditLine, summarizeRequests } from "./audit.js";
 import { summarizeRestarts } from "./census.js";
 import { idealOf } from "./ideal.js";
-import {
-  costRows,
-  evaluatePodsTargets,
-  type PodsResult,
-  type RolloutPhase,
-  renderPodsReport,
-  rolloutRows,
-} from "./pods-results.js";
-import type { BenchResult, PhaseResult } from "./results.js";
+import { costRows, renderPodsReport, rolloutRows } from "./pods-render.js";
+import { evaluatePodsTargets } from "./pods-targets.js";
+import { summarizeRequests } from "./requests.js";
 import { summarize } from "./stats.js";
+import type { BenchResult, PhaseResult, PodsResult, RolloutPhase } from "./types.js";
 
 const patches = (count: number, offset = 0): AuditLine[] =>
   Array.from({ length: count }, (_, index) => ({

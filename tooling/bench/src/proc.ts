@@ -1,6 +1,7 @@
 /** Memory and CPU of a process from /proc, sampled in the background. */
 import { execFileSync } from "node:child_process";
 import { readFileSync, readlinkSync } from "node:fs";
+import type { ResidentParts } from "./types.js";
 
 /** A process's memory from /proc/<pid>/status, in bytes. */
 export interface ProcessMemory {
@@ -73,23 +74,6 @@ export const memory = (pid: number): ProcessMemory | undefined => {
     return undefined;
   }
 };
-
-/** Where a process's resident memory is, by kind of mapping (bytes, from /proc/<pid>/smaps). */
-export interface ResidentParts {
-  /** The executable's code (its `r-xp` mapping): for Node, V8, its compilers, OpenSSL, ICU. */
-  readonly binaryCode: number;
-  /** The executable's read-only data: V8's and Node's snapshots, Node's built-in JS, ICU data. */
-  readonly binaryReadOnly: number;
-  /** Shared libraries (glibc, libstdc++) and any other mapped file. */
-  readonly otherFiles: number;
-  /** glibc malloc's main heap (`[heap]`, grown by brk). */
-  readonly mallocHeap: number;
-  /**
-   * Anonymous mappings: V8's heap spaces (each an mmap of its own), malloc's other arenas and
-   * its large blocks, thread stacks, V8's generated code.
-   */
-  readonly anonymous: number;
-}
 
 /**
  * Sums the `Rss:` of each mapping of a /proc/<pid>/smaps text by kind ({@link ResidentParts});

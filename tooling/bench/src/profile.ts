@@ -1,4 +1,5 @@
 /** Summaries of V8 CPU profiles (`.cpuprofile`): where the instrumentor's own time goes. */
+import type { ProfileLine, ProfileSummary } from "./types.js";
 
 export interface CpuProfile {
   readonly nodes: ReadonlyArray<{
@@ -12,22 +13,6 @@ export interface CpuProfile {
   }>;
   readonly samples: ReadonlyArray<number>;
   readonly timeDeltas: ReadonlyArray<number>;
-}
-
-export interface ProfileLine {
-  /** `function file:line` (file relative to the repo or the package, `(program)`, ...). */
-  readonly where: string;
-  /** The package or workspace folder it belongs to. */
-  readonly owner: string;
-  readonly ms: number;
-  readonly percent: number;
-}
-
-export interface ProfileSummary {
-  /** Sampled time while not idle. */
-  readonly busyMs: number;
-  readonly bySelf: ReadonlyArray<ProfileLine>;
-  readonly byOwner: ReadonlyArray<ProfileLine>;
 }
 
 const ownerOf = (url: string, functionName: string): string => {

@@ -1,9 +1,9 @@
 /** `apiserver_request_total` by verb and resource, and the difference between two scrapes. */
 import { parseSamples } from "@odigos/harness";
-import type { V8Spaces } from "./results.js";
+import type { V8Spaces } from "./types.js";
 
 /** `verb resource[/subresource]` for an `apiserver_request_total` sample; non-resource URLs as `verb (non-resource)`. */
-export const requestKey = (labels: Readonly<Record<string, string>>): string => {
+const requestKey = (labels: Readonly<Record<string, string>>): string => {
   const verb = (labels.verb ?? "?").toLowerCase();
   const resource = labels.resource ?? "";
   if (resource === "") return `${verb} (non-resource)`;

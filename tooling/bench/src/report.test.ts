@@ -1,16 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { summarizeRequests } from "./audit.js";
+import { coldRatio, freshFloorRatio } from "./ratios.js";
+import { renderReport } from "./render.js";
 import { breakdown, renderPhases, renderTable } from "./report.js";
-import {
-  type ColdStart,
-  type CycleResult,
-  coldRatio,
-  evaluateTargets,
-  freshFloorRatio,
-  type PhaseResult,
-  phaseRequestProblems,
-  renderReport,
-} from "./results.js";
+import { summarizeRequests } from "./requests.js";
+import { evaluateTargets, phaseRequestProblems } from "./targets.js";
+import type { ColdStart, CycleResult, PhaseResult } from "./types.js";
 
 describe("renderTable", () => {
   it("pads columns, right-aligns where asked and escapes pipes", () => {

@@ -1,6 +1,5 @@
 /** The results as markdown: figures per phase, targets, and who asked the API server for what. */
-import type { RequestSummary } from "./audit.js";
-import type { Summary } from "./stats.js";
+import type { RequestSummary, Summary, Target } from "./types.js";
 
 /** A markdown table with padded columns; `align` per column, `l` (default) or `r`. */
 export const renderTable = (
@@ -109,14 +108,6 @@ export const renderPhases = (rows: ReadonlyArray<PhaseRow>, floorConcurrency = 8
     }),
     ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
   );
-
-export interface Target {
-  readonly name: string;
-  readonly target: string;
-  readonly measured: string;
-  /** `undefined`: not measured in this run. */
-  readonly met: boolean | undefined;
-}
 
 export const renderTargets = (targets: ReadonlyArray<Target>): string =>
   renderTable(

@@ -43,26 +43,40 @@ export interface RetainerReport {
 const typeNames = (types: ReadonlyArray<unknown>): ReadonlyArray<string> =>
   Array.isArray(types[0]) ? (types[0] as ReadonlyArray<string>) : [];
 
-/** The retainers of at least `minBytes`, at most `limit` of them (the root not counted). */
-export const largestRetainers = (
-  file: HeapSnapshotFile,
-  options: { readonly minBytes: number; readonly limit: number },
-): RetainerReport => {
+/** The snapshot's flat arrays, with the offsets of the fields read and each node's first edge. */
+interface Graph {
+  readonly nodes: ReadonlyArray<number>;
+  readonly edges: ReadonlyArray<number>;
+  readonly strings: ReadonlyArray<string>;
+  readonly count: number;
+  readonly nodeFields: number;
+  readonly edgeFields: number;
+  readonly nodeTypes: ReadonlyArray<string>;
+  readonly edgeTypes: ReadonlyArray<string>;
+  readonly typeOf: number;
+  readonly nameOf: number;
+  readonly sizeOf: number;
+  readonly edgeTypeOf: number;
+  readonly edgeNameOf: number;
+  readonly edgeToOf: number;
+  /** `firstEdge[node]` to `firstEdge[node + 1]`: the node's edges. */
+  readonly firstEdge: Uint32Array;
+  /** Whether an edge retains its target (weak and shortcut edges do not). */
+  readonly retains: (edge: number) => boolean;
+  /** The node an edge points to. */
+  readonly target: (edge: number) => number;
+}
+
+const graphOf = (file: HeapSnapshotFile): Graph => {
   const { meta } = file.snapshot;
   const nodeFields = meta.node_fields.length;
   const edgeFields = meta.edge_fields.length;
-  const nodeTypes = typeNames(meta.node_types);
   const edgeTypes = typeNames(meta.edge_types);
-  const typeOf = meta.node_fields.indexOf("type");
-  const nameOf = meta.node_fields.indexOf("name");
-  const sizeOf = meta.node_fields.indexOf("self_size");
   const edgeCountOf = meta.node_fields.indexOf("edge_count");
   const edgeTypeOf = meta.edge_fields.indexOf("type");
-  const edgeNameOf = meta.edge_fields.indexOf("name_or_index");
   const edgeToOf = meta.edge_fields.indexOf("to_node");
   const { nodes, edges, strings } = file;
   const count = nodes.length / nodeFields;
-
   const firstEdge = new Uint32Array(count + 1);
   for (let node = 0, edge = 0; node < count; node++) {
     firstEdge[node] = edge;
@@ -74,8 +88,30 @@ export const largestRetainers = (
     return type !== "weak" && type !== "shortcut";
   };
   const target = (edge: number): number => (edges[edge * edgeFields + edgeToOf] ?? 0) / nodeFields;
+  return {
+    nodes,
+    edges,
+    strings,
+    count,
+    nodeFields,
+    edgeFields,
+    nodeTypes: typeNames(meta.node_types),
+    edgeTypes,
+    typeOf: meta.node_fields.indexOf("type"),
+    nameOf: meta.node_fields.indexOf("name"),
+    sizeOf: meta.node_fields.indexOf("self_size"),
+    edgeTypeOf,
+    edgeNameOf: meta.edge_fields.indexOf("name_or_index"),
+    edgeToOf,
+    firstEdge,
+    retains,
+    target,
+  };
+};
 
-  // Post-order of a depth-first walk from the root (node 0), iterative: snapshots are deep.
+/** Post-order of a depth-first walk from the root (node 0), iterative: snapshots are deep. */
+const postOrder = (graph: Graph): { order: number[]; postIndex: Int32Array } => {
+  const { count, firstEdge, retains, target } = graph;
   const postIndex = new Int32Array(count).fill(-1);
   const order: Array<number> = [];
   const visited = new Uint8Array(count);
@@ -101,8 +137,16 @@ export const largestRetainers = (
       order.push(node);
     }
   }
+  return { order, postIndex };
+};
 
-  // Predecessors, then Cooper, Harvey and Kennedy's iteration to a fixed point.
+/** Each node's immediate dominator: predecessors, then Cooper, Harvey and Kennedy's iteration to a fixed point. */
+const dominatorsOf = (
+  graph: Graph,
+  order: ReadonlyArray<number>,
+  postIndex: Int32Array,
+): Int32Array => {
+  const { count, firstEdge, retains, target } = graph;
   const predecessors: Array<Array<number>> = Array.from({ length: count }, () => []);
   for (const node of order)
     for (let edge = firstEdge[node] ?? 0; edge < (firstEdge[node + 1] ?? 0); edge++)
@@ -132,54 +176,85 @@ export const largestRetainers = (
       }
     }
   }
+  return dominator;
+};
 
-  const selfSize = (node: number): number => nodes[node * nodeFields + sizeOf] ?? 0;
-  const retained = new Float64Array(count);
-  const dominated = new Uint32Array(count);
-  for (const node of order) retained[node] = (retained[node] ?? 0) + selfSize(node);
+const selfSizeOf = (graph: Graph, node: number): number =>
+  graph.nodes[node * graph.nodeFields + graph.sizeOf] ?? 0;
+
+/** Each node's retained size (its own and all it dominates) and how many it dominates directly. */
+const retainedSizes = (
+  graph: Graph,
+  order: ReadonlyArray<number>,
+  dominator: Int32Array,
+): { retained: Float64Array; dominated: Uint32Array } => {
+  const retained = new Float64Array(graph.count);
+  const dominated = new Uint32Array(graph.count);
+  for (const node of order) retained[node] = (retained[node] ?? 0) + selfSizeOf(graph, node);
   for (const node of order) {
     if (node === 0) continue;
     const parent = dominator[node] ?? 0;
     retained[parent] = (retained[parent] ?? 0) + (retained[node] ?? 0);
     dominated[parent] = (dominated[parent] ?? 0) + 1;
   }
+  return { retained, dominated };
+};
 
-  const label = (node: number): string =>
-    `${nodeTypes[nodes[node * nodeFields + typeOf] ?? -1] ?? "?"}:${(
-      strings[nodes[node * nodeFields + nameOf] ?? -1] ?? ""
-    )
-      .slice(0, 60)
-      .replace(/\s+/g, " ")}`;
-  const edgeName = (from: number, to: number): string => {
-    for (let edge = firstEdge[from] ?? 0; edge < (firstEdge[from + 1] ?? 0); edge++) {
-      if (target(edge) !== to) continue;
-      const type = edgeTypes[edges[edge * edgeFields + edgeTypeOf] ?? -1];
-      const name = edges[edge * edgeFields + edgeNameOf] ?? 0;
-      return type === "element" || type === "hidden" ? `[${name}]` : (strings[name] ?? "?");
-    }
-    return "?";
-  };
-  const pathTo = (node: number): ReadonlyArray<string> => {
-    const steps: Array<string> = [];
-    for (let at = node; at !== 0; at = dominator[at] ?? 0) {
-      const parent = dominator[at] ?? 0;
-      steps.unshift(parent === 0 ? label(at) : `${edgeName(parent, at)}<${label(at)}>`);
-    }
-    return steps;
-  };
+/** `type:name` of a node, as DevTools shows it. */
+const labelOf = (graph: Graph, node: number): string => {
+  const { nodes, nodeFields, strings } = graph;
+  return `${graph.nodeTypes[nodes[node * nodeFields + graph.typeOf] ?? -1] ?? "?"}:${(
+    strings[nodes[node * nodeFields + graph.nameOf] ?? -1] ?? ""
+  )
+    .slice(0, 60)
+    .replace(/\s+/g, " ")}`;
+};
 
+/** The name of the reference from `from` to `to`: a property, or `[index]`. */
+const edgeName = (graph: Graph, from: number, to: number): string => {
+  const { edges, edgeFields, firstEdge } = graph;
+  for (let edge = firstEdge[from] ?? 0; edge < (firstEdge[from + 1] ?? 0); edge++) {
+    if (graph.target(edge) !== to) continue;
+    const type = graph.edgeTypes[edges[edge * edgeFields + graph.edgeTypeOf] ?? -1];
+    const name = edges[edge * edgeFields + graph.edgeNameOf] ?? 0;
+    return type === "element" || type === "hidden" ? `[${name}]` : (graph.strings[name] ?? "?");
+  }
+  return "?";
+};
+
+/** The path of dominators from the root to `node`. */
+const pathTo = (graph: Graph, dominator: Int32Array, node: number): ReadonlyArray<string> => {
+  const steps: Array<string> = [];
+  for (let at = node; at !== 0; at = dominator[at] ?? 0) {
+    const parent = dominator[at] ?? 0;
+    steps.unshift(
+      parent === 0 ? labelOf(graph, at) : `${edgeName(graph, parent, at)}<${labelOf(graph, at)}>`,
+    );
+  }
+  return steps;
+};
+
+/** The retainers of at least `minBytes`, at most `limit` of them (the root not counted). */
+export const largestRetainers = (
+  file: HeapSnapshotFile,
+  options: { readonly minBytes: number; readonly limit: number },
+): RetainerReport => {
+  const graph = graphOf(file);
+  const { order, postIndex } = postOrder(graph);
+  const dominator = dominatorsOf(graph, order, postIndex);
+  const { retained, dominated } = retainedSizes(graph, order, dominator);
   const retainers = order
     .filter((node) => node !== 0 && (retained[node] ?? 0) >= options.minBytes)
     .sort((a, b) => (retained[b] ?? 0) - (retained[a] ?? 0))
     .slice(0, options.limit)
     .map((node) => ({
-      label: label(node),
-      path: pathTo(node),
-      selfBytes: selfSize(node),
+      label: labelOf(graph, node),
+      path: pathTo(graph, dominator, node),
+      selfBytes: selfSizeOf(graph, node),
       retainedBytes: retained[node] ?? 0,
       dominated: dominated[node] ?? 0,
     }));
-  return { totalBytes: retained[0] ?? 0, nodes: count, retainers };
+  return { totalBytes: retained[0] ?? 0, nodes: graph.count, retainers };
 };
 
 const megabytes = (bytes: number): string => fixed(bytes / 1024 / 1024);

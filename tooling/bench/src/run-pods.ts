@@ -7,52 +7,58 @@
  * the cluster converged, and every workload is un-instrumented again. Each phase is measured
  * from the benchmark's own watches (workload status, pods) and the audit log (every client).
  */
-import { OdigosResources, workloadResource } from "@odigos/crd-types";
+import type { PodsCluster } from "@odigos/control-plane";
+import {
+  OdigosResources,
+  type WorkloadKind,
+  WorkloadKinds,
+  workloadResource,
+} from "@odigos/crd-types";
 import { type InstrumentorProcess, parseSamples, startInstrumentor } from "@odigos/harness";
 import { Resources } from "@odigos/kube-client";
 import type { BenchOptions } from "./args.js";
+import type { RolloutCensus } from "./census.js";
 import { summarizeRestarts } from "./census.js";
+import { sendDevicePatch } from "./floor.js";
 import { idealOf, mixRolloutMs } from "./ideal.js";
 import {
+  type BenchClient,
+  createAll,
   type Log,
   type Mark,
   odigosNamespace,
-  pool,
+  type RunHandles,
   seedOdigos,
   send,
   sleep,
   startBenchCluster,
+  steadyPhase,
   throttled,
-  ticking,
 } from "./meter.js";
-import type { Calibration, PodsResult, RolloutPhase } from "./pods-results.js";
 import { MemorySampler } from "./proc.js";
-import type { BenchResult } from "./results.js";
-import type { RunHandles } from "./run.js";
+import { type RunBasics, waitTracker } from "./run-context.js";
 import { settled } from "./settle.js";
 import { median, summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
+import type { BenchResult, BudgetRun, Calibration, PodsResult, RolloutPhase } from "./types.js";
 import {
-  carries,
-  devicePatch,
+  devicesAre,
   expectedDevices,
-  hasAnyDevice,
   keyOf,
   type PodsShape,
   planWorkloads,
   replicasOf,
   runtimeDetailsManifest,
-  type WorkloadKind,
+  seedingOf,
   type WorkloadSpec,
   workloadManifest,
 } from "./workloads.js";
 
 const calibrationNamespace = "bench-calibration";
-const kinds: ReadonlyArray<WorkloadKind> = ["Deployment", "StatefulSet", "DaemonSet"];
 
 /** One workload of each kind in a namespace that is not opted in: the benchmark rolls them itself. */
 const calibrationSpecs = (): WorkloadSpec[] =>
-  kinds.map((kind, index) => ({
+  WorkloadKinds.map((kind, index) => ({
     index,
     kind,
     namespace: calibrationNamespace,
@@ -61,25 +67,391 @@ const calibrationSpecs = (): WorkloadSpec[] =>
     selfOptIn: false,
   }));
 
-export async function runPodsBench(
-  options: BenchOptions,
-  result: BenchResult,
-  handles: RunHandles,
-  log: Log,
-): Promise<void> {
-  const n = options.workloads;
-  const phaseTimeoutMs = options.phaseTimeoutSeconds * 1000;
-  const specs = planWorkloads(n, options.namespaces);
-  const calibration = calibrationSpecs();
-  const desired = new Map(specs.map((spec) => [keyOf(spec), expectedDevices(spec)]));
-  const totalPods = n * options.replicas;
+/** What the phases of a run with pods work with. */
+interface PodsRun extends RunBasics {
+  readonly pods: PodsResult;
+  /** The calibration's workloads (not counted in `n`). */
+  readonly calibration: ReadonlyArray<WorkloadSpec>;
+  readonly shape: PodsShape;
+  /** Every seeded workload's key and its replicas: what an instrument or un-instrument phase rolls. */
+  readonly everyWorkload: ReadonlyMap<string, number>;
+  /** Rollouts and pods, from the tracker's watches. */
+  readonly census: RolloutCensus;
+  /** The instrumentor running now and its memory sampler: stopped at the end whatever happens. */
+  readonly live: {
+    instrumentor?: InstrumentorProcess | undefined;
+    sampler?: MemorySampler | undefined;
+  };
+}
 
+/** Waits until `check` holds by the benchmark's watches, logging what rolls every 2 s. */
+const waitRolled = (run: PodsRun, check: () => boolean, what: string): Promise<number> =>
+  waitTracker(
+    run,
+    check,
+    what,
+    () =>
+      `${run.tracker.instrumentedCount} with devices, ${run.tracker.rollingCount} rolling, ${run.census.podCount} pods`,
+  );
+
+interface RolloutPhaseOptions {
+  readonly quiet?: boolean;
+  /** Resolves when the instrumentor reported the change on the CollectorsGroup. */
+  readonly report?: Promise<boolean>;
+  readonly settle?: InstrumentorProcess;
+  /** The phase began earlier (before the instrumentor started). */
+  readonly begun?: { readonly mark: Mark; readonly at: number };
+}
+
+/** A phase of rollouts: from `trigger` until `devicesDone` holds and nothing rolls, with its figures. */
+const rolloutPhase = async (
+  run: PodsRun,
+  name: string,
+  budget: number | undefined,
+  changed: ReadonlyMap<string, number>,
+  trigger: () => Promise<void>,
+  devicesDone: () => boolean,
+  options: RolloutPhaseOptions = {},
+): Promise<RolloutPhase> => {
+  const { meter, census, tracker } = run;
+  const mark = options.begun?.mark ?? (await meter.begin(options.quiet ?? true));
+  const started = options.begun?.at ?? performance.now();
+  if (options.begun === undefined) census.begin(started);
+  await trigger();
+  const devicesAt = await waitRolled(run, devicesDone, `${name}: devices`);
+  const rolledOutAt = await waitRolled(
+    run,
+    () => devicesDone() && tracker.rollingCount === 0,
+    `${name}: rolled out`,
+  );
+  const figures = census.figures(rolledOutAt);
+  if (
+    options.report !== undefined &&
+    !(await Promise.race([options.report, sleep(30_000).then(() => false)]))
+  )
+    run.log(`  ${name}: no report on the CollectorsGroup within 30 s of the rollouts' end`);
+  if (options.settle !== undefined)
+    await settled(options.settle, { timeoutMs: run.phaseTimeoutMs });
+  // Pods of the rollout still being deleted after the workload reported complete are counted.
+  await sleep(500);
+  const after = census.figures(performance.now());
+  const phase = await meter.end(mark, name, rolledOutAt - started, changed.size);
+  const restarts = summarizeRestarts(after.perWorkload, changed);
+  const entry: RolloutPhase = {
+    phase,
+    budget,
+    changed: changed.size,
+    devicesMs: devicesAt - started,
+    rolledOutMs: rolledOutAt - started,
+    maxRolling: figures.maxRolling,
+    meanRolling: figures.meanRolling,
+    podsCreated: after.podsCreated,
+    podsDeleted: after.podsDeleted,
+    podsStillborn: after.podsStillborn,
+    rolloutMs: summarize(figures.rolloutMs),
+    restarts: {
+      ...restarts,
+      doubleRollouts: restarts.doubleRollouts.slice(0, 20),
+      more: restarts.more.slice(0, 20),
+      fewer: restarts.fewer.slice(0, 20),
+      doubleRolloutCount: restarts.doubleRollouts.length,
+      moreCount: restarts.more.length,
+      fewerCount: restarts.fewer.length,
+    },
+  };
+  run.log(
+    `${name}: rolled out in ${(entry.rolledOutMs / 1000).toFixed(1)} s (devices after ${(entry.devicesMs / 1000).toFixed(1)} s), at most ${entry.maxRolling} rolling, ${entry.podsCreated} pods created (${entry.podsStillborn} deleted before they ran), ${entry.podsDeleted} deleted, ${restarts.doubleRollouts.length} double rollouts, ${restarts.more.length} workloads with a pod replaced again, API server ${(phase.apiServer.cpuSeconds ?? 0).toFixed(1)} CPU s`,
+  );
+  return entry;
+};
+
+/** _seed: first pods_: every workload (and the calibration's) created and rolled out. */
+const seedPods = async (run: PodsRun): Promise<void> => {
+  const { options, specs, calibration, shape, n } = run;
+  const creates = [...specs, ...calibration].flatMap((spec) => [
+    { resource: workloadResource(spec.kind), body: workloadManifest(spec, shape) },
+    ...(spec.namespace === calibrationNamespace
+      ? []
+      : [
+          {
+            resource: OdigosResources.InstrumentedApplication,
+            body: runtimeDetailsManifest(spec),
+          },
+        ]),
+  ]);
+  run.log(
+    `seeding ${n} workloads × ${options.replicas} pods over ${options.nodes} nodes (and ${calibration.length} for calibration)`,
+  );
+  const seedStarted = performance.now();
+  const seed = await rolloutPhase(
+    run,
+    "seed: first pods",
+    undefined,
+    new Map([
+      ...run.everyWorkload,
+      ...calibration.map((spec) => [keyOf(spec), replicasOf(spec, shape)] as const),
+    ]),
+    () =>
+      createAll(
+        run.driver,
+        creates,
+        options.seedConcurrency,
+        throttled(run.log, "creating workloads and runtime details", creates.length),
+      ),
+    () => run.tracker.size >= n + calibration.length && run.tracker.runtimeDetailsCount >= n,
+    { quiet: false },
+  );
+  run.result.seeding = seedingOf(specs, options.namespaces, {
+    ms: performance.now() - seedStarted,
+    requests: creates.length + options.namespaces + 6,
+  });
+  run.pods.seed = seed;
+};
+
+/** One calibration rollout: the benchmark's own device patch, until the watch sees it rolled out. */
+const calibrationRollout = async (
+  run: PodsRun,
+  spec: WorkloadSpec,
+  add: boolean,
+): Promise<number> => {
+  const { tracker, census } = run;
+  const key = keyOf(spec);
+  const wanted = expectedDevices(spec);
+  const started = await sendDevicePatch(run.driver, spec, tracker.workload(key), add ? wanted : {});
+  if (started === undefined) throw new Error(`${key}: nothing to change`);
+  const done = await tracker.until(
+    () => devicesAre(tracker.workload(key), add, wanted) && !census.isRolling(key),
+    run.phaseTimeoutMs,
+    `calibration rollout of ${key}`,
+  );
+  return done - started;
+};
+
+/** _One rollout's time_, alone on a quiet cluster: the median per kind, weighted by the mix. */
+const calibrate = async (run: PodsRun, label: string): Promise<Calibration> => {
+  await run.meter.begin(true);
+  const perKind: Partial<Record<WorkloadKind, number[]>> = {};
+  for (const spec of run.calibration) {
+    const times: number[] = [];
+    for (let round = 0; round < run.options.calibrationRollouts; round++) {
+      times.push(await calibrationRollout(run, spec, round % 2 === 0));
+      // Let the old pods go before the next one.
+      await sleep(300);
+    }
+    perKind[spec.kind] = times;
+  }
+  const medianMs = Object.fromEntries(
+    Object.entries(perKind).map(([kind, times]) => [kind, median(times) ?? 0]),
+  ) as Partial<Record<WorkloadKind, number>>;
+  const mixMs = mixRolloutMs(medianMs, run.result.seeding?.byKind ?? {}) ?? 0;
+  run.log(
+    `one rollout's time (${label}): ${Object.entries(medianMs)
+      .map(([kind, ms]) => `${kind} ${(ms / 1000).toFixed(2)} s`)
+      .join(", ")}; weighted by the mix ${(mixMs / 1000).toFixed(2)} s`,
+  );
+  return { perKindMs: perKind, medianMs, mixMs };
+};
+
+/** Starts an instrumentor with `budget` and waits until it is ready; its memory sampled from then. */
+const startBudgeted = async (
+  run: PodsRun,
+  budget: number,
+  label: string,
+): Promise<InstrumentorProcess> => {
+  const { options, live } = run;
+  run.log(`starting the instrumentor (${label}, --max-concurrent-rollouts=${budget})`);
+  const started = await startInstrumentor({
+    kubeconfigPath: run.controlPlane.kubeconfigPath,
+    odigosNamespace,
+    main: options.instrumentorMain,
+    nodeArgs: options.instrumentorNodeArgs,
+    args: [
+      `--max-concurrent-rollouts=${budget}`,
+      "--collectors-unready-grace=0",
+      ...options.instrumentorArgs,
+    ],
+    waitReady: false,
+    retainLogs: false,
+    env: options.instrumentorEnv,
+  });
+  live.instrumentor = started;
+  run.handles.instrumentor = started;
+  await started.ready(120_000);
+  live.sampler?.stop();
+  live.sampler = new MemorySampler(started.pid, 200);
+  live.sampler.start();
+  run.meter.attach(started, live.sampler);
+  return started;
+};
+
+/** Stops an instrumentor (SIGTERM, killed after 30 s) and its sampler. */
+const stopBudgeted = async (run: PodsRun, process: InstrumentorProcess): Promise<void> => {
+  const { live } = run;
+  live.sampler?.sample();
+  const code = await process.stop("SIGTERM", { killAfterMs: 30_000 });
+  if (code !== 0) run.log(`  the instrumentor exited with ${code} on SIGTERM`);
+  run.meter.detach();
+  live.sampler?.stop();
+  live.sampler = undefined;
+  live.instrumentor = undefined;
+};
+
+/** Resolves true once the instrumentor reports `reason` on the CollectorsGroup (false: never). */
+const reported = (run: PodsRun, process: InstrumentorProcess, reason: string) =>
+  process
+    .waitForLog(
+      (line) => line.kind === "CollectorsGroup" && line.reason === reason,
+      run.phaseTimeoutMs,
+    )
+    .then(
+      () => true,
+      () => false,
+    );
+
+/** Pods in the instrumentor's cache (`odigos_instrumentor_cache_objects{informer="Pod"}`). */
+const podCache = async (process: InstrumentorProcess): Promise<number | undefined> => {
+  const text = await process.metrics().catch(() => "");
+  return parseSamples(text, "odigos_instrumentor_cache_objects").find(
+    (sample) => sample.labels.informer === "Pod",
+  )?.value;
+};
+
+/**
+ * _start-up_ with collectors not ready and nothing instrumented (nothing to write), then
+ * _instrument, budget B_: the collectors turn ready until every workload carries its devices
+ * and is rolled out. The instrumentor is stopped after.
+ */
+const instrumentAtBudget = async (run: PodsRun, budget: number, label: string) => {
+  const { meter, n } = run;
+  const startMark = await meter.begin(true);
+  const first = await startBudgeted(run, budget, `budget ${label}`);
+  const readyMs = performance.now() - first.spawnedAt;
+  await settled(first, { atLeastReconciles: n, timeoutMs: run.phaseTimeoutMs });
+  const rssAfterSyncBytes = run.live.sampler?.sample() ?? 0;
+  const startup = await meter.end(
+    startMark,
+    `start-up, budget ${label}`,
+    performance.now() - first.spawnedAt,
+    0,
+  );
+  const instrument = await rolloutPhase(
+    run,
+    `instrument, budget ${label}`,
+    budget,
+    run.everyWorkload,
+    async () => {
+      await run.setCollectorsReady(true);
+    },
+    () => run.tracker.instrumentedCount === n,
+    { report: reported(run, first, "WorkloadsInstrumented"), settle: first },
+  );
+  const podCacheAfterInstrument = await podCache(first);
+  await stopBudgeted(run, first);
+  return { startup, readyMs, rssAfterSyncBytes, instrument, podCacheAfterInstrument };
+};
+
+/**
+ * _restart, converged_: a fresh instrumentor on the converged cluster must find nothing to do;
+ * after the last budget, _steady_; then _un-instrument_: the collectors turn not ready until
+ * every device is gone and every workload rolled out again, which resets the cluster.
+ */
+const restartAndUninstrument = async (run: PodsRun, last: boolean) => {
+  const { options, meter, n } = run;
+  const restartMark = await meter.begin(true);
+  const restartAt = performance.now();
+  run.census.begin(restartAt);
+  const second = await startBudgeted(
+    run,
+    options.uninstrumentBudget,
+    "restart on a converged cluster",
+  );
+  const restart = await rolloutPhase(
+    run,
+    "restart, converged",
+    options.uninstrumentBudget,
+    new Map(),
+    async () => {
+      await settled(second, { atLeastReconciles: n, timeoutMs: run.phaseTimeoutMs });
+    },
+    () => run.tracker.instrumentedCount === n,
+    { begun: { mark: restartMark, at: restartAt } },
+  );
+  if (last && options.steadySeconds > 0)
+    run.result.steady = await steadyPhase(meter, options.steadySeconds, run.log);
+  const uninstrument = await rolloutPhase(
+    run,
+    `un-instrument (budget ${options.uninstrumentBudget === 0 ? "unlimited" : options.uninstrumentBudget})`,
+    options.uninstrumentBudget,
+    run.everyWorkload,
+    async () => {
+      await run.setCollectorsReady(false);
+    },
+    () => run.tracker.withDevicesCount === 0,
+    { report: reported(run, second, "WorkloadsUninstrumented"), settle: second },
+  );
+  const podCacheAfterUninstrument = await podCache(second);
+  await stopBudgeted(run, second);
+  return { restart, uninstrument, podCacheAfterUninstrument };
+};
+
+/** One budget: start-up, instrument, restart on the converged cluster, un-instrument. */
+const runBudget = async (
+  run: PodsRun,
+  budget: number,
+  last: boolean,
+  rolloutMs: number,
+): Promise<void> => {
+  const label = budget === 0 ? "unlimited" : String(budget);
+  const instrumented = await instrumentAtBudget(run, budget, label);
+  const { restart, uninstrument, podCacheAfterUninstrument } = await restartAndUninstrument(
+    run,
+    last,
+  );
+  const entry: BudgetRun = {
+    budget,
+    startup: instrumented.startup,
+    readyMs: instrumented.readyMs,
+    rssAfterSyncBytes: instrumented.rssAfterSyncBytes,
+    podCacheAfterInstrument: instrumented.podCacheAfterInstrument,
+    podCacheAfterUninstrument,
+    instrument: instrumented.instrument,
+    restart,
+    uninstrument,
+    // With the calibration before; once the one after is known, with the faster.
+    ideal: idealOf(run.n, budget, rolloutMs),
+    uninstrumentIdeal: idealOf(run.n, run.options.uninstrumentBudget, rolloutMs),
+  };
+  run.pods.budgets.push(entry);
+};
+
+/**
+ * One rollout's time again, the instrumentor gone (the machine may have changed): the ideals
+ * are then taken with the faster of the two.
+ */
+const recalibrate = async (
+  run: PodsRun,
+  calibrated: NonNullable<PodsResult["calibration"]>,
+): Promise<void> => {
+  calibrated.after = await calibrate(run, "after");
+  const rolloutMs = Math.min(calibrated.before.mixMs, calibrated.after.mixMs);
+  calibrated.rolloutMs = rolloutMs;
+  for (const entry of run.pods.budgets) {
+    entry.ideal = idealOf(run.n, entry.budget, rolloutMs);
+    entry.uninstrumentIdeal = idealOf(run.n, run.options.uninstrumentBudget, rolloutMs);
+  }
+};
+
+/** Starts the control plane with pods: room on the nodes for every pod and a rollout's surge. */
+const startPodsCluster = (options: BenchOptions, handles: RunHandles, log: Log) => {
   log(`starting the control plane with pods: ${options.nodes} KWOK nodes (audit log on)`);
-  const { controlPlane, driver, watchClient, meter, startMs } = await startBenchCluster({
+  return startBenchCluster({
     pods: {
       nodes: options.nodes,
       // Room for every pod and a rollout's surge on the nodes: the scheduler must never be the limit.
-      podsPerNode: Math.max(500, Math.ceil((3 * totalPods) / options.nodes)),
+      podsPerNode: Math.max(
+        500,
+        Math.ceil((3 * options.workloads * options.replicas) / options.nodes),
+      ),
     },
     quietWaitSeconds: options.quietWaitSeconds,
     started: (started) => {
@@ -87,381 +459,122 @@ export async function runPodsBench(
     },
     log,
   });
+};
+
+/**
+ * The benchmark's watches, before any pod exists (every pod is counted): workloads, runtime
+ * details, and pods, each told to its workload by namespace and `app` label.
+ */
+const watchPods = async (
+  run: Omit<PodsRun, "tracker" | "census">,
+  watchClient: BenchClient,
+): Promise<PodsRun> => {
+  const byApp = new Map(
+    [...run.specs, ...run.calibration].map((spec) => [
+      `${spec.namespace}/${spec.name}`,
+      keyOf(spec),
+    ]),
+  );
+  const tracker = new Tracker(
+    watchClient,
+    new Map(run.specs.map((spec) => [keyOf(spec), expectedDevices(spec)])),
+    (error) => {
+      run.watchProblem.error = error;
+      run.log(`watch problem: ${error.message}`);
+    },
+    (namespace, labels) => byApp.get(`${namespace}/${labels.app ?? ""}`),
+  );
+  run.handles.tracker = tracker;
+  await tracker.start();
+  return { ...run, tracker, census: tracker.census };
+};
+
+/** The run's pods figures, to be filled: the cluster as it started, no budget run yet. */
+const podsResultOf = (options: BenchOptions, cluster: PodsCluster): PodsResult => ({
+  nodes: options.nodes,
+  nodesWithoutDevices: cluster.nodesWithoutDevices.length,
+  replicas: options.replicas,
+  podReadyDelayMs: cluster.options.podReadyDelayMs,
+  podReadyJitterMs: cluster.options.podReadyJitterMs,
+  uninstrumentBudget: options.uninstrumentBudget,
+  budgets: [],
+});
+
+/** The Odigos objects and namespaces, and one for the calibration; the collectors' switch. */
+const seedOdigosAndCalibration = async (
+  driver: BenchClient,
+  options: BenchOptions,
+): Promise<(ready: boolean) => Promise<unknown>> => {
+  const setCollectorsReady = await seedOdigos(driver, options.namespaces, options.seedConcurrency);
+  await send(
+    driver.create(Resources.Namespace, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: calibrationNamespace },
+    }),
+  );
+  return setCollectorsReady;
+};
+
+export async function runPodsBench(
+  options: BenchOptions,
+  result: BenchResult,
+  handles: RunHandles,
+  log: Log,
+): Promise<void> {
+  const n = options.workloads;
+  const specs = planWorkloads(n, options.namespaces);
+  const calibration = calibrationSpecs();
+  const { controlPlane, driver, watchClient, meter, startMs } = await startPodsCluster(
+    options,
+    handles,
+    log,
+  );
   result.controlPlane = { startMs, server: controlPlane.server };
   const cluster = controlPlane.pods;
   if (cluster === undefined) throw new Error("the control plane started without pods");
   const shape: PodsShape = { replicas: options.replicas, nodes: cluster.nodesWithDevices };
-  const byApp = new Map(
-    [...specs, ...calibration].map((spec) => [`${spec.namespace}/${spec.name}`, keyOf(spec)]),
-  );
-
-  const pods: PodsResult = {
-    nodes: options.nodes,
-    nodesWithoutDevices: cluster.nodesWithoutDevices.length,
-    replicas: options.replicas,
-    podReadyDelayMs: cluster.options.podReadyDelayMs,
-    podReadyJitterMs: cluster.options.podReadyJitterMs,
-    uninstrumentBudget: options.uninstrumentBudget,
-    budgets: [],
-  };
+  const pods = podsResultOf(options, cluster);
   result.pods = pods;
-  let instrumentor: InstrumentorProcess | undefined;
-  let sampler: MemorySampler | undefined;
+  const live: PodsRun["live"] = {};
   try {
-    // ---- the Odigos objects and namespaces -------------------------------------------
-    const setCollectorsReady = await seedOdigos(
-      driver,
-      options.namespaces,
-      options.seedConcurrency,
-    );
-    await send(
-      driver.create(Resources.Namespace, {
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: calibrationNamespace },
-      }),
-    );
-
-    // ---- the benchmark's watches, before any pod exists: every pod is counted ------------
-    let trackerError: Error | undefined;
-    const tracker = new Tracker(
-      watchClient,
-      desired,
-      (error) => {
-        trackerError = error;
-        log(`watch problem: ${error.message}`);
+    const setCollectorsReady = await seedOdigosAndCalibration(driver, options);
+    const run = await watchPods(
+      {
+        options,
+        result,
+        pods,
+        handles,
+        log,
+        n,
+        phaseTimeoutMs: options.phaseTimeoutSeconds * 1000,
+        specs,
+        calibration,
+        shape,
+        everyWorkload: new Map(specs.map((spec) => [keyOf(spec), replicasOf(spec, shape)])),
+        controlPlane,
+        driver,
+        meter,
+        watchProblem: {},
+        setCollectorsReady,
+        live,
       },
-      (namespace, labels) => byApp.get(`${namespace}/${labels.app ?? ""}`),
+      watchClient,
     );
-    handles.tracker = tracker;
-    await tracker.start();
-    const census = tracker.census;
-    const waitTracker = (check: () => boolean, what: string, progress: () => string) =>
-      ticking(tracker.until(check, phaseTimeoutMs, what), () => log(`  ${what}: ${progress()}`));
-    const rollingNow = () =>
-      `${tracker.instrumentedCount} with devices, ${tracker.rollingCount} rolling, ${census.podCount} pods`;
-
-    /** A phase of rollouts: from `trigger` until `done` holds and nothing rolls, with its figures. */
-    const rolloutPhase = async (
-      name: string,
-      budget: number | undefined,
-      changed: ReadonlyMap<string, number>,
-      trigger: () => Promise<void>,
-      devicesDone: () => boolean,
-      options: {
-        readonly quiet?: boolean;
-        /** Resolves when the instrumentor reported the change on the CollectorsGroup. */
-        readonly report?: Promise<boolean>;
-        readonly settle?: InstrumentorProcess;
-        /** The phase began earlier (before the instrumentor started). */
-        readonly begun?: { readonly mark: Mark; readonly at: number };
-      } = {},
-    ): Promise<RolloutPhase> => {
-      const mark = options.begun?.mark ?? (await meter.begin(options.quiet ?? true));
-      const started = options.begun?.at ?? performance.now();
-      if (options.begun === undefined) census.begin(started);
-      await trigger();
-      const devicesAt = await waitTracker(devicesDone, `${name}: devices`, rollingNow);
-      const rolledOutAt = await waitTracker(
-        () => devicesDone() && tracker.rollingCount === 0,
-        `${name}: rolled out`,
-        rollingNow,
-      );
-      const figures = census.figures(rolledOutAt);
-      if (
-        options.report !== undefined &&
-        !(await Promise.race([options.report, sleep(30_000).then(() => false)]))
-      )
-        log(`  ${name}: no report on the CollectorsGroup within 30 s of the rollouts' end`);
-      if (options.settle !== undefined)
-        await settled(options.settle, { timeoutMs: phaseTimeoutMs });
-      // Pods of the rollout still being deleted after the workload reported complete are counted.
-      await sleep(500);
-      const after = census.figures(performance.now());
-      const phase = await meter.end(mark, name, rolledOutAt - started, changed.size);
-      const restarts = summarizeRestarts(after.perWorkload, changed);
-      const entry: RolloutPhase = {
-        phase,
-        budget,
-        changed: changed.size,
-        devicesMs: devicesAt - started,
-        rolledOutMs: rolledOutAt - started,
-        maxRolling: figures.maxRolling,
-        meanRolling: figures.meanRolling,
-        podsCreated: after.podsCreated,
-        podsDeleted: after.podsDeleted,
-        podsStillborn: after.podsStillborn,
-        rolloutMs: summarize(figures.rolloutMs),
-        restarts: {
-          ...restarts,
-          doubleRollouts: restarts.doubleRollouts.slice(0, 20),
-          more: restarts.more.slice(0, 20),
-          fewer: restarts.fewer.slice(0, 20),
-          doubleRolloutCount: restarts.doubleRollouts.length,
-          moreCount: restarts.more.length,
-          fewerCount: restarts.fewer.length,
-        },
-      };
-      log(
-        `${name}: rolled out in ${(entry.rolledOutMs / 1000).toFixed(1)} s (devices after ${(entry.devicesMs / 1000).toFixed(1)} s), at most ${entry.maxRolling} rolling, ${entry.podsCreated} pods created (${entry.podsStillborn} deleted before they ran), ${entry.podsDeleted} deleted, ${restarts.doubleRollouts.length} double rollouts, ${restarts.more.length} workloads with a pod replaced again, API server ${(phase.apiServer.cpuSeconds ?? 0).toFixed(1)} CPU s`,
-      );
-      return entry;
-    };
-
-    // ---- seed: N workloads and their first pods ----------------------------------------
-    const everyWorkload = new Map(specs.map((spec) => [keyOf(spec), replicasOf(spec, shape)]));
-    const creates = [...specs, ...calibration].flatMap((spec) => [
-      { resource: workloadResource(spec.kind), body: workloadManifest(spec, shape) },
-      ...(spec.namespace === calibrationNamespace
-        ? []
-        : [
-            {
-              resource: OdigosResources.InstrumentedApplication,
-              body: runtimeDetailsManifest(spec),
-            },
-          ]),
-    ]);
-    log(
-      `seeding ${n} workloads × ${options.replicas} pods over ${options.nodes} nodes (and ${calibration.length} for calibration)`,
-    );
-    const seedStarted = performance.now();
-    const seed = await rolloutPhase(
-      "seed: first pods",
-      undefined,
-      new Map([
-        ...everyWorkload,
-        ...calibration.map((spec) => [keyOf(spec), replicasOf(spec, shape)] as const),
-      ]),
-      () =>
-        pool(
-          creates,
-          options.seedConcurrency,
-          async ({ resource, body }) => {
-            await send(driver.create(resource, body));
-          },
-          throttled(log, "creating workloads and runtime details", creates.length),
-        ),
-      () => tracker.size >= n + calibration.length && tracker.runtimeDetailsCount >= n,
-      { quiet: false },
-    );
-    const byKind: Record<string, number> = {};
-    for (const spec of specs) byKind[spec.kind] = (byKind[spec.kind] ?? 0) + 1;
-    result.seeding = {
-      workloads: n,
-      namespaces: options.namespaces,
-      byKind,
-      multiContainer: specs.filter((spec) => spec.containers.length > 1).length,
-      containers: specs.reduce((sum, spec) => sum + spec.containers.length, 0),
-      devicesWhenReady: specs.reduce(
-        (sum, spec) => sum + Object.keys(expectedDevices(spec)).length,
-        0,
-      ),
-      ms: performance.now() - seedStarted,
-      requests: creates.length + options.namespaces + 6,
-    };
-    pods.seed = seed;
-
-    // ---- one rollout's time, alone on a quiet cluster ----------------------------------
-    const calibrate = async (label: string): Promise<Calibration> => {
-      await meter.begin(true);
-      const perKind: Partial<Record<WorkloadKind, number[]>> = {};
-      for (const spec of calibration) {
-        const key = keyOf(spec);
-        const wanted = expectedDevices(spec);
-        const times: number[] = [];
-        for (let round = 0; round < options.calibrationRollouts; round++) {
-          const add = round % 2 === 0;
-          const state = tracker.workload(key);
-          const operations =
-            state === undefined ? undefined : devicePatch(state, add ? wanted : {});
-          if (operations === undefined) throw new Error(`${key}: nothing to change`);
-          const started = performance.now();
-          await send(
-            driver.patch(
-              workloadResource(spec.kind),
-              spec.name,
-              { type: "json", operations },
-              { namespace: spec.namespace },
-            ),
-          );
-          const done = await tracker.until(
-            () => {
-              const now = tracker.workload(key);
-              return (
-                now !== undefined &&
-                (add ? carries(now, wanted) : !hasAnyDevice(now)) &&
-                !census.isRolling(key)
-              );
-            },
-            phaseTimeoutMs,
-            `calibration rollout of ${key}`,
-          );
-          times.push(done - started);
-          // Let the old pods go before the next one.
-          await sleep(300);
-        }
-        perKind[spec.kind] = times;
-      }
-      const medianMs = Object.fromEntries(
-        Object.entries(perKind).map(([kind, times]) => [kind, median(times) ?? 0]),
-      ) as Partial<Record<WorkloadKind, number>>;
-      const mixMs = mixRolloutMs(medianMs, byKind) ?? 0;
-      log(
-        `one rollout's time (${label}): ${Object.entries(medianMs)
-          .map(([kind, ms]) => `${kind} ${(ms / 1000).toFixed(2)} s`)
-          .join(", ")}; weighted by the mix ${(mixMs / 1000).toFixed(2)} s`,
-      );
-      return { perKindMs: perKind, medianMs, mixMs };
-    };
+    await seedPods(run);
     const calibrated: NonNullable<PodsResult["calibration"]> = {
-      before: await calibrate("before"),
+      before: await calibrate(run, "before"),
     };
     pods.calibration = calibrated;
-
-    // ---- the instrumentor, once per budget -----------------------------------------------
-    const start = async (budget: number, label: string): Promise<InstrumentorProcess> => {
-      log(`starting the instrumentor (${label}, --max-concurrent-rollouts=${budget})`);
-      const started = await startInstrumentor({
-        kubeconfigPath: controlPlane.kubeconfigPath,
-        odigosNamespace,
-        main: options.instrumentorMain,
-        nodeArgs: options.instrumentorNodeArgs,
-        args: [
-          `--max-concurrent-rollouts=${budget}`,
-          "--collectors-unready-grace=0",
-          ...options.instrumentorArgs,
-        ],
-        waitReady: false,
-        retainLogs: false,
-        env: options.instrumentorEnv,
-      });
-      instrumentor = started;
-      handles.instrumentor = started;
-      await started.ready(120_000);
-      sampler?.stop();
-      sampler = new MemorySampler(started.pid, 200);
-      sampler.start();
-      meter.attach(started, sampler);
-      return started;
-    };
-    const stop = async (process: InstrumentorProcess): Promise<void> => {
-      sampler?.sample();
-      const code = await process.stop("SIGTERM", { killAfterMs: 30_000 });
-      if (code !== 0) log(`  the instrumentor exited with ${code} on SIGTERM`);
-      meter.detach();
-      sampler?.stop();
-      sampler = undefined;
-      instrumentor = undefined;
-    };
-    const reported = (process: InstrumentorProcess, reason: string) =>
-      process
-        .waitForLog(
-          (line) => line.kind === "CollectorsGroup" && line.reason === reason,
-          phaseTimeoutMs,
-        )
-        .then(
-          () => true,
-          () => false,
-        );
-    const podCache = async (process: InstrumentorProcess): Promise<number | undefined> => {
-      const text = await process.metrics().catch(() => "");
-      return parseSamples(text, "odigos_instrumentor_cache_objects").find(
-        (sample) => sample.labels.informer === "Pod",
-      )?.value;
-    };
-
-    const budgets = options.budgets;
-    for (const [index, budget] of budgets.entries()) {
-      const label = budget === 0 ? "unlimited" : String(budget);
-      // Start-up with collectors not ready and nothing instrumented: nothing to write.
-      const startMark = await meter.begin(true);
-      const first = await start(budget, `budget ${label}`);
-      const readyMs = performance.now() - first.spawnedAt;
-      await settled(first, { atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
-      const rssAfterSyncBytes = sampler?.sample() ?? 0;
-      const startup = await meter.end(
-        startMark,
-        `start-up, budget ${label}`,
-        performance.now() - first.spawnedAt,
-        0,
-      );
-      const instrument = await rolloutPhase(
-        `instrument, budget ${label}`,
-        budget,
-        everyWorkload,
-        async () => {
-          await setCollectorsReady(true);
-        },
-        () => tracker.instrumentedCount === n,
-        { report: reported(first, "WorkloadsInstrumented"), settle: first },
-      );
-      const podCacheAfter = await podCache(first);
-      await stop(first);
-
-      // A fresh instrumentor on the converged cluster: it must find nothing to do.
-      const restartMark = await meter.begin(true);
-      const restartAt = performance.now();
-      census.begin(restartAt);
-      const second = await start(options.uninstrumentBudget, "restart on a converged cluster");
-      const restart = await rolloutPhase(
-        "restart, converged",
-        options.uninstrumentBudget,
-        new Map(),
-        async () => {
-          await settled(second, { atLeastReconciles: n, timeoutMs: phaseTimeoutMs });
-        },
-        () => tracker.instrumentedCount === n,
-        { begun: { mark: restartMark, at: restartAt } },
-      );
-      if (index === budgets.length - 1 && options.steadySeconds > 0) {
-        log(`steady: ${options.steadySeconds} s with no input changes`);
-        const mark = await meter.begin();
-        const started = performance.now();
-        await sleep(options.steadySeconds * 1000);
-        result.steady = await meter.end(mark, "steady", performance.now() - started, 0);
-      }
-      const uninstrument = await rolloutPhase(
-        `un-instrument (budget ${options.uninstrumentBudget === 0 ? "unlimited" : options.uninstrumentBudget})`,
-        options.uninstrumentBudget,
-        everyWorkload,
-        async () => {
-          await setCollectorsReady(false);
-        },
-        () => tracker.withDevicesCount === 0,
-        { report: reported(second, "WorkloadsUninstrumented"), settle: second },
-      );
-      const podCacheAfterUninstrument = await podCache(second);
-      await stop(second);
-      pods.budgets.push({
-        budget,
-        startup,
-        readyMs,
-        rssAfterSyncBytes,
-        podCacheAfterInstrument: podCacheAfter,
-        podCacheAfterUninstrument,
-        instrument,
-        restart,
-        uninstrument,
-        // With the calibration before; once the one after is known, with the faster.
-        ideal: idealOf(n, budget, calibrated.before.mixMs),
-        uninstrumentIdeal: idealOf(n, options.uninstrumentBudget, calibrated.before.mixMs),
-      });
-    }
-
-    // ---- one rollout's time again, the instrumentor gone: the machine may have changed ----
-    calibrated.after = await calibrate("after");
-    const rolloutMs = Math.min(calibrated.before.mixMs, calibrated.after.mixMs);
-    calibrated.rolloutMs = rolloutMs;
-    for (const entry of pods.budgets) {
-      entry.ideal = idealOf(n, entry.budget, rolloutMs);
-      entry.uninstrumentIdeal = idealOf(n, options.uninstrumentBudget, rolloutMs);
-    }
-    if (trackerError !== undefined)
-      log(`note: the benchmark's watch had a problem: ${trackerError.message}`);
+    for (const [index, budget] of options.budgets.entries())
+      await runBudget(run, budget, index === options.budgets.length - 1, calibrated.before.mixMs);
+    await recalibrate(run, calibrated);
+    if (run.watchProblem.error !== undefined)
+      log(`note: the benchmark's watch had a problem: ${run.watchProblem.error.message}`);
   } finally {
-    sampler?.stop();
+    live.sampler?.stop();
     handles.tracker?.stop();
-    if (instrumentor?.alive === true) await instrumentor.stop("SIGKILL");
+    if (live.instrumentor?.alive === true) await live.instrumentor.stop("SIGKILL");
     driver.close();
     watchClient.close();
   }

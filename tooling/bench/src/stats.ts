@@ -1,4 +1,5 @@
 /** Small statistics over latency samples. */
+import type { Summary } from "./types.js";
 
 /**
  * The `p`-th percentile (0-100) of `values` by the nearest-rank method: the
@@ -12,16 +13,6 @@ export const percentile = (values: ReadonlyArray<number>, p: number): number | u
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[rank - 1];
 };
-
-export interface Summary {
-  readonly count: number;
-  readonly min: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly mean: number;
-}
 
 /** Count, min, p50, p90, p99, max and mean; `undefined` for no samples. */
 export const summarize = (values: ReadonlyArray<number>): Summary | undefined => {

@@ -5,12 +5,11 @@
  * are checked as each event arrives, so a phase ends at the moment the last change is seen.
  */
 import {
-  type DecodeError,
-  decodeDaemonSet,
-  decodeDeployment,
-  decodeStatefulSet,
   OdigosResources,
-  type Workload,
+  type WorkloadKind,
+  WorkloadKinds,
+  workloadDecoder,
+  workloadKey,
   workloadResource,
 } from "@odigos/crd-types";
 import { rolloutProgress } from "@odigos/instrumentation-rules";
@@ -28,14 +27,7 @@ import * as Either from "effect/Either";
 import * as Fiber from "effect/Fiber";
 import * as Stream from "effect/Stream";
 import { RolloutCensus } from "./census.js";
-import {
-  carries,
-  hasAnyDevice,
-  stateOf,
-  type WorkloadKind,
-  type WorkloadState,
-  workloadKey,
-} from "./workloads.js";
+import { carries, hasAnyDevice, stateOf, type WorkloadState } from "./workloads.js";
 
 interface Waiter {
   readonly check: () => boolean;
@@ -44,22 +36,9 @@ interface Waiter {
 
 type Apply = (type: "ADDED" | "MODIFIED" | "DELETED", object: KubeObject) => void;
 
-const kinds: ReadonlyArray<WorkloadKind> = ["Deployment", "StatefulSet", "DaemonSet"];
-
-const decode = (kind: WorkloadKind, raw: unknown): Either.Either<Workload, DecodeError> => {
-  switch (kind) {
-    case "Deployment":
-      return decodeDeployment(raw);
-    case "StatefulSet":
-      return decodeStatefulSet(raw);
-    case "DaemonSet":
-      return decodeDaemonSet(raw);
-  }
-};
-
 /** Whether a raw workload is rolling: its controller has not reported its current spec rolled out. */
 export const isRolling = (kind: WorkloadKind, raw: unknown): boolean => {
-  const decoded = decode(kind, raw);
+  const decoded = workloadDecoder(kind)(raw);
   return Either.isRight(decoded) && rolloutProgress(decoded.right)._tag !== "Complete";
 };
 
@@ -126,7 +105,7 @@ export class Tracker {
   /** Lists everything, then watches from there; resolves once listed. */
   async start(): Promise<void> {
     const followed: ReadonlyArray<readonly [Resource, Apply]> = [
-      ...kinds.map(
+      ...WorkloadKinds.map(
         (kind) =>
           [
             workloadResource(kind),
@@ -198,7 +177,7 @@ export class Tracker {
   private onWorkload(kind: WorkloadKind, type: string, raw: unknown): void {
     const state = stateOf(kind, raw);
     if (state === undefined) return;
-    const key = workloadKey(kind, state.namespace, state.name);
+    const key = workloadKey(state);
     if (this.podOwner !== undefined)
       this.census.setRolling(
         key,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { summarizeRequests } from "./audit.js";
+import { summarizeRequests } from "./requests.js";
 import {
   carries,
   daemonSetNodes,

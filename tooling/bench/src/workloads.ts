@@ -3,18 +3,29 @@
  * details say, which devices each container must end up with, and the JSON
  * Patch the floor client sends to get there.
  */
+import {
+  DeviceQuantity,
+  DeviceResourcePrefix,
+  InstrumentAnnotation,
+  InstrumentAnnotationEnabled,
+  LegacyInstrumentationEnabled,
+  LegacyInstrumentationLabel,
+  OdigosApiVersion,
+  type ProgrammingLanguage,
+  ProgrammingLanguages,
+  runtimeObjectName,
+  type SdkTier,
+  type SdkType,
+  type WorkloadKind,
+  workloadKey,
+} from "@odigos/crd-types";
 import type { KubeObject } from "@odigos/kube-client";
-
-export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
-export type Language = "java" | "python" | "go" | "dotnet" | "javascript";
-
-export const languages: ReadonlyArray<Language> = ["java", "python", "go", "dotnet", "javascript"];
-export const devicePrefix = "instrumentation.odigos.io";
-export const instrumentAnnotation = "odigos.io/instrument";
-export const legacyLabel = "odigos-instrumentation";
+import type { BenchResult } from "./types.js";
 
 /** `odigos-config` `spec.defaultSDKs` of the benchmark. */
-export const defaultSdks: Readonly<Record<Language, { sdkType: string; sdkTier: string }>> = {
+export const defaultSdks: Readonly<
+  Record<ProgrammingLanguage, { sdkType: SdkType; sdkTier: SdkTier }>
+> = {
   java: { sdkType: "native", sdkTier: "community" },
   python: { sdkType: "native", sdkTier: "community" },
   go: { sdkType: "ebpf", sdkTier: "community" },
@@ -22,14 +33,8 @@ export const defaultSdks: Readonly<Record<Language, { sdkType: string; sdkTier: 
   javascript: { sdkType: "native", sdkTier: "community" },
 };
 
-export const deviceOf = (language: Language): string =>
-  `${devicePrefix}/${language}-${defaultSdks[language].sdkType}-${defaultSdks[language].sdkTier}`;
-
-export const pluralOf: Readonly<Record<WorkloadKind, string>> = {
-  Deployment: "deployments",
-  StatefulSet: "statefulsets",
-  DaemonSet: "daemonsets",
-};
+const deviceOf = (language: ProgrammingLanguage): string =>
+  `${DeviceResourcePrefix}/${language}-${defaultSdks[language].sdkType}-${defaultSdks[language].sdkTier}`;
 
 /** How a seeded container's `resources` look before any device: the patch shape depends on it. */
 export type ResourcesShape = "none" | "requests-only" | "limits";
@@ -37,7 +42,7 @@ export type ResourcesShape = "none" | "requests-only" | "limits";
 export interface ContainerSpec {
   readonly name: string;
   /** Language reported by the runtime details; none for a sidecar. */
-  readonly language: Language | undefined;
+  readonly language: ProgrammingLanguage | undefined;
   readonly resources: ResourcesShape;
 }
 
@@ -51,14 +56,11 @@ export interface WorkloadSpec {
   readonly selfOptIn: boolean;
 }
 
-export const namespaceName = (index: number): string => `bench-${String(index).padStart(2, "0")}`;
+const namespaceName = (index: number): string => `bench-${String(index).padStart(2, "0")}`;
 
-/** `kind/namespace/name`. */
-export const workloadKey = (kind: WorkloadKind, namespace: string, name: string): string =>
-  `${kind}/${namespace}/${name}`;
-
+/** `kind/namespace/name`, as the instrumentor keys a workload. */
 export const keyOf = (spec: Pick<WorkloadSpec, "kind" | "namespace" | "name">): string =>
-  workloadKey(spec.kind, spec.namespace, spec.name);
+  workloadKey(spec);
 
 /**
  * `count` workloads over `namespaces` namespaces: 85 % Deployments, 10 %
@@ -72,7 +74,8 @@ export const planWorkloads = (count: number, namespaces: number): WorkloadSpec[]
       index % 20 === 19 ? "DaemonSet" : index % 10 === 4 ? "StatefulSet" : "Deployment";
     const shapes: ReadonlyArray<ResourcesShape> = ["none", "requests-only", "limits"];
     const shape = (offset: number): ResourcesShape => shapes[(index + offset) % 3] ?? "none";
-    const language = (offset: number): Language => languages[(index + offset) % 5] ?? "go";
+    const language = (offset: number): ProgrammingLanguage =>
+      ProgrammingLanguages[(index + offset) % 5] ?? "go";
     const containers: ContainerSpec[] = [
       { name: "app", language: language(0), resources: shape(0) },
     ];
@@ -89,6 +92,29 @@ export const planWorkloads = (count: number, namespaces: number): WorkloadSpec[]
       selfOptIn: index % 10 === 7,
     };
   });
+
+/** What was seeded: workloads by kind, containers, devices when every one is instrumented. */
+export const seedingOf = (
+  specs: ReadonlyArray<WorkloadSpec>,
+  namespaces: number,
+  figures: { readonly ms: number; readonly requests: number },
+): NonNullable<BenchResult["seeding"]> => {
+  const byKind: Record<string, number> = {};
+  for (const spec of specs) byKind[spec.kind] = (byKind[spec.kind] ?? 0) + 1;
+  return {
+    workloads: specs.length,
+    namespaces,
+    byKind,
+    multiContainer: specs.filter((spec) => spec.containers.length > 1).length,
+    containers: specs.reduce((sum, spec) => sum + spec.containers.length, 0),
+    devicesWhenReady: specs.reduce(
+      (sum, spec) => sum + Object.keys(expectedDevices(spec)).length,
+      0,
+    ),
+    ms: figures.ms,
+    requests: figures.requests,
+  };
+};
 
 /** The devices each container must carry when the workload is instrumented. */
 export const expectedDevices = (spec: WorkloadSpec): Record<string, string[]> => {
@@ -177,7 +203,9 @@ export const workloadManifest = (spec: WorkloadSpec, pods?: PodsShape): KubeObje
   const metadata = {
     name: spec.name,
     namespace: spec.namespace,
-    ...(spec.selfOptIn ? { annotations: { [instrumentAnnotation]: "true" } } : {}),
+    ...(spec.selfOptIn
+      ? { annotations: { [InstrumentAnnotation]: InstrumentAnnotationEnabled } }
+      : {}),
   };
   const selector = { matchLabels: labels };
   const replicas =
@@ -193,14 +221,11 @@ export const workloadManifest = (spec: WorkloadSpec, pods?: PodsShape): KubeObje
   };
 };
 
-export const runtimeDetailsName = (spec: Pick<WorkloadSpec, "kind" | "name">): string =>
-  `${spec.kind.toLowerCase()}-${spec.name}`;
-
 /** The InstrumentedApplication the node agent would report for the workload. */
 export const runtimeDetailsManifest = (spec: WorkloadSpec): KubeObject => ({
-  apiVersion: "odigos.io/v1alpha1",
+  apiVersion: OdigosApiVersion,
   kind: "InstrumentedApplication",
-  metadata: { name: runtimeDetailsName(spec), namespace: spec.namespace },
+  metadata: { name: runtimeObjectName(spec.kind, spec.name), namespace: spec.namespace },
   spec: {
     languages: spec.containers
       .filter((container) => container.language !== undefined)
@@ -215,8 +240,8 @@ export const namespaceManifest = (index: number): KubeObject => ({
   metadata: {
     name: namespaceName(index),
     ...(index % 2 === 0
-      ? { annotations: { [instrumentAnnotation]: "true" } }
-      : { labels: { [legacyLabel]: "enabled" } }),
+      ? { annotations: { [InstrumentAnnotation]: InstrumentAnnotationEnabled } }
+      : { labels: { [LegacyInstrumentationLabel]: LegacyInstrumentationEnabled } }),
   },
 });
 
@@ -242,7 +267,7 @@ export interface WorkloadState {
 const deviceNames = (list: unknown): string[] =>
   list !== null && typeof list === "object"
     ? Object.keys(list)
-        .filter((name) => name.startsWith(devicePrefix))
+        .filter((name) => name.startsWith(DeviceResourcePrefix))
         .sort()
     : [];
 
@@ -277,6 +302,14 @@ export const stateOf = (kind: WorkloadKind, raw: unknown): WorkloadState | undef
     })),
   };
 };
+
+/** Whether a workload is seen carrying exactly `desired` (`instrumented`), or no device at all. */
+export const devicesAre = (
+  state: WorkloadState | undefined,
+  instrumented: boolean,
+  desired: Readonly<Record<string, ReadonlyArray<string>>>,
+): boolean =>
+  state !== undefined && (instrumented ? carries(state, desired) : !hasAnyDevice(state));
 
 export const hasAnyDevice = (state: WorkloadState): boolean =>
   state.containers.some(
@@ -326,14 +359,18 @@ export const devicePatch = (
       operations.push({ op: "remove", path: pointer([...base, "requests", name]) });
     const added = [...wanted].filter((name) => !container.limitDevices.includes(name)).sort();
     if (added.length === 0) return;
-    const fresh = Object.fromEntries(added.map((name) => [name, "1"]));
+    const fresh = Object.fromEntries(added.map((name) => [name, DeviceQuantity]));
     if (!container.hasResources)
       operations.push({ op: "add", path: pointer(base), value: { limits: fresh } });
     else if (!container.hasLimits)
       operations.push({ op: "add", path: pointer([...base, "limits"]), value: fresh });
     else
       for (const name of added)
-        operations.push({ op: "add", path: pointer([...base, "limits", name]), value: "1" });
+        operations.push({
+          op: "add",
+          path: pointer([...base, "limits", name]),
+          value: DeviceQuantity,
+        });
   });
   if (operations.length === 0) return undefined;
   return [

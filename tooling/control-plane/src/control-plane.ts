@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -8,19 +8,20 @@ import {
   ensureBinaries,
   missingForPods,
 } from "./binaries.js";
-import { adminUser, controllerManagerUser, createPki } from "./certs.js";
-import { exitReason, freePorts, logTail, writeKubeconfig } from "./components.js";
+import { logTail } from "./components.js";
+import {
+  apiServer,
+  type Processes,
+  prepareSite,
+  type Site,
+  startControllerManager,
+  startEtcd,
+} from "./core-components.js";
 import { installCrds } from "./crds.js";
 import { type PodsOptions, resolvePodsOptions } from "./kwok.js";
 import { defaultCrdDir, type Env } from "./layout.js";
-import { controllerManagerPodsArgs, type PodsCluster, startPodsMachinery } from "./pods.js";
-import {
-  type Janitor,
-  type SupervisedProcess,
-  spawnSupervised,
-  startJanitor,
-} from "./processes.js";
-import { httpGet, httpsGet, pollUntil, type TlsClient } from "./wait.js";
+import { type PodsCluster, startPodsMachinery } from "./pods.js";
+import { type Janitor, startJanitor } from "./processes.js";
 
 /** Audit policy used by `auditLog: true`: metadata (user, verb, object, status) of every request. */
 export const defaultAuditPolicy = `apiVersion: audit.k8s.io/v1
@@ -129,13 +130,8 @@ export function parseAuditLog(text: string): AuditEvent[] {
   return events;
 }
 
-/**
- * Starts etcd and kube-apiserver (and optionally kube-controller-manager) on free loopback ports
- * with a fresh data dir, writes an admin kubeconfig, waits for /readyz and installs the CRDs.
- * The processes die with this Node process even if stop() is never called.
- */
-export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const env = options.env ?? process.env;
+/** What to start: the pods options, the binaries, and whether kube-controller-manager runs. */
+async function planComponents(options: ControlPlaneOptions, env: Env) {
   const pods =
     options.pods === undefined || options.pods === false
       ? undefined
@@ -156,234 +152,152 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       "controllerManager: true needs kube-controller-manager, which KUBEBUILDER_ASSETS does not provide; add it there or unset KUBEBUILDER_ASSETS to build it",
     );
   }
+  return { pods, binaries, withControllerManager };
+}
+
+type Plan = Awaited<ReturnType<typeof planComponents>>;
+
+/** The kube-apiserver flags of the audit log, whose policy it writes (none when it is off). */
+async function auditLogArgs(
+  dataDir: string,
+  auditLog: ControlPlaneOptions["auditLog"],
+): Promise<{ readonly path: string | undefined; readonly args: readonly string[] }> {
+  if (auditLog === undefined || auditLog === false) return { path: undefined, args: [] };
+  const path = join(dataDir, "audit.log");
+  const policyPath = join(dataDir, "audit-policy.yaml");
+  await writeFile(policyPath, auditLog === true ? defaultAuditPolicy : auditLog);
+  const args = [
+    `--audit-policy-file=${policyPath}`,
+    `--audit-log-path=${path}`,
+    "--audit-log-format=json",
+    // Every event is on disk before the response is sent, so tests can count right after a call.
+    "--audit-log-mode=blocking",
+    "--audit-log-maxbackup=0",
+  ];
+  return { path, args };
+}
+
+const loadKubeConfig = (path: string): KubeConfig => {
+  const config = new KubeConfig();
+  config.loadFromFile(path);
+  return config;
+};
+
+/**
+ * The components that talk to kube-apiserver: kube-controller-manager and, with pods, the
+ * scheduler, KWOK and the nodes, which start while the controller manager warms up.
+ */
+async function startApiClients(
+  site: Site,
+  plan: Plan,
+  env: Env,
+  kubeConfig: () => KubeConfig,
+  processes: Processes,
+): Promise<PodsCluster | undefined> {
+  const { pods, binaries } = plan;
+  const controllerManager =
+    plan.withControllerManager && binaries.controllerManager !== undefined
+      ? await startControllerManager(
+          site,
+          binaries.controllerManager,
+          pods !== undefined,
+          processes,
+        )
+      : undefined;
+  const [podsCluster] = await Promise.all([
+    pods === undefined || binaries.scheduler === undefined || binaries.kwok === undefined
+      ? undefined
+      : startPodsMachinery({
+          scheduler: binaries.scheduler,
+          kwok: binaries.kwok,
+          options: pods,
+          server: site.server,
+          pki: site.pki,
+          tls: site.tls,
+          kubeConfig,
+          dataDir: site.dataDir,
+          logsDir: site.logsDir,
+          pidsDir: site.pidsDir,
+          env,
+          timeoutMs: site.timeoutMs,
+          started: (name, process) => {
+            processes[name] = process;
+          },
+        }),
+    controllerManager?.ready,
+  ]);
+  return podsCluster;
+}
+
+/** Stops the processes in reverse start order: clients before the server they talk to. */
+async function stopProcesses(processes: Processes): Promise<void> {
+  await Promise.all([processes.kwok?.stop(), processes.scheduler?.stop()]);
+  await processes.controllerManager?.stop();
+  await processes.apiserver?.stop();
+  await processes.etcd?.stop();
+}
+
+/**
+ * A timeout says nothing about why; the component logs do, and stop() is about to delete them:
+ * their last lines go into the error's message.
+ */
+function appendLogTails(error: unknown, processes: Processes): void {
+  if (error instanceof Error && error.message.startsWith("timed out")) {
+    for (const started of Object.values(processes)) {
+      error.message += `\n--- ${started.name} log (last lines) ---\n${logTail(started.logFile)}`;
+    }
+  }
+}
+
+/**
+ * Starts etcd and kube-apiserver (and optionally kube-controller-manager) on free loopback ports
+ * with a fresh data dir, writes an admin kubeconfig, waits for /readyz and installs the CRDs.
+ * The processes die with this Node process even if stop() is never called.
+ */
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const env = options.env ?? process.env;
+  const plan = await planComponents(options, env);
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const dataDir = await mkdtemp(join(options.baseDir ?? tmpdir(), "odigos-control-plane-"));
   const janitor: Janitor = startJanitor(dataDir);
-  const processes: {
-    etcd?: SupervisedProcess;
-    apiserver?: SupervisedProcess;
-    controllerManager?: SupervisedProcess;
-    scheduler?: SupervisedProcess;
-    kwok?: SupervisedProcess;
-  } = {};
+  const processes: Processes = {};
   let stopped = false;
-
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    // Reverse start order: clients before the server they talk to.
-    await Promise.all([processes.kwok?.stop(), processes.scheduler?.stop()]);
-    await processes.controllerManager?.stop();
-    await processes.apiserver?.stop();
-    await processes.etcd?.stop();
+    await stopProcesses(processes);
     janitor.dismiss();
     await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
-    const dirs = {
-      pki: join(dataDir, "pki"),
-      logs: join(dataDir, "logs"),
-      pids: join(dataDir, "pids"),
-    };
-    await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
-    const [pki, [etcdClientPort, etcdPeerPort, apiserverPort]] = await Promise.all([
-      createPki(dirs.pki, env),
-      freePorts(3),
-    ]);
-    const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
-    const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-    const server = `https://127.0.0.1:${apiserverPort}`;
-    const kubeconfigPath = join(dataDir, "kubeconfig");
-    await writeKubeconfig(kubeconfigPath, server, pki, {
-      name: adminUser,
-      cert: pki.adminCert,
-      key: pki.adminKey,
-    });
-    const tls: TlsClient = {
-      ca: await readFile(pki.caCert, "utf8"),
-      cert: await readFile(pki.adminCert, "utf8"),
-      key: await readFile(pki.adminKey, "utf8"),
-    };
-
-    let auditLogPath: string | undefined;
-    const auditArgs: string[] = [];
-    if (options.auditLog !== undefined && options.auditLog !== false) {
-      auditLogPath = join(dataDir, "audit.log");
-      const policyPath = join(dataDir, "audit-policy.yaml");
-      await writeFile(
-        policyPath,
-        options.auditLog === true ? defaultAuditPolicy : options.auditLog,
-      );
-      auditArgs.push(
-        `--audit-policy-file=${policyPath}`,
-        `--audit-log-path=${auditLogPath}`,
-        "--audit-log-format=json",
-        // Every event is on disk before the response is sent, so tests can count right after a call.
-        "--audit-log-mode=blocking",
-        "--audit-log-maxbackup=0",
-      );
-    }
-
-    const etcdDataDir = join(dataDir, "etcd");
-    processes.etcd = await spawnSupervised({
-      name: "etcd",
-      command: binaries.etcd,
-      args: [
-        "--name=default",
-        `--data-dir=${etcdDataDir}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=default=${peerUrl}`,
-        // Test data is thrown away: durability is not worth the fsync latency.
-        "--unsafe-no-fsync=true",
-        "--log-level=warn",
-      ],
-      logFile: join(dirs.logs, "etcd.log"),
-      pidFile: join(dirs.pids, "etcd.pid"),
-    });
-    const etcd = processes.etcd;
-    await pollUntil(
-      async () =>
-        (await httpGet(`${etcdUrl}/health`)).body.includes('"health":"true"') ? true : undefined,
-      { timeoutMs, what: `etcd at ${etcdUrl} to be healthy`, abortIf: () => exitReason(etcd) },
+    const site = await prepareSite(dataDir, env, timeoutMs);
+    const audit = await auditLogArgs(dataDir, options.auditLog);
+    const etcd = await startEtcd(site, plan.binaries.etcd, processes);
+    const apiserver = apiServer(
+      site,
+      {
+        command: plan.binaries.apiserver,
+        etcd,
+        withControllerManager: plan.withControllerManager,
+        auditArgs: audit.args,
+        extraArgs: options.extraApiServerArgs ?? [],
+      },
+      processes,
     );
-
-    const apiserverArgs = (extra: readonly string[]): string[] => [
-      `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${apiserverPort}`,
-      `--cert-dir=${join(dataDir, "apiserver")}`,
-      `--tls-cert-file=${pki.servingCert}`,
-      `--tls-private-key-file=${pki.servingKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      "--authorization-mode=RBAC",
-      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-      `--service-account-key-file=${pki.serviceAccountPublicKey}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      "--allow-privileged=true",
-      "--profiling=false",
-      // Without the controller manager nothing creates the `default` ServiceAccount pods would need.
-      ...(withControllerManager ? [] : ["--disable-admission-plugins=ServiceAccount"]),
-      ...auditArgs,
-      ...extra,
-    ];
-    let currentExtraArgs: readonly string[] = options.extraApiServerArgs ?? [];
-
-    const startApiServer = async (
-      startOptions: { extraApiServerArgs?: readonly string[] } = {},
-    ) => {
-      if (processes.apiserver !== undefined && !processes.apiserver.hasExited()) {
-        throw new Error("kube-apiserver is already running");
-      }
-      currentExtraArgs = startOptions.extraApiServerArgs ?? currentExtraArgs;
-      const apiserver = await spawnSupervised({
-        name: "kube-apiserver",
-        command: binaries.apiserver,
-        args: apiserverArgs(currentExtraArgs),
-        logFile: join(dirs.logs, "kube-apiserver.log"),
-        pidFile: join(dirs.pids, "kube-apiserver.pid"),
-      });
-      processes.apiserver = apiserver;
-      await pollUntil(
-        async () => ((await httpsGet(`${server}/readyz`, tls)).status === 200 ? true : undefined),
-        {
-          timeoutMs,
-          what: `kube-apiserver at ${server}/readyz`,
-          abortIf: () => exitReason(apiserver) ?? exitReason(etcd),
-        },
-      );
-    };
-    const stopApiServer = async () => {
-      await processes.apiserver?.stop();
-    };
-    await startApiServer();
-
-    const kubeConfig = (): KubeConfig => {
-      const config = new KubeConfig();
-      config.loadFromFile(kubeconfigPath);
-      return config;
-    };
-
-    const controllerManagerReady: Promise<unknown>[] = [];
-    if (withControllerManager && binaries.controllerManager !== undefined) {
-      const controllerManagerKubeconfig = join(dataDir, "controller-manager.kubeconfig");
-      await writeKubeconfig(controllerManagerKubeconfig, server, pki, {
-        name: controllerManagerUser,
-        cert: pki.controllerManagerCert,
-        key: pki.controllerManagerKey,
-      });
-      const controllerManager = await spawnSupervised({
-        name: "kube-controller-manager",
-        command: binaries.controllerManager,
-        args: [
-          `--kubeconfig=${controllerManagerKubeconfig}`,
-          "--leader-elect=false",
-          "--secure-port=0",
-          `--root-ca-file=${pki.caCert}`,
-          `--service-account-private-key-file=${pki.serviceAccountKey}`,
-          "--use-service-account-credentials=false",
-          "--controllers=*",
-          ...(pods === undefined ? [] : controllerManagerPodsArgs),
-        ],
-        logFile: join(dirs.logs, "kube-controller-manager.log"),
-        pidFile: join(dirs.pids, "kube-controller-manager.pid"),
-      });
-      processes.controllerManager = controllerManager;
-      // The serviceaccount controller creating `default` shows the controllers are running.
-      controllerManagerReady.push(
-        pollUntil(
-          async () =>
-            (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls))
-              .status === 200
-              ? true
-              : undefined,
-          {
-            timeoutMs,
-            what: "kube-controller-manager to create the default ServiceAccount",
-            abortIf: () => exitReason(controllerManager),
-          },
-        ),
-      );
-    }
-    // With pods, the scheduler, KWOK and the nodes start while the controller manager warms up.
-    const [podsCluster] = await Promise.all([
-      pods === undefined || binaries.scheduler === undefined || binaries.kwok === undefined
-        ? undefined
-        : startPodsMachinery({
-            scheduler: binaries.scheduler,
-            kwok: binaries.kwok,
-            options: pods,
-            server,
-            pki,
-            tls,
-            kubeConfig,
-            dataDir,
-            logsDir: dirs.logs,
-            pidsDir: dirs.pids,
-            env,
-            timeoutMs,
-            started: (name, process) => {
-              processes[name] = process;
-            },
-          }),
-      ...controllerManagerReady,
-    ]);
-
+    await apiserver.start();
+    const kubeConfig = () => loadKubeConfig(site.kubeconfigPath);
+    const podsCluster = await startApiClients(site, plan, env, kubeConfig, processes);
     const crdPaths = options.crds === undefined ? [defaultCrdDir] : options.crds;
     if (crdPaths !== false && crdPaths.length > 0)
       await installCrds(kubeConfig(), crdPaths, { timeoutMs });
 
     return {
-      server,
-      kubeconfigPath,
+      server: site.server,
+      kubeconfigPath: site.kubeconfigPath,
       dataDir,
-      auditLogPath,
-      binaries,
+      auditLogPath: audit.path,
+      binaries: plan.binaries,
       pods: podsCluster,
       kubeConfig,
       pids: () => ({
@@ -394,25 +308,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         kwok: processes.kwok?.pid,
       }),
       readAuditEvents: async () =>
-        auditLogPath === undefined
+        audit.path === undefined
           ? []
-          : parseAuditLog(await readFile(auditLogPath, "utf8").catch(() => "")),
-      stopApiServer,
-      startApiServer,
+          : parseAuditLog(await readFile(audit.path, "utf8").catch(() => "")),
+      stopApiServer: apiserver.stop,
+      startApiServer: apiserver.start,
       restartApiServer: async (restartOptions = {}) => {
-        await stopApiServer();
-        await startApiServer(restartOptions);
+        await apiserver.stop();
+        await apiserver.start(restartOptions);
       },
       installCrds: (paths) => installCrds(kubeConfig(), paths, { timeoutMs }),
       stop,
     };
   } catch (error) {
-    // A timeout says nothing about why; the component logs do, and stop() is about to delete them.
-    if (error instanceof Error && error.message.startsWith("timed out")) {
-      for (const started of Object.values(processes)) {
-        error.message += `\n--- ${started.name} log (last lines) ---\n${logTail(started.logFile)}`;
-      }
-    }
+    appendLogTails(error, processes);
     await stop().catch(() => {});
     throw error;
   }

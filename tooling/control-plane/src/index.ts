@@ -1,4 +1,15 @@
 export {
+  type AuditFilter,
+  type AuditLine,
+  AuditTail,
+  auditMatches,
+  componentOf,
+  countable,
+  filterAudit,
+  workloadResources,
+  writeVerbs,
+} from "./audit.js";
+export {
   type Binaries,
   BinariesUnavailableError,
   binaryCacheKey,

@@ -103,11 +103,19 @@ export function nodeNotSchedulableReason(
   return undefined;
 }
 
+/** The files and port of kube-scheduler and KWOK, written under the data dir. */
+interface PodsComponentFiles {
+  readonly schedulerConfig: string;
+  readonly schedulerPort: number;
+  readonly kwokKubeconfig: string;
+  readonly kwokConfig: string;
+}
+
 /**
- * Starts kube-scheduler and kwok, creates the fake nodes, and waits until the scheduler is ready
- * and every node is Ready without a not-ready taint, advertising what it should.
+ * Issues the scheduler's and KWOK's client certificates and writes their kubeconfigs and
+ * configurations; the scheduler gets a free port for /readyz.
  */
-export async function startPodsMachinery(context: PodsMachineryContext): Promise<PodsCluster> {
+async function writePodsComponentFiles(context: PodsMachineryContext): Promise<PodsComponentFiles> {
   const { options, server, pki, dataDir } = context;
   const [schedulerCert, kwokCert, [schedulerPort]] = await Promise.all([
     issueClientCertificate(pki, "scheduler", { user: schedulerUser }, context.env),
@@ -137,32 +145,120 @@ export async function startPodsMachinery(context: PodsMachineryContext): Promise
     ),
     writeFile(kwokConfig, kwokConfiguration(options)),
   ]);
+  return { schedulerConfig, schedulerPort: schedulerPort as number, kwokKubeconfig, kwokConfig };
+}
 
+async function startScheduler(
+  context: PodsMachineryContext,
+  files: PodsComponentFiles,
+): Promise<SupervisedProcess> {
   const scheduler = await spawnSupervised({
     name: "kube-scheduler",
     command: context.scheduler,
     args: [
-      `--config=${schedulerConfig}`,
+      `--config=${files.schedulerConfig}`,
       "--bind-address=127.0.0.1",
-      `--secure-port=${schedulerPort}`,
+      `--secure-port=${files.schedulerPort}`,
       // Our serving certificate (SAN 127.0.0.1), so /readyz can be checked against our CA.
-      `--tls-cert-file=${pki.servingCert}`,
-      `--tls-private-key-file=${pki.servingKey}`,
+      `--tls-cert-file=${context.pki.servingCert}`,
+      `--tls-private-key-file=${context.pki.servingKey}`,
     ],
     logFile: join(context.logsDir, "kube-scheduler.log"),
     pidFile: join(context.pidsDir, "kube-scheduler.pid"),
   });
   context.started("scheduler", scheduler);
+  return scheduler;
+}
+
+async function startKwok(
+  context: PodsMachineryContext,
+  files: PodsComponentFiles,
+): Promise<SupervisedProcess> {
   const kwok = await spawnSupervised({
     name: "kwok",
     command: context.kwok,
-    args: kwokArgs(kwokKubeconfig, kwokConfig),
+    args: kwokArgs(files.kwokKubeconfig, files.kwokConfig),
     logFile: join(context.logsDir, "kwok.log"),
     pidFile: join(context.pidsDir, "kwok.pid"),
     // KWOK also loads ~/.kwok/kwok.yaml when it exists; its work dir is ours instead.
-    env: { ...process.env, KWOK_WORKDIR: join(dataDir, "kwok") },
+    env: { ...process.env, KWOK_WORKDIR: join(context.dataDir, "kwok") },
   });
   context.started("kwok", kwok);
+  return kwok;
+}
+
+function waitForScheduler(
+  context: PodsMachineryContext,
+  port: number,
+  scheduler: SupervisedProcess,
+): Promise<unknown> {
+  return pollUntil(
+    async () =>
+      (await httpsGet(`https://127.0.0.1:${port}/readyz`, context.tls)).status === 200
+        ? true
+        : undefined,
+    {
+      timeoutMs: context.timeoutMs,
+      what: `kube-scheduler at https://127.0.0.1:${port}/readyz`,
+      abortIf: () => exitReason(scheduler),
+    },
+  );
+}
+
+/**
+ * Waits until every fake node is Ready, without a not-ready taint, and advertises the devices
+ * it was created with; a timeout names the first nodes still waited for.
+ */
+async function waitForNodes(
+  context: PodsMachineryContext,
+  expected: ReadonlyMap<string, readonly string[]>,
+  kwok: SupervisedProcess,
+): Promise<void> {
+  let waitingFor = "";
+  let misconfigured: string | undefined;
+  await pollUntil(
+    async () => {
+      const response = await httpsGet(
+        `${context.server}/api/v1/nodes?labelSelector=${encodeURIComponent("type=kwok")}`,
+        context.tls,
+      );
+      const items = (JSON.parse(response.body) as { items?: NodeView[] }).items ?? [];
+      const byName = new Map(items.map((node) => [node.metadata?.name ?? "", node]));
+      const reasons = [...expected].flatMap(([name, devices]) => {
+        const node = byName.get(name);
+        if (node === undefined) return [`node ${name} does not exist`];
+        try {
+          const reason = nodeNotSchedulableReason(node, devices);
+          return reason === undefined ? [] : [reason];
+        } catch (error) {
+          misconfigured = (error as Error).message;
+          return [misconfigured];
+        }
+      });
+      waitingFor = reasons.slice(0, 3).join("; ");
+      return reasons.length === 0 ? true : undefined;
+    },
+    {
+      timeoutMs: context.timeoutMs,
+      intervalMs: 200,
+      what: `${expected.size} KWOK nodes to be Ready and schedulable`,
+      abortIf: () => exitReason(kwok) ?? misconfigured,
+    },
+  ).catch((error: Error) => {
+    error.message += waitingFor === "" ? "" : ` (still: ${waitingFor})`;
+    throw error;
+  });
+}
+
+/**
+ * Starts kube-scheduler and kwok, creates the fake nodes, and waits until the scheduler is ready
+ * and every node is Ready without a not-ready taint, advertising what it should.
+ */
+export async function startPodsMachinery(context: PodsMachineryContext): Promise<PodsCluster> {
+  const { options } = context;
+  const files = await writePodsComponentFiles(context);
+  const scheduler = await startScheduler(context, files);
+  const kwok = await startKwok(context, files);
 
   const nodes = fakeNodes(options);
   const core = context.kubeConfig().makeApiClient(CoreV1Api);
@@ -173,52 +269,9 @@ export async function startPodsMachinery(context: PodsMachineryContext): Promise
     ...names.withDevices.map((name) => [name, options.devices] as const),
     ...names.withoutDevices.map((name) => [name, [] as const] as const),
   ]);
-  let waitingFor = "";
-  let misconfigured: string | undefined;
   await Promise.all([
-    pollUntil(
-      async () =>
-        (await httpsGet(`https://127.0.0.1:${schedulerPort}/readyz`, context.tls)).status === 200
-          ? true
-          : undefined,
-      {
-        timeoutMs: context.timeoutMs,
-        what: `kube-scheduler at https://127.0.0.1:${schedulerPort}/readyz`,
-        abortIf: () => exitReason(scheduler),
-      },
-    ),
-    pollUntil(
-      async () => {
-        const response = await httpsGet(
-          `${server}/api/v1/nodes?labelSelector=${encodeURIComponent("type=kwok")}`,
-          context.tls,
-        );
-        const items = (JSON.parse(response.body) as { items?: NodeView[] }).items ?? [];
-        const byName = new Map(items.map((node) => [node.metadata?.name ?? "", node]));
-        const reasons = [...expected].flatMap(([name, devices]) => {
-          const node = byName.get(name);
-          if (node === undefined) return [`node ${name} does not exist`];
-          try {
-            const reason = nodeNotSchedulableReason(node, devices);
-            return reason === undefined ? [] : [reason];
-          } catch (error) {
-            misconfigured = (error as Error).message;
-            return [misconfigured];
-          }
-        });
-        waitingFor = reasons.slice(0, 3).join("; ");
-        return reasons.length === 0 ? true : undefined;
-      },
-      {
-        timeoutMs: context.timeoutMs,
-        intervalMs: 200,
-        what: `${nodes.length} KWOK nodes to be Ready and schedulable`,
-        abortIf: () => exitReason(kwok) ?? misconfigured,
-      },
-    ).catch((error: Error) => {
-      error.message += waitingFor === "" ? "" : ` (still: ${waitingFor})`;
-      throw error;
-    }),
+    waitForScheduler(context, files.schedulerPort, scheduler),
+    waitForNodes(context, expected, kwok),
   ]);
   return {
     options,

@@ -1,13 +1,10 @@
 /**
- * The watch-fed caches of everything a decision reads, and the mapping from a change of any
- * of them to the workloads it can affect, which are put on the work queue:
- * - a workload change queues that workload, unless it is the reconciler's own write coming back
- *   and nothing else queued the workload since (see `expectOwnWrite`);
- * - a namespace whose opt-in marker changed queues its workloads;
- * - runtime details queue their workload (a name that denotes none is reported);
- * - a CollectorsGroup or `odigos-config` change queues every workload with Odigos state
- *   (runtime details, devices or a reported name), and is remembered as a global change so
- *   the workloads it moves can be reported once, on the object that caused it.
+ * The watch-fed caches of everything a decision reads, as controller-runtime's cache is: one
+ * informer per kind, the indexes a reconcile needs (workloads by namespace, instrumented pods by
+ * workload), the state derived from them (collectors readiness and since when it is lost,
+ * `odigos-config`), and reports of objects that fail to decode. Each change, once the caches
+ * have taken it in, goes to the {@link CacheEventHandler} the layer is given: the caches know
+ * nothing of queues; the controller's event handlers map changes to work.
  */
 import {
   type CollectorsGroup,
@@ -26,7 +23,6 @@ import {
   type OdigosConfiguration,
   OdigosResources,
   type Pod,
-  ReportedNameAnnotation,
   runtimeObjectName,
   type Workload,
   type WorkloadKind,
@@ -37,7 +33,7 @@ import {
   workloadOfRuntimeObject,
   workloadResource,
 } from "@odigos/crd-types";
-import { collectorsReady, podCarriesDevices, readMarker } from "@odigos/instrumentation-rules";
+import { collectorsReady, podCarriesDevices } from "@odigos/instrumentation-rules";
 import { KubeClient, type KubeClientApi, type Resource, Resources } from "@odigos/kube-client";
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
@@ -45,8 +41,8 @@ import * as Either from "effect/Either";
 import * as Layer from "effect/Layer";
 import type { Logger } from "pino";
 import { Config } from "../config.js";
-import { WorkloadQueue, type WorkQueue } from "../controller/work-queue.js";
-import { EventRecorder, type EventTarget } from "../observability/events.js";
+import { EventRecorder } from "../observability/events.js";
+import { Liveness, Readiness } from "../observability/health.js";
 import { Log } from "../observability/log.js";
 import { Metrics, type MetricsApi } from "../observability/metrics.js";
 import { createInformer, type Informer, type InformerEvent } from "./informer.js";
@@ -59,12 +55,6 @@ const resourceVersionOf = (value: { readonly metadata: { readonly resourceVersio
 const refOf = (kind: WorkloadKind, key: string): WorkloadRef => {
   const slash = key.indexOf("/");
   return { kind, namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-};
-
-/** `Deployment/shop/cart` -> its ref (queue keys are {@link workloadKey}s). */
-export const parseWorkloadKey = (key: string): WorkloadRef => {
-  const [kind = "", namespace = "", name = ""] = key.split("/");
-  return { kind: kind as WorkloadKind, namespace, name };
 };
 
 export const carriesDevices = (workload: Workload): boolean =>
@@ -82,18 +72,6 @@ export type ConfigurationState =
   | { readonly _tag: "Missing" }
   | { readonly _tag: "Invalid"; readonly reason: string };
 
-/** A change of a cluster-wide input, and the global inputs as they were before it. */
-export interface GlobalChange {
-  /** The object whose change moved the workloads: a CollectorsGroup, or `odigos-config`. */
-  readonly cause: EventTarget;
-  /** e.g. `collectors became ready`, `odigos-config changed`. */
-  readonly description: string;
-  readonly before: {
-    readonly collectorsReady: boolean;
-    readonly configuration: ConfigurationState;
-  };
-}
-
 /** What a reconcile reads: the caches, never the API server. */
 export interface ClusterView {
   readonly odigosNamespace: string;
@@ -104,15 +82,8 @@ export interface ClusterView {
   readonly runtimeDetailsOf: (ref: WorkloadRef) => InstrumentedApplication | undefined;
   readonly configuration: () => ConfigurationState;
   readonly allCollectorsGroups: () => Iterable<CollectorsGroup>;
-  /** The last change of collectors readiness or `odigos-config`, if any since start. */
-  readonly lastGlobalChange: () => GlobalChange | undefined;
-  /**
-   * Why a workload was queued, read once by its reconcile: the global change, when only that
-   * queued it since its last reconcile; undefined when any of its own inputs did.
-   */
-  readonly takeCause: (ref: WorkloadRef) => GlobalChange | undefined;
-  /** Puts back a cause taken by a reconcile that wrote nothing yet (it decides again later). */
-  readonly restoreCause: (ref: WorkloadRef, cause: GlobalChange) => void;
+  /** Whether the data-collection collectors are ready, as of the last CollectorsGroup change. */
+  readonly collectorsReady: () => boolean;
   /** Pods of the workload that carry instrumentation devices (its instrumented revision). */
   readonly instrumentedPods: (ref: WorkloadRef) => ReadonlyArray<Pod>;
   /** Since when collectors have not been ready, if they are not (observed on our clock). */
@@ -126,29 +97,57 @@ export interface ClusterStateApi extends ClusterView {
   /** Objects per cache, for metrics. */
   readonly sizes: () => ReadonlyArray<readonly [string, number]>;
   readonly allWorkloads: () => Iterable<WorkloadRef>;
+  /** Workloads of one namespace (an index kept by the caches). */
+  readonly workloadsIn: (namespace: string) => Iterable<WorkloadRef>;
   /** The cache whose lists and watches have been failing longest, and since when. */
   readonly failing: () => { readonly informer: string; readonly since: number } | undefined;
-  /**
-   * The reconciler wrote `ref` and its object is now at `resourceVersion`, a state it has already
-   * decided on: when the watch brings that very version back (or already brought it, during the
-   * reconcile) and nothing else queued the workload in between, it is not queued again, and its
-   * delayed add (the bound on waiting for the write to come back) is moved to `thenAt` (a time of
-   * the Effect `Clock`: when a decision is due anyway, such as the rollout's deadline), or dropped.
-   * To be called by the workload's reconcile, after `takeCause`; true when the write has already
-   * come back. A mass change is then one reconcile per workload, not two (the second one decided
-   * "no change" at 15 % of the instrumentor's CPU).
-   */
-  readonly expectOwnWrite: (
-    ref: WorkloadRef,
-    resourceVersion: string,
-    thenAt: number | undefined,
-  ) => boolean;
 }
 
 export class ClusterState extends Context.Tag("@odigos/instrumentor/ClusterState")<
   ClusterState,
   ClusterStateApi
 >() {}
+
+/** A change the caches took in (their indexes and derived state already updated). */
+export type CacheEvent =
+  | {
+      readonly _tag: "Workload";
+      readonly ref: WorkloadRef;
+      readonly event: InformerEvent<Workload>;
+    }
+  | { readonly _tag: "Namespace"; readonly event: InformerEvent<Namespace> }
+  | {
+      readonly _tag: "RuntimeDetails";
+      readonly event: InformerEvent<DecodedInstrumentedApplication>;
+      /** The workload its name denotes; undefined when it denotes none (that is reported). */
+      readonly owner: WorkloadRef | undefined;
+    }
+  | {
+      readonly _tag: "CollectorsGroup";
+      readonly event: InformerEvent<CollectorsGroup>;
+      /** Readiness before this change (`view.collectorsReady()` is after it). */
+      readonly readyBefore: boolean;
+    }
+  | {
+      readonly _tag: "Configuration";
+      readonly event: InformerEvent<OdigosConfiguration>;
+      /** `odigos-config` before this change (`view.configuration()` is after it). */
+      readonly before: ConfigurationState;
+    }
+  | { readonly _tag: "Pod"; readonly owner: WorkloadRef; readonly event: InformerEvent<Pod> };
+
+/** What the caches tell of each change (controller-runtime's event handler); given to their layer. */
+export interface CacheEventHandlerApi {
+  readonly handle: (event: CacheEvent, view: ClusterStateApi) => void;
+}
+
+export class CacheEventHandler extends Context.Tag("@odigos/instrumentor/CacheEventHandler")<
+  CacheEventHandler,
+  CacheEventHandlerApi
+>() {}
+
+/** A cache failing to list or watch for this long makes `/healthz` fail. */
+export const watchFailureBoundMs = 300_000;
 
 const apiVersionOfKind = (kind: string) =>
   (WorkloadKinds as ReadonlyArray<string>).includes(kind) ? "apps/v1" : OdigosApiVersion;
@@ -220,25 +219,12 @@ type Versioned = {
   };
 };
 
-/** The caches, their view, and what their changes queue. */
+/** The caches and their view; each change goes to the handler once the caches took it in. */
 class Caches implements ClusterStateApi {
   readonly odigosNamespace: string;
   private readonly configKey: string;
-  /** Workload keys by namespace, for namespace fan-out. */
+  /** Workload keys (`Kind/namespace/name`) by namespace: the namespace index. */
   private readonly byNamespace = new Map<string, Set<string>>();
-  /** Workloads whose next watch event should be our own write: its resourceVersion, and then what. */
-  private readonly ownWrites = new Map<
-    string,
-    { readonly version: string; readonly thenAt: number | undefined }
-  >();
-  /**
-   * Per workload queued since its reconcile began: the resourceVersion of the watch event of its
-   * own that alone queued it, or "" when anything else did.
-   */
-  private readonly queuedBy = new Map<string, string>();
-  /** Per queued workload: the global change that queued it, or "own" once any own input did. */
-  private readonly causes = new Map<string, GlobalChange | "own">();
-  private globalChange: GlobalChange | undefined;
   private readiness: boolean | undefined;
   private configurationBefore: ConfigurationState = { _tag: "Missing" };
   private readonly workloads: Readonly<Record<WorkloadKind, Informer<Workload>>>;
@@ -258,7 +244,7 @@ class Caches implements ClusterStateApi {
   constructor(
     private readonly client: KubeClientApi,
     private readonly log: Logger,
-    private readonly queue: WorkQueue<string>,
+    private readonly handler: CacheEventHandlerApi,
     private readonly metrics: MetricsApi,
     private readonly report: Reporter,
     odigosNamespace: string,
@@ -276,7 +262,7 @@ class Caches implements ClusterStateApi {
       Resources.Namespace,
       undefined,
       decodeNamespace,
-      (event) => this.onNamespace(event),
+      (event) => this.handler.handle({ _tag: "Namespace", event }, this),
     );
     this.runtimeDetails = this.informer(
       "InstrumentedApplication",
@@ -354,84 +340,27 @@ class Caches implements ClusterStateApi {
       (raw) => Either.map(decodeWorkload(raw), withLastOtherSpecWriteOnly),
       (event) => {
         const ref = refOf(kind, event.key);
-        const key = workloadKey(ref);
-        if (event.type === "delete") this.byNamespace.get(ref.namespace)?.delete(key);
-        else {
-          let keys = this.byNamespace.get(ref.namespace);
-          if (keys === undefined) {
-            keys = new Set();
-            this.byNamespace.set(ref.namespace, keys);
-          }
-          keys.add(key);
-        }
-        if (event.type !== "upsert") return this.enqueue(ref);
-        if (this.isOwnWrite(key, event.current)) return;
-        this.enqueue(ref, "own", event.current.metadata.resourceVersion);
+        indexBy(this.byNamespace, ref.namespace, workloadKey(ref), event.type !== "delete");
+        this.handler.handle({ _tag: "Workload", ref, event }, this);
       },
     );
   }
 
-  /**
-   * Whether this is the version `expectOwnWrite` announced (the expectation is used up either
-   * way); if so, the workload's next look is moved to when it is due.
-   */
-  private isOwnWrite(key: string, current: Workload): boolean {
-    const expected = this.ownWrites.get(key);
-    if (expected === undefined) return false;
-    this.ownWrites.delete(key);
-    if (expected.version !== current.metadata.resourceVersion) return false;
-    this.queue.rescheduleAt(key, expected.thenAt);
-    return true;
-  }
-
-  /** Queues a workload; `version` when its own watch event at that version is the reason. */
-  private enqueue(
-    ref: WorkloadRef,
-    cause: GlobalChange | "own" | "none" = "own",
-    version?: string,
-  ): void {
-    const key = workloadKey(ref);
-    // Something else may have changed meanwhile: the echo of our write must be decided on too.
-    this.ownWrites.delete(key);
-    this.queuedBy.set(key, this.queuedBy.has(key) ? "" : (version ?? ""));
-    if (cause !== "none" && this.causes.get(key) !== "own") this.causes.set(key, cause);
-    this.metrics.queueAdds.inc({ name: "workload" });
-    this.queue.add(key);
-  }
-
-  /** An instrumented pod changed: its workload's rollout may have progressed, or crash-looped. */
   private onPod(event: InformerEvent<Pod>): void {
     const pod = event.type === "upsert" ? event.current : event.previous;
     const owner = pod === undefined ? undefined : workloadOfPod(pod);
     if (owner === undefined) return;
-    const key = workloadKey(owner);
-    let pods = this.podsByWorkload.get(key);
-    if (event.type === "delete") {
-      pods?.delete(event.key);
-      if (pods?.size === 0) this.podsByWorkload.delete(key);
-    } else {
-      if (pods === undefined) {
-        pods = new Set();
-        this.podsByWorkload.set(key, pods);
-      }
-      pods.add(event.key);
-    }
-    this.enqueue(owner);
-  }
-
-  /** Only the marker of a namespace feeds decisions; status churn must not requeue thousands. */
-  private onNamespace(event: InformerEvent<Namespace>): void {
-    const before =
-      event.previous === undefined ? "" : JSON.stringify(readMarker(event.previous.metadata));
-    const after = event.type === "upsert" ? JSON.stringify(readMarker(event.current.metadata)) : "";
-    if (before === after) return;
-    for (const key of this.byNamespace.get(event.key) ?? []) this.enqueue(parseWorkloadKey(key));
+    indexBy(this.podsByWorkload, workloadKey(owner), event.key, event.type !== "delete");
+    this.handler.handle({ _tag: "Pod", owner, event }, this);
   }
 
   private onRuntimeDetails(event: InformerEvent<DecodedInstrumentedApplication>): void {
     const [namespace = "", name = ""] = event.key.split("/");
     const owner = workloadOfRuntimeObject(namespace, name);
-    if (Either.isRight(owner)) this.enqueue(owner.right);
+    this.handler.handle(
+      { _tag: "RuntimeDetails", event, owner: Either.getOrUndefined(owner) },
+      this,
+    );
     if (event.type !== "upsert") return;
     const { current, previous } = event;
     if (Either.isLeft(owner)) {
@@ -451,61 +380,18 @@ class Caches implements ClusterStateApi {
   }
 
   private onCollectorsGroup(event: InformerEvent<CollectorsGroup>): void {
-    const before = this.readiness ?? false;
+    const readyBefore = this.readiness ?? false;
     this.readiness = collectorsReady(this.collectorsGroups.values());
     if (this.readiness) this.notReadySince = undefined;
     else this.notReadySince ??= this.now();
-    if (this.readiness === before && event.type !== "invalid") return;
-    const [namespace = "", name = ""] = event.key.split("/");
-    const uid = event.type === "upsert" ? event.current.metadata.uid : undefined;
-    this.globalChanged({
-      cause: { apiVersion: OdigosApiVersion, kind: "CollectorsGroup", namespace, name, uid },
-      description: this.readiness ? "collectors became ready" : "collectors became not ready",
-      before: { collectorsReady: before, configuration: this.configuration() },
-    });
+    this.handler.handle({ _tag: "CollectorsGroup", event, readyBefore }, this);
   }
 
   private onConfiguration(event: InformerEvent<OdigosConfiguration>): void {
     if (event.key !== this.configKey) return;
     const before = this.configurationBefore;
     this.configurationBefore = this.configuration();
-    if (JSON.stringify(specOf(before)) === JSON.stringify(specOf(this.configurationBefore))) {
-      // Same spec, another version (e.g. the annotation that resets the circuit breaker): look
-      // again at every workload with Odigos state, without making this the cause of what follows.
-      if (this.hasSynced() && event.type === "upsert")
-        for (const ref of this.withOdigosState()) this.enqueue(ref, "none");
-      return;
-    }
-    this.globalChanged({
-      cause: {
-        apiVersion: OdigosApiVersion,
-        kind: "OdigosConfiguration",
-        namespace: this.odigosNamespace,
-        name: OdigosConfigName,
-      },
-      description: "odigos-config changed",
-      before: { collectorsReady: this.readiness ?? false, configuration: before },
-    });
-  }
-
-  private globalChanged(change: GlobalChange): void {
-    // Before the first sync the caches are still filling: that is no change of the cluster.
-    if (!this.hasSynced()) return;
-    this.globalChange = change;
-    for (const ref of this.withOdigosState()) this.enqueue(ref, change);
-  }
-
-  /** Workloads a collectors or configuration change can affect: with runtime details, devices or a reported name. */
-  private *withOdigosState(): Generator<WorkloadRef> {
-    for (const ref of this.allWorkloads()) {
-      const workload = this.workload(ref);
-      if (workload === undefined) continue;
-      const hasState =
-        this.runtimeDetailsOf(ref) !== undefined ||
-        carriesDevices(workload) ||
-        workload.metadata.annotations?.[ReportedNameAnnotation] !== undefined;
-      if (hasState) yield ref;
-    }
+    this.handler.handle({ _tag: "Configuration", event, before }, this);
   }
 
   // ClusterView -------------------------------------------------------------------------------
@@ -517,7 +403,7 @@ class Caches implements ClusterStateApi {
   runtimeDetailsOf = (ref: WorkloadRef) =>
     this.runtimeDetails.get(`${ref.namespace}/${runtimeObjectName(ref.kind, ref.name)}`);
   allCollectorsGroups = () => this.collectorsGroups.values();
-  lastGlobalChange = () => this.globalChange;
+  collectorsReady = () => this.readiness ?? false;
   configuration = (): ConfigurationState => {
     const current = this.configurations.get(this.configKey);
     if (current !== undefined) return { _tag: "Available", config: current };
@@ -530,17 +416,6 @@ class Caches implements ClusterStateApi {
     return [...keys].flatMap((key) => this.pods.get(key) ?? []);
   };
   collectorsNotReadySince = () => this.notReadySince;
-  restoreCause = (ref: WorkloadRef, cause: GlobalChange) => {
-    const key = workloadKey(ref);
-    if (!this.causes.has(key)) this.causes.set(key, cause);
-  };
-  takeCause = (ref: WorkloadRef) => {
-    const key = workloadKey(ref);
-    const cause = this.causes.get(key);
-    this.causes.delete(key);
-    this.queuedBy.delete(key);
-    return cause === "own" ? undefined : cause;
-  };
 
   // ClusterStateApi ---------------------------------------------------------------------------
 
@@ -550,20 +425,11 @@ class Caches implements ClusterStateApi {
     for (const kind of WorkloadKinds)
       for (const key of keysOf(this.workloads[kind])) yield refOf(kind, key);
   };
-  expectOwnWrite = (ref: WorkloadRef, resourceVersion: string, thenAt: number | undefined) => {
-    const key = workloadKey(ref);
-    const queuedBy = this.queuedBy.get(key);
-    if (queuedBy === undefined) {
-      this.ownWrites.set(key, { version: resourceVersion, thenAt });
-      return false;
+  workloadsIn = function* (this: Caches, namespace: string): Generator<WorkloadRef> {
+    for (const key of this.byNamespace.get(namespace) ?? []) {
+      const [kind = "", , name = ""] = key.split("/");
+      yield { kind: kind as WorkloadKind, namespace, name };
     }
-    // The write came back before its reconcile ended. If nothing else queued the workload
-    // meanwhile, its run after this one would only confirm it: take it back.
-    if (queuedBy !== resourceVersion) return false;
-    this.queuedBy.delete(key);
-    this.causes.delete(key);
-    this.queue.retract(key);
-    return true;
   };
   failing = () => {
     let worst: { informer: string; since: number } | undefined;
@@ -576,18 +442,44 @@ class Caches implements ClusterStateApi {
   };
 }
 
-/** Builds the caches and starts them in the layer's scope; they stop when it closes. */
+/** Adds `member` to (or removes it from) the set of `key` in `index`; empty sets go. */
+const indexBy = (
+  index: Map<string, Set<string>>,
+  key: string,
+  member: string,
+  present: boolean,
+): void => {
+  let members = index.get(key);
+  if (!present) {
+    members?.delete(member);
+    if (members?.size === 0) index.delete(key);
+    return;
+  }
+  if (members === undefined) {
+    members = new Set();
+    index.set(key, members);
+  }
+  members.add(member);
+};
+
+/** Builds the caches, registers their health checks and starts them in the layer's scope. */
 const make = Effect.gen(function* () {
   const metrics = yield* Metrics;
   const caches = new Caches(
     yield* KubeClient,
     yield* Log,
-    yield* WorkloadQueue,
+    yield* CacheEventHandler,
     metrics,
     yield* makeReporter,
     (yield* Config).odigosNamespace,
     yield* clockNow,
   );
+  (yield* Readiness).register("caches", () => (caches.hasSynced() ? undefined : "not synced"));
+  (yield* Liveness).register("caches", (now) => {
+    const failing = caches.failing();
+    if (failing === undefined || now - failing.since <= watchFailureBoundMs) return undefined;
+    return `${failing.informer} list/watch failing for ${Math.round((now - failing.since) / 1000)} s`;
+  });
   // Started only once all exist: every event handler may read every cache.
   yield* Effect.forEach(caches.all, (one) => one.start, { discard: true });
   metrics.onScrape(() => {
@@ -604,12 +496,9 @@ const keysOf = function* (informer: Informer<Workload>): Generator<string> {
     yield `${workload.metadata.namespace ?? ""}/${workload.metadata.name}`;
 };
 
-const specOf = (state: ConfigurationState) =>
-  state._tag === "Available" ? state.config.spec : state._tag;
-
-/** The caches, started in the layer's scope. */
+/** The caches, started in the layer's scope; their changes go to the `CacheEventHandler`. */
 export const ClusterStateLive: Layer.Layer<
   ClusterState,
   never,
-  KubeClient | Log | Metrics | EventRecorder | WorkloadQueue | Config
+  KubeClient | Log | Metrics | EventRecorder | CacheEventHandler | Liveness | Readiness | Config
 > = Layer.scoped(ClusterState, make);

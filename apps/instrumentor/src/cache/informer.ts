@@ -25,7 +25,7 @@ import * as FiberId from "effect/FiberId";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
 import type { Logger } from "pino";
-import { Backoff } from "../controller/backoff.js";
+import { Backoff } from "../backoff.js";
 import { Log } from "../observability/log.js";
 
 /**

@@ -13,11 +13,12 @@ import * as Fiber from "effect/Fiber";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
 import * as Scope from "effect/Scope";
-import { ClusterState, parseWorkloadKey } from "../cache/cluster-state.js";
+import { ClusterState } from "../cache/cluster-state.js";
 import { Config } from "../config.js";
 import { Liveness } from "../observability/health.js";
 import { Log } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
+import { parseWorkloadKey } from "./event-handlers.js";
 import { ReconcileDefect, type ReconcileResult, WorkloadReconciler } from "./reconciler.js";
 import { WorkloadQueue } from "./work-queue.js";
 

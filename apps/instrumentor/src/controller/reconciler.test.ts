@@ -10,7 +10,6 @@ import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as TestClock from "effect/TestClock";
 import { ClusterState } from "../cache/cluster-state.js";
-import { quietMs } from "../observability/cause-events.js";
 import type { Metrics } from "../observability/metrics.js";
 import {
   appLayer,
@@ -26,6 +25,7 @@ import {
   testConfig,
   workload,
 } from "../test-support/harness.js";
+import { quietMs } from "./cause-events.js";
 import { Controller } from "./controller.js";
 import { awaitOwnWriteMs, orphanGraceMs } from "./reconciler.js";
 import { WorkloadQueue } from "./work-queue.js";

@@ -44,14 +44,15 @@ import * as Data from "effect/Data";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import type { Logger } from "pino";
-import { ClusterState, type ClusterStateApi, type GlobalChange } from "../cache/cluster-state.js";
-import { CauseEvents, type CauseEventsApi } from "../observability/cause-events.js";
+import { ClusterState, type ClusterStateApi } from "../cache/cluster-state.js";
 import { EventRecorder, type EventRecorderApi } from "../observability/events.js";
 import { Log } from "../observability/log.js";
 import { Metrics, type MetricsApi } from "../observability/metrics.js";
 import { DryRun, type DryRunApi } from "../rollouts/dry-run.js";
 import { Rollouts, type RolloutsApi } from "../rollouts/rollouts.js";
+import { CauseEvents, type CauseEventsApi } from "./cause-events.js";
 import { DeviceStepPlanner, type Step } from "./device-step.js";
+import { EventHandlers, type EventHandlersApi, type GlobalChange } from "./event-handlers.js";
 import {
   describeSummary,
   judge,
@@ -60,6 +61,7 @@ import {
   type Verdict,
   workloadTarget,
 } from "./verdict.js";
+import { WorkloadQueue, type WorkQueue } from "./work-queue.js";
 
 /** A reconcile that died of a bug (a defect): retried with backoff, logged at error. */
 export class ReconcileDefect extends Data.TaggedError("ReconcileDefect")<{
@@ -167,6 +169,8 @@ class Reconciler {
 
   constructor(
     private readonly state: ClusterStateApi,
+    private readonly handlers: EventHandlersApi,
+    private readonly queue: WorkQueue<string>,
     private readonly log: Logger,
     private readonly events: EventRecorderApi,
     private readonly causes: CauseEventsApi,
@@ -183,7 +187,7 @@ class Reconciler {
   reconcile(ref: WorkloadRef): Effect.Effect<ReconcileResult> {
     return Effect.gen(this, function* () {
       const key = workloadKey(ref);
-      const cause = this.state.takeCause(ref);
+      const cause = this.handlers.takeCause(ref);
       const workload = this.state.workload(ref);
       const runtimeDetails = this.currentRuntimeDetails(key, this.state.runtimeDetailsOf(ref));
       if (workload === undefined) {
@@ -207,7 +211,7 @@ class Reconciler {
       // the next look is then when one is due anyway (the rollout's deadline).
       if (settledAt !== undefined && !deferred && result._tag === "Done") {
         const thenAt = recheckMs === undefined ? undefined : now + recheckMs;
-        if (this.state.expectOwnWrite(ref, settledAt, thenAt)) this.writtenFrom.delete(key);
+        if (this.handlers.expectOwnWrite(ref, settledAt, thenAt)) this.writtenFrom.delete(key);
       }
       // After a write, look again once the bound has passed, in case the watch never brings it back.
       const recheck = this.writtenFrom.has(key) ? awaitOwnWriteMs : recheckMs;
@@ -314,7 +318,9 @@ class Reconciler {
     now: number,
   ): Effect.Effect<DeviceOutcome, WriteError | KubeError> {
     const { ref, workload, runtimeDetails, verdict } = subject;
-    const observation = this.rollouts.observe(ref, workload, now);
+    const { observation, woken } = this.rollouts.observe(ref, workload, now);
+    // A slot freed: the workloads waiting for it are decided again.
+    for (const key of woken) this.queue.add(key);
     const inFlight = observation._tag === "InFlight" ? observation.recheckMs : undefined;
     return Effect.flatMap(
       this.planner.plan({ ref, workload, runtimeDetails, verdict, observation, now }),
@@ -327,7 +333,7 @@ class Reconciler {
           this.rollouts.withdraw(ref);
           // Decided again later (the end of a grace period): still caused by the same change.
           if (subject.cause !== undefined && step.recheckMs !== undefined)
-            this.state.restoreCause(ref, subject.cause);
+            this.handlers.restoreCause(ref, subject.cause);
           if (this.dryRun.enabled) this.dryRun.plan(ref, []);
           return Effect.succeed({ wrote: false, recheckMs: minimum(inFlight, step.recheckMs) });
         }
@@ -393,7 +399,7 @@ class Reconciler {
   ): void {
     const { ref, key, workload } = subject;
     if (subject.cause !== undefined) {
-      this.state.restoreCause(ref, subject.cause);
+      this.handlers.restoreCause(ref, subject.cause);
       if (movedBy(subject.cause, this.state, ref, workload, subject.runtimeDetails))
         this.causes.waiting(subject.cause, ref);
     }
@@ -553,6 +559,8 @@ const minimum = (a: number | undefined, b: number | undefined) =>
 const make = Effect.gen(function* () {
   const reconciler = new Reconciler(
     yield* ClusterState,
+    yield* EventHandlers,
+    yield* WorkloadQueue,
     yield* Log,
     yield* EventRecorder,
     yield* CauseEvents,
@@ -570,7 +578,16 @@ const make = Effect.gen(function* () {
 export const WorkloadReconcilerLive: Layer.Layer<
   WorkloadReconciler,
   never,
-  ClusterState | Log | EventRecorder | CauseEvents | KubeClient | Rollouts | DryRun | Metrics
+  | ClusterState
+  | EventHandlers
+  | WorkloadQueue
+  | Log
+  | EventRecorder
+  | CauseEvents
+  | KubeClient
+  | Rollouts
+  | DryRun
+  | Metrics
 > = Layer.effect(WorkloadReconciler, make).pipe(
   Layer.provide(Layer.merge(WorkloadPatcherLive, CleanupWritersLive)),
 );

@@ -19,8 +19,9 @@ import {
   type OptIn,
   shouldInstrument,
 } from "@odigos/instrumentation-rules";
-import type { ClusterView, ConfigurationState, GlobalChange } from "../cache/cluster-state.js";
+import type { ClusterView, ConfigurationState } from "../cache/cluster-state.js";
 import type { EventTarget } from "../observability/events.js";
+import type { GlobalChange } from "./event-handlers.js";
 
 export const workloadTarget = (ref: WorkloadRef, workload: Workload | undefined): EventTarget => ({
   apiVersion: "apps/v1",

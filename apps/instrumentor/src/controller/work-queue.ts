@@ -14,7 +14,7 @@ import * as Exit from "effect/Exit";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
 import type * as Scope from "effect/Scope";
-import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import { type BackoffOptions, backoffDelay } from "../backoff.js";
 
 export interface WorkQueue<K> {
   /** Keys waiting to be taken (not counting delayed ones). */

@@ -8,6 +8,7 @@ import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import { Config } from "../config.js";
+import { Routes } from "../observability/health.js";
 import { Log } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
 
@@ -37,7 +38,8 @@ export class DryRun extends Context.Tag("@odigos/instrumentor/DryRun")<DryRun, D
 /** How often the totals line is logged while the plan changes. */
 const totalsEveryMs = 2_000;
 
-export const DryRunLive: Layer.Layer<DryRun, never, Config | Log | Metrics> = Layer.scoped(
+/** The dry run; with `--dry-run` it serves `/dry-run` (the report, as JSON) beside `/metrics`. */
+export const DryRunLive: Layer.Layer<DryRun, never, Config | Log | Metrics | Routes> = Layer.scoped(
   DryRun,
   Effect.gen(function* () {
     const { dryRun } = yield* Config;
@@ -56,6 +58,14 @@ export const DryRunLive: Layer.Layer<DryRun, never, Config | Log | Metrics> = La
       return { workloads, totals };
     };
     if (dryRun) {
+      (yield* Routes).register(
+        "/dry-run",
+        Effect.sync(() => ({
+          status: 200,
+          contentType: "application/json",
+          body: `${JSON.stringify(report(), null, 1)}\n`,
+        })),
+      );
       yield* Effect.forkScoped(
         Effect.forever(
           Effect.gen(function* () {

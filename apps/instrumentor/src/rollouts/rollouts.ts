@@ -30,7 +30,6 @@ import * as Layer from "effect/Layer";
 import type { Logger } from "pino";
 import { ClusterState, type ClusterStateApi } from "../cache/cluster-state.js";
 import { Config, type RolloutSettings } from "../config.js";
-import { WorkloadQueue, type WorkQueue } from "../controller/work-queue.js";
 import { EventRecorder, type EventRecorderApi, type EventTarget } from "../observability/events.js";
 import { Log } from "../observability/log.js";
 import { Metrics, type MetricsApi } from "../observability/metrics.js";
@@ -50,12 +49,24 @@ export type Observation =
       readonly detail: string;
     };
 
+/** What `observe` found, and the waiting workloads a slot it freed wakes (to be queued). */
+export interface Observed {
+  readonly observation: Observation;
+  readonly woken: ReadonlyArray<string>;
+}
+
+const idle: Observation = { _tag: "Idle" };
+const nothingWoken: ReadonlyArray<string> = [];
+
 export interface RolloutsApi {
   readonly settings: RolloutSettings;
   /** Reads every cached workload once: what is in flight, what was rolled back. Before the first write. */
   readonly scan: Effect.Effect<void>;
-  /** Ends a rollout that completed or passed its deadline; says when one must be rolled back. */
-  readonly observe: (ref: WorkloadRef, workload: Workload, now: number) => Observation;
+  /**
+   * Ends a rollout that completed or passed its deadline; says when one must be rolled back, and
+   * which waiting workloads the freed slot wakes (the caller queues them).
+   */
+  readonly observe: (ref: WorkloadRef, workload: Workload, now: number) => Observed;
   /** A slot for a device change (a rollback goes to the front of the line). */
   readonly admit: (ref: WorkloadRef, action: RolloutAction, now: number) => SlotAnswer;
   /** A waiting workload that needs no write any more. */
@@ -106,7 +117,6 @@ class Tracker implements RolloutsApi {
   constructor(
     readonly settings: RolloutSettings,
     private readonly state: ClusterStateApi,
-    private readonly queue: WorkQueue<string>,
     private readonly client: KubeClientApi,
     private readonly log: Logger,
     private readonly events: EventRecorderApi,
@@ -152,26 +162,28 @@ class Tracker implements RolloutsApi {
     );
   }
 
-  observe(ref: WorkloadRef, workload: Workload, now: number): Observation {
+  observe(ref: WorkloadRef, workload: Workload, now: number): Observed {
     const key = workloadKey(ref);
     const annotations = workload.metadata.annotations;
     this.breaker.note(key, readRollbackRecord(annotations));
     const record = readRolloutRecord(annotations);
     const crash = record?.action === "instrument" ? this.crashLoop(ref, record, now) : undefined;
-    if (crash !== undefined) return crash;
+    if (crash !== undefined) return { observation: crash, woken: nothingWoken };
     const since = this.budget.inFlightSince(key);
-    if (since === undefined) return { _tag: "Idle" };
+    if (since === undefined) return { observation: idle, woken: nothingWoken };
     // Another writer replaced the template (and our record): the rollout is no longer ours.
     if (record === undefined || this.complete(workload, record)) {
-      this.end(ref, "completed", now, { durationMs: now - since });
-      return { _tag: "Idle" };
+      const woken = this.end(ref, "completed", now, { durationMs: now - since });
+      return { observation: idle, woken };
     }
     const elapsed = now - since;
     // Everything a rollout's progress is judged from is watched (the workload's status, its
     // instrumented pods) and queues the workload when it changes: only the deadline needs a timer.
     // (A poll every 30 s kept a core busy with 20 000 rollouts in flight.)
-    if (elapsed < this.settings.rolloutTimeoutMs)
-      return { _tag: "InFlight", recheckMs: this.settings.rolloutTimeoutMs - elapsed };
+    if (elapsed < this.settings.rolloutTimeoutMs) {
+      const recheckMs = this.settings.rolloutTimeoutMs - elapsed;
+      return { observation: { _tag: "InFlight", recheckMs }, woken: nothingWoken };
+    }
     const notReady = this.podProblems(ref).find((problem) => problem._tag === "NotReady");
     if (
       record.action === "instrument" &&
@@ -179,13 +191,15 @@ class Tracker implements RolloutsApi {
       this.settings.rollbackRestarts > 0
     )
       return {
-        _tag: "RollBack",
-        reason: "NotReady",
-        container: notReady.container,
-        detail: notReady.detail,
+        observation: {
+          _tag: "RollBack",
+          reason: "NotReady",
+          container: notReady.container,
+          detail: notReady.detail,
+        },
+        woken: nothingWoken,
       };
-    this.reportStuck(ref, workload, elapsed);
-    return { _tag: "Idle" };
+    return { observation: idle, woken: this.reportStuck(ref, workload, elapsed) };
   }
 
   private podProblems(ref: WorkloadRef): ReadonlyArray<PodProblem> {
@@ -213,7 +227,12 @@ class Tracker implements RolloutsApi {
     };
   }
 
-  private reportStuck(ref: WorkloadRef, workload: Workload, elapsed: number): void {
+  /** Says the rollout is stuck and frees its slot; the waiting workloads that wakes. */
+  private reportStuck(
+    ref: WorkloadRef,
+    workload: Workload,
+    elapsed: number,
+  ): ReadonlyArray<string> {
     const progress = rolloutProgress(workload);
     const pods = this.podProblems(ref).map((problem) => problem.detail);
     const detail = [progress._tag === "Progressing" ? progress.detail : "", ...pods.slice(0, 2)]
@@ -222,7 +241,7 @@ class Tracker implements RolloutsApi {
     const note = `rollout not complete after ${Math.round(elapsed / 1000)} s (the rollout timeout): its slot is freed${detail === "" ? "" : `; ${detail}`}`;
     this.log.warn({ ...fieldsOf(ref), reason: "RolloutStuck", elapsedMs: elapsed }, note);
     this.events.warning(targetOf(ref, workload), "RolloutStuck", "Rollout", note);
-    this.end(ref, "stuck", this.now(), {});
+    return this.end(ref, "stuck", this.now(), {});
   }
 
   private end(
@@ -230,12 +249,12 @@ class Tracker implements RolloutsApi {
     end: RolloutEnd,
     now: number,
     fields: Record<string, unknown>,
-  ): void {
+  ): ReadonlyArray<string> {
     const woken = this.budget.release(workloadKey(ref), end, now);
     this.metrics.rolloutsEnded.inc({ result: end });
     if (end === "completed")
       this.log.info({ ...fieldsOf(ref), reason: "RolloutComplete", ...fields }, "rollout complete");
-    for (const key of woken) this.queue.add(key);
+    return woken;
   }
 
   admit(ref: WorkloadRef, action: RolloutAction, now: number): SlotAnswer {
@@ -321,7 +340,7 @@ class Tracker implements RolloutsApi {
 export const RolloutsLive: Layer.Layer<
   Rollouts,
   never,
-  Config | ClusterState | WorkloadQueue | KubeClient | Log | EventRecorder | Metrics
+  Config | ClusterState | KubeClient | Log | EventRecorder | Metrics
 > = Layer.effect(
   Rollouts,
   Effect.gen(function* () {
@@ -329,7 +348,6 @@ export const RolloutsLive: Layer.Layer<
     const tracker = new Tracker(
       yield* Config,
       yield* ClusterState,
-      yield* WorkloadQueue,
       yield* KubeClient,
       yield* Log,
       yield* EventRecorder,

@@ -12,7 +12,7 @@ import {
   workloadResource,
 } from "@odigos/crd-types";
 import { KubeClient, type KubeObject, Resources } from "@odigos/kube-client";
-import { FakeApiServer } from "@odigos/kube-client/testing";
+import { eventually, FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import type { InstrumentorConfig } from "../config.js";
@@ -61,22 +61,6 @@ export const appLayer = (fake: FakeApiServer, config: InstrumentorConfig = testC
   const layer = instrumentorLayer(config, logger, Layer.succeed(KubeClient, fake.client));
   return { layer, lines };
 };
-
-/** Retries `probe` (a few ms apart, real time) until it holds; fails after `timeoutMs`. */
-export const eventually = <A>(
-  probe: () => A | undefined | false,
-  what: string,
-  timeoutMs = 10_000,
-): Effect.Effect<A> =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = probe();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`);
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)));
-    }
-  });
 
 /** Reconciles run so far, whatever their result (controller-runtime's counter). */
 export const reconciles = Effect.flatMap(Metrics, (metrics) =>
@@ -187,7 +171,7 @@ export const devicesOf = (
   );
 };
 
-export { FakeApiServer, Resources };
+export { eventually, FakeApiServer, Resources };
 
 /** What a controller manager would report once every replica of the current template is available. */
 export const completeRollout = (fake: FakeApiServer, name: string) => {

@@ -22,6 +22,7 @@ import {
   type KubeClientApi,
   type KubeObject,
   type ListOptions,
+  type ListPage,
   type Patch,
   type Selectors,
   type WatchEvent,
@@ -141,6 +142,62 @@ const matches = (object: KubeObject, selectors: Selectors): boolean =>
   (selectors.namespace === undefined || object.metadata.namespace === selectors.namespace) &&
   matchesLabels(object.metadata.labels ?? {}, selectors.labelSelector) &&
   matchesFields(object, selectors.fieldSelector);
+
+/** How a request is recorded; `code` is added once it is answered. */
+const recordOf = (
+  verb: Verb,
+  resource: string,
+  namespace: string | undefined,
+  name: string | undefined,
+  subresource?: string | undefined,
+  fieldManager?: string | undefined,
+): Omit<RecordedRequest, "code"> => ({
+  verb,
+  resource,
+  namespace,
+  name,
+  subresource,
+  fieldManager,
+});
+
+/** A refusal with the Kubernetes `reason` of its code. */
+const refused = (method: string, path: string, code: number, detail: string) =>
+  new KubeStatusError({ method, path, code, reason: reasons[code], detail });
+
+const namespaceOf = (resource: Resource, namespace: string | undefined) =>
+  resource.namespaced ? (namespace ?? "default") : undefined;
+
+/** A write's answer: the object, or its metadata alone when asked (`WriteOptions.answer`). */
+const answered = (
+  write: WriteOptions | undefined,
+  written: Effect.Effect<KubeObject, KubeError>,
+): Effect.Effect<KubeObject, KubeError> =>
+  write?.answer === "metadata"
+    ? Effect.map(written, (object) => ({
+        apiVersion: "meta.k8s.io/v1",
+        kind: "PartialObjectMetadata",
+        metadata: object.metadata,
+      }))
+    : written;
+
+/** The patched object: RFC 6902 for a JSON patch (422 when it does not apply), a merge patch otherwise. */
+const applyPatch = (existing: KubeObject, patch: Patch, method: string, path: string): Mutable => {
+  switch (patch.type) {
+    case "json":
+      try {
+        return jsonPatch.applyPatch(
+          clone(existing),
+          clone(patch.operations) as Array<jsonPatch.Operation>,
+          true,
+          false,
+        ).newDocument as unknown as Mutable;
+      } catch (error) {
+        throw refused(method, path, 422, `the JSON patch cannot be applied: ${String(error)}`);
+      }
+    default:
+      return mergePatch(existing, patch.body) as Mutable;
+  }
+};
 
 /** An in-memory API server; `layer` provides it as the `KubeClient`. */
 export class FakeApiServer {
@@ -438,377 +495,345 @@ export class FakeApiServer {
   }
 
   private makeClient(): KubeClientApi {
-    /** Records the request and applies an injected fault, or runs `answer`. */
-    const handle = <A>(
-      request: Omit<RecordedRequest, "code">,
-      path: string,
-      answer: () => A,
-    ): Effect.Effect<A, KubeError> =>
-      Effect.suspend(() => {
-        const fault = this.faults.find(
-          (candidate) => candidate.remaining > 0 && this.matchesRequest(candidate.matcher, request),
-        );
-        const method = request.verb.toUpperCase();
-        if (fault !== undefined) {
-          fault.remaining -= 1;
-          this.recorded.push({ ...request, code: fault.code });
-          return Effect.fail(
-            new KubeStatusError({
-              method,
-              path,
-              code: fault.code,
-              reason: fault.reason,
-              detail: `injected fault: ${fault.code} ${fault.reason}`,
-            }),
-          );
-        }
-        try {
-          const value = answer();
-          this.recorded.push({ ...request, code: request.verb === "create" ? 201 : 200 });
-          return Effect.succeed(value);
-        } catch (error) {
-          if (error instanceof KubeStatusError) {
-            this.recorded.push({ ...request, code: error.code });
-            return Effect.fail(error);
-          }
-          throw error;
-        }
-      });
-    /** How an update or a patch of one object is recorded. */
-    const writeRequest = (
-      verb: "update" | "patch",
-      resource: Resource,
-      namespace: string | undefined,
-      name: string,
-      write: WriteOptions | undefined,
-    ): Omit<RecordedRequest, "code"> => ({
-      verb,
-      resource: resource.plural,
-      namespace,
-      name,
-      subresource: write?.subresource,
-      fieldManager: manager(write),
-    });
-    /** A write's answer: the object, or its metadata alone when asked (`WriteOptions.answer`). */
-    const answered = (
-      write: WriteOptions | undefined,
-      written: Effect.Effect<KubeObject, KubeError>,
-    ): Effect.Effect<KubeObject, KubeError> =>
-      write?.answer === "metadata"
-        ? Effect.map(written, (object) => ({
-            apiVersion: "meta.k8s.io/v1",
-            kind: "PartialObjectMetadata",
-            metadata: object.metadata,
-          }))
-        : written;
-    const status = (method: string, path: string, code: number, detail: string) =>
-      new KubeStatusError({ method, path, code, reason: reasons[code], detail });
-
-    const existingOr404 = (
-      resource: Resource,
-      name: string,
-      namespace: string | undefined,
-      method: string,
-      path: string,
-    ) => {
-      const existing = this.store(resource).get(keyOf(namespace, name));
-      if (existing === undefined)
-        throw status(method, path, 404, `${resource.plural} "${name}" not found`);
-      return existing;
-    };
-    const namespaceOf = (resource: Resource, namespace: string | undefined) =>
-      resource.namespaced ? (namespace ?? "default") : undefined;
-    const manager = (write: WriteOptions | undefined) =>
-      write?.fieldManager ?? this.options.fieldManager;
-
-    const applyPatch = (
-      existing: KubeObject,
-      patch: Patch,
-      method: string,
-      path: string,
-    ): Mutable => {
-      switch (patch.type) {
-        case "json":
-          try {
-            return jsonPatch.applyPatch(
-              clone(existing),
-              clone(patch.operations) as Array<jsonPatch.Operation>,
-              true,
-              false,
-            ).newDocument as unknown as Mutable;
-          } catch (error) {
-            throw status(method, path, 422, `the JSON patch cannot be applied: ${String(error)}`);
-          }
-        default:
-          return mergePatch(existing, patch.body) as Mutable;
-      }
-    };
-
     return {
       server: "https://fake-api-server.invalid",
-      get: (resource, name, options) => {
-        const namespace = namespaceOf(resource, options?.namespace);
-        const path = objectPath(resource, name, namespace, options?.subresource);
-        return handle(
-          {
-            verb: "get",
-            resource: resource.plural,
-            namespace,
-            name,
-            subresource: options?.subresource,
-            fieldManager: undefined,
-          },
-          path,
-          () => clone(existingOr404(resource, name, namespace, "GET", path)),
-        );
-      },
-      list: (resource, options: ListOptions = {}) => {
-        const path = collectionPath(resource, options.namespace);
-        return handle(
-          {
-            verb: "list",
-            resource: resource.plural,
-            namespace: options.namespace,
-            name: undefined,
-            subresource: undefined,
-            fieldManager: undefined,
-          },
-          path,
-          () => {
-            const all = [...this.store(resource).values()]
-              .filter((object) => matches(object, options))
-              .sort((a, b) =>
-                keyOf(a.metadata.namespace, a.metadata.name).localeCompare(
-                  keyOf(b.metadata.namespace, b.metadata.name),
-                ),
-              );
-            const offset = options.continue === undefined ? 0 : Number(options.continue);
-            const limit = options.limit ?? all.length;
-            const page = all.slice(offset, offset + limit);
-            const next = offset + limit < all.length ? String(offset + limit) : undefined;
-            return {
-              items: page.map(clone),
-              resourceVersion: this.resourceVersion,
-              continue: next,
-            };
-          },
-        );
-      },
-      create: (resource, body, write) => {
-        const namespace = namespaceOf(resource, write?.namespace ?? body.metadata.namespace);
-        const path = collectionPath(resource, namespace);
-        return answered(
-          write,
-          handle(
-            {
-              verb: "create",
-              resource: resource.plural,
-              namespace,
-              name: body.metadata.name,
-              subresource: undefined,
-              fieldManager: manager(write),
-            },
-            path,
-            () => {
-              if (this.store(resource).has(keyOf(namespace, body.metadata.name)))
-                throw new KubeStatusError({
-                  method: "POST",
-                  path,
-                  code: 409,
-                  reason: "AlreadyExists",
-                  detail: `${resource.plural} "${body.metadata.name}" already exists`,
-                });
-              const object = {
-                ...body,
-                metadata: { ...body.metadata, ...(namespace === undefined ? {} : { namespace }) },
-              };
-              return write?.dryRun
-                ? clone(object)
-                : this.commitCreate(resource, object, manager(write));
-            },
-          ),
-        );
-      },
-      replace: (resource, body, write) => {
-        const namespace = namespaceOf(resource, write?.namespace ?? body.metadata.namespace);
-        const name = body.metadata.name;
-        const path = objectPath(resource, name, namespace, write?.subresource);
-        return answered(
-          write,
-          handle(writeRequest("update", resource, namespace, name, write), path, () => {
-            const existing = existingOr404(resource, name, namespace, "PUT", path);
-            const claimed = body.metadata.resourceVersion;
-            if (claimed !== undefined && claimed !== existing.metadata.resourceVersion)
-              throw status(
-                "PUT",
-                path,
-                409,
-                `the object has been modified; please apply your changes to the latest version (resourceVersion ${claimed} is stale, the object is at ${existing.metadata.resourceVersion})`,
-              );
-            if (body.metadata.uid !== undefined && body.metadata.uid !== existing.metadata.uid)
-              throw status(
-                "PUT",
-                path,
-                409,
-                `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
-              );
-            const next = clone(body) as unknown as Mutable;
-            return write?.dryRun
-              ? clone(next as unknown as KubeObject)
-              : this.commitUpdate(resource, existing, next, write?.subresource, manager(write));
-          }),
-        );
-      },
-      patch: (resource, name, patch, write) => {
-        const namespace = namespaceOf(resource, write?.namespace);
-        const path = objectPath(resource, name, namespace, write?.subresource);
-        return answered(
-          write,
-          handle(writeRequest("patch", resource, namespace, name, write), path, () => {
-            const existing = this.store(resource).get(keyOf(namespace, name));
-            if (existing === undefined) {
-              if (patch.type === "apply") {
-                const body = {
-                  ...(patch.body as KubeObject),
-                  metadata: {
-                    ...(patch.body as KubeObject).metadata,
-                    name,
-                    ...(namespace === undefined ? {} : { namespace }),
-                  },
-                };
-                return this.commitCreate(resource, body, manager(write));
-              }
-              throw status("PATCH", path, 404, `${resource.plural} "${name}" not found`);
-            }
-            const next = applyPatch(existing, patch, "PATCH", path);
-            // A patch that sets metadata.resourceVersion is a precondition, as on the real server.
-            const claimed = (next.metadata as { resourceVersion?: unknown }).resourceVersion;
-            if (claimed !== existing.metadata.resourceVersion)
-              throw status(
-                "PATCH",
-                path,
-                409,
-                `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-              );
-            if (write?.dryRun) return clone(next as unknown as KubeObject);
-            return this.commitUpdate(
-              resource,
-              existing,
-              next,
-              write?.subresource,
-              manager(write),
-              patch.type === "apply" ? "Apply" : "Update",
-            );
-          }),
-        );
-      },
-      delete: (resource, name, options?: DeleteOptions) => {
-        const namespace = namespaceOf(resource, options?.namespace);
-        const path = objectPath(resource, name, namespace);
-        return handle(
-          {
-            verb: "delete",
-            resource: resource.plural,
-            namespace,
-            name,
-            subresource: undefined,
-            fieldManager: undefined,
-          },
-          path,
-          () => {
-            const existing = existingOr404(resource, name, namespace, "DELETE", path);
-            const { uid, resourceVersion } = options?.preconditions ?? {};
-            if (uid !== undefined && uid !== existing.metadata.uid)
-              throw status(
-                "DELETE",
-                path,
-                409,
-                `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${existing.metadata.uid}`,
-              );
-            if (
-              resourceVersion !== undefined &&
-              resourceVersion !== existing.metadata.resourceVersion
-            )
-              throw status(
-                "DELETE",
-                path,
-                409,
-                `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`,
-              );
-            this.commitDelete(resource, existing);
-          },
-        );
-      },
-      watch: (resource, options: WatchOptions) => {
-        const path = collectionPath(resource, options.namespace);
-        const key = resourceKey(resource);
-        return Stream.unwrap(
-          handle(
-            {
-              verb: "watch",
-              resource: resource.plural,
-              namespace: options.namespace,
-              name: undefined,
-              subresource: undefined,
-              fieldManager: undefined,
-            },
-            path,
-            () => {
-              const from = options.resourceVersion;
-              if (from !== "" && from !== "0" && Number(from) + 1 < this.oldestWatchable)
-                throw this.expired("GET", path);
-              return Stream.asyncPush<WatchEvent, KubeError>(
-                (emit) =>
-                  Effect.acquireRelease(
-                    Effect.sync(() => {
-                      if (from === "" || from === "0") {
-                        for (const object of this.store(resource).values())
-                          if (matches(object, options))
-                            emit.single({ type: "ADDED", object: clone(object) });
-                      } else {
-                        for (const entry of this.history)
-                          if (
-                            entry.rv > Number(from) &&
-                            entry.resource === key &&
-                            matches(entry.object, options)
-                          )
-                            emit.single({ type: entry.type, object: clone(entry.object) });
-                      }
-                      const watcher: Watcher = {
-                        resource: key,
-                        held: [],
-                        selectors: options,
-                        bookmarks: options.allowBookmarks !== false,
-                        emit,
-                      };
-                      this.watchers.add(watcher);
-                      return watcher;
-                    }),
-                    (watcher) => Effect.sync(() => this.watchers.delete(watcher)),
-                  ),
-                { bufferSize: "unbounded" },
-              );
-            },
-          ),
-        );
-      },
-      getText: (path) =>
-        handle(
-          {
-            verb: "get",
-            resource: path,
-            namespace: undefined,
-            name: undefined,
-            subresource: undefined,
-            fieldManager: undefined,
-          },
-          path,
-          () => {
-            if (path === "/version")
-              return JSON.stringify({ major: "1", minor: "36", gitVersion: "v1.36.0-fake" });
-            throw status("GET", path, 404, `${path} is not served by the fake API server`);
-          },
-        ),
+      get: (resource, name, options) => this.answerGet(resource, name, options),
+      list: (resource, options: ListOptions = {}) => this.answerList(resource, options),
+      create: (resource, body, write) => answered(write, this.answerCreate(resource, body, write)),
+      replace: (resource, body, write) =>
+        answered(write, this.answerReplace(resource, body, write)),
+      patch: (resource, name, patch, write) =>
+        answered(write, this.answerPatch(resource, name, patch, write)),
+      delete: (resource, name, options?: DeleteOptions) =>
+        this.answerDelete(resource, name, options),
+      watch: (resource, options: WatchOptions) => this.answerWatch(resource, options),
+      getText: (path) => this.answerGetText(path),
     };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The requests of the client, a method a verb.
+
+  /** Records the request and applies an injected fault, or runs `answer`. */
+  private handle<A>(
+    request: Omit<RecordedRequest, "code">,
+    path: string,
+    answer: () => A,
+  ): Effect.Effect<A, KubeError> {
+    return Effect.suspend(() => {
+      const fault = this.faults.find(
+        (candidate) => candidate.remaining > 0 && this.matchesRequest(candidate.matcher, request),
+      );
+      const method = request.verb.toUpperCase();
+      if (fault !== undefined) {
+        fault.remaining -= 1;
+        this.recorded.push({ ...request, code: fault.code });
+        return Effect.fail(
+          new KubeStatusError({
+            method,
+            path,
+            code: fault.code,
+            reason: fault.reason,
+            detail: `injected fault: ${fault.code} ${fault.reason}`,
+          }),
+        );
+      }
+      try {
+        const value = answer();
+        this.recorded.push({ ...request, code: request.verb === "create" ? 201 : 200 });
+        return Effect.succeed(value);
+      } catch (error) {
+        if (error instanceof KubeStatusError) {
+          this.recorded.push({ ...request, code: error.code });
+          return Effect.fail(error);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** The field manager a write is recorded with. */
+  private manager(write: WriteOptions | undefined): string | undefined {
+    return write?.fieldManager ?? this.options.fieldManager;
+  }
+
+  /** How an update or a patch of one object is recorded. */
+  private writeRecord(
+    verb: "update" | "patch",
+    resource: Resource,
+    namespace: string | undefined,
+    name: string,
+    write: WriteOptions | undefined,
+  ): Omit<RecordedRequest, "code"> {
+    return recordOf(
+      verb,
+      resource.plural,
+      namespace,
+      name,
+      write?.subresource,
+      this.manager(write),
+    );
+  }
+
+  private existingOr404(
+    resource: Resource,
+    name: string,
+    namespace: string | undefined,
+    method: string,
+    path: string,
+  ): KubeObject {
+    const existing = this.store(resource).get(keyOf(namespace, name));
+    if (existing === undefined)
+      throw refused(method, path, 404, `${resource.plural} "${name}" not found`);
+    return existing;
+  }
+
+  private answerGet(
+    resource: Resource,
+    name: string,
+    options: Parameters<KubeClientApi["get"]>[2],
+  ): Effect.Effect<KubeObject, KubeError> {
+    const namespace = namespaceOf(resource, options?.namespace);
+    const path = objectPath(resource, name, namespace, options?.subresource);
+    return this.handle(
+      recordOf("get", resource.plural, namespace, name, options?.subresource),
+      path,
+      () => clone(this.existingOr404(resource, name, namespace, "GET", path)),
+    );
+  }
+
+  /** One page, in name order; the continue token is the offset of the next page. */
+  private answerList(resource: Resource, options: ListOptions): Effect.Effect<ListPage, KubeError> {
+    const path = collectionPath(resource, options.namespace);
+    return this.handle(
+      recordOf("list", resource.plural, options.namespace, undefined),
+      path,
+      () => {
+        const all = [...this.store(resource).values()]
+          .filter((object) => matches(object, options))
+          .sort((a, b) =>
+            keyOf(a.metadata.namespace, a.metadata.name).localeCompare(
+              keyOf(b.metadata.namespace, b.metadata.name),
+            ),
+          );
+        const offset = options.continue === undefined ? 0 : Number(options.continue);
+        const limit = options.limit ?? all.length;
+        const page = all.slice(offset, offset + limit);
+        const next = offset + limit < all.length ? String(offset + limit) : undefined;
+        return {
+          items: page.map(clone),
+          resourceVersion: this.resourceVersion,
+          continue: next,
+        };
+      },
+    );
+  }
+
+  private answerCreate(
+    resource: Resource,
+    body: KubeObject,
+    write: WriteOptions | undefined,
+  ): Effect.Effect<KubeObject, KubeError> {
+    const namespace = namespaceOf(resource, write?.namespace ?? body.metadata.namespace);
+    const path = collectionPath(resource, namespace);
+    const request = recordOf(
+      "create",
+      resource.plural,
+      namespace,
+      body.metadata.name,
+      undefined,
+      this.manager(write),
+    );
+    return this.handle(request, path, () => {
+      if (this.store(resource).has(keyOf(namespace, body.metadata.name)))
+        throw new KubeStatusError({
+          method: "POST",
+          path,
+          code: 409,
+          reason: "AlreadyExists",
+          detail: `${resource.plural} "${body.metadata.name}" already exists`,
+        });
+      const object = {
+        ...body,
+        metadata: { ...body.metadata, ...(namespace === undefined ? {} : { namespace }) },
+      };
+      return write?.dryRun
+        ? clone(object)
+        : this.commitCreate(resource, object, this.manager(write));
+    });
+  }
+
+  /** PUT: 409 on a stale resourceVersion or another UID in the body. */
+  private answerReplace(
+    resource: Resource,
+    body: KubeObject,
+    write: WriteOptions | undefined,
+  ): Effect.Effect<KubeObject, KubeError> {
+    const namespace = namespaceOf(resource, write?.namespace ?? body.metadata.namespace);
+    const name = body.metadata.name;
+    const path = objectPath(resource, name, namespace, write?.subresource);
+    const request = this.writeRecord("update", resource, namespace, name, write);
+    return this.handle(request, path, () => {
+      const existing = this.existingOr404(resource, name, namespace, "PUT", path);
+      const claimed = body.metadata.resourceVersion;
+      if (claimed !== undefined && claimed !== existing.metadata.resourceVersion)
+        throw refused(
+          "PUT",
+          path,
+          409,
+          `the object has been modified; please apply your changes to the latest version (resourceVersion ${claimed} is stale, the object is at ${existing.metadata.resourceVersion})`,
+        );
+      if (body.metadata.uid !== undefined && body.metadata.uid !== existing.metadata.uid)
+        throw refused(
+          "PUT",
+          path,
+          409,
+          `Precondition failed: UID in precondition: ${body.metadata.uid}, UID in object meta: ${existing.metadata.uid}`,
+        );
+      const next = clone(body) as unknown as Mutable;
+      return write?.dryRun
+        ? clone(next as unknown as KubeObject)
+        : this.commitUpdate(resource, existing, next, write?.subresource, this.manager(write));
+    });
+  }
+
+  /** An apply creates what is missing; a patch that pins metadata.resourceVersion is a precondition. */
+  private answerPatch(
+    resource: Resource,
+    name: string,
+    patch: Patch,
+    write: WriteOptions | undefined,
+  ): Effect.Effect<KubeObject, KubeError> {
+    const namespace = namespaceOf(resource, write?.namespace);
+    const path = objectPath(resource, name, namespace, write?.subresource);
+    const request = this.writeRecord("patch", resource, namespace, name, write);
+    return this.handle(request, path, () => {
+      const existing = this.store(resource).get(keyOf(namespace, name));
+      if (existing === undefined) {
+        if (patch.type !== "apply")
+          throw refused("PATCH", path, 404, `${resource.plural} "${name}" not found`);
+        const applied = patch.body as KubeObject;
+        const body = {
+          ...applied,
+          metadata: {
+            ...applied.metadata,
+            name,
+            ...(namespace === undefined ? {} : { namespace }),
+          },
+        };
+        return this.commitCreate(resource, body, this.manager(write));
+      }
+      const next = applyPatch(existing, patch, "PATCH", path);
+      // A patch that sets metadata.resourceVersion is a precondition, as on the real server.
+      const claimed = (next.metadata as { resourceVersion?: unknown }).resourceVersion;
+      if (claimed !== existing.metadata.resourceVersion)
+        throw refused(
+          "PATCH",
+          path,
+          409,
+          `Operation cannot be fulfilled on ${resource.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
+      if (write?.dryRun) return clone(next as unknown as KubeObject);
+      return this.commitUpdate(
+        resource,
+        existing,
+        next,
+        write?.subresource,
+        this.manager(write),
+        patch.type === "apply" ? "Apply" : "Update",
+      );
+    });
+  }
+
+  /** 409 when a UID or resourceVersion precondition fails. */
+  private answerDelete(
+    resource: Resource,
+    name: string,
+    options: DeleteOptions | undefined,
+  ): Effect.Effect<void, KubeError> {
+    const namespace = namespaceOf(resource, options?.namespace);
+    const path = objectPath(resource, name, namespace);
+    return this.handle(recordOf("delete", resource.plural, namespace, name), path, () => {
+      const existing = this.existingOr404(resource, name, namespace, "DELETE", path);
+      const { uid, resourceVersion } = options?.preconditions ?? {};
+      if (uid !== undefined && uid !== existing.metadata.uid)
+        throw refused(
+          "DELETE",
+          path,
+          409,
+          `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${existing.metadata.uid}`,
+        );
+      if (resourceVersion !== undefined && resourceVersion !== existing.metadata.resourceVersion)
+        throw refused(
+          "DELETE",
+          path,
+          409,
+          `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`,
+        );
+      this.commitDelete(resource, existing);
+    });
+  }
+
+  /** 410 for a version older than the kept history; otherwise the replay, then what happens. */
+  private answerWatch(
+    resource: Resource,
+    options: WatchOptions,
+  ): Stream.Stream<WatchEvent, KubeError> {
+    const path = collectionPath(resource, options.namespace);
+    const request = recordOf("watch", resource.plural, options.namespace, undefined);
+    return Stream.unwrap(
+      this.handle(request, path, () => {
+        const from = options.resourceVersion;
+        if (from !== "" && from !== "0" && Number(from) + 1 < this.oldestWatchable)
+          throw this.expired("GET", path);
+        return Stream.asyncPush<WatchEvent, KubeError>(
+          (emit) =>
+            Effect.acquireRelease(
+              Effect.sync(() => this.openWatch(resource, options, emit)),
+              (watcher) => Effect.sync(() => this.watchers.delete(watcher)),
+            ),
+          { bufferSize: "unbounded" },
+        );
+      }),
+    );
+  }
+
+  /**
+   * Replays what the watch asks for (every object as ADDED from "" or "0", the history after
+   * any other version) and registers it for what comes next.
+   */
+  private openWatch(
+    resource: Resource,
+    options: WatchOptions,
+    emit: StreamEmit.EmitOpsPush<KubeError, WatchEvent>,
+  ): Watcher {
+    const from = options.resourceVersion;
+    const key = resourceKey(resource);
+    if (from === "" || from === "0") {
+      for (const object of this.store(resource).values())
+        if (matches(object, options)) emit.single({ type: "ADDED", object: clone(object) });
+    } else {
+      for (const entry of this.history)
+        if (entry.rv > Number(from) && entry.resource === key && matches(entry.object, options))
+          emit.single({ type: entry.type, object: clone(entry.object) });
+    }
+    const watcher: Watcher = {
+      resource: key,
+      held: [],
+      selectors: options,
+      bookmarks: options.allowBookmarks !== false,
+      emit,
+    };
+    this.watchers.add(watcher);
+    return watcher;
+  }
+
+  /** `/version` is served; any other non-resource path is 404. */
+  private answerGetText(path: string): Effect.Effect<string, KubeError> {
+    return this.handle(recordOf("get", path, undefined, undefined), path, () => {
+      if (path === "/version")
+        return JSON.stringify({ major: "1", minor: "36", gitVersion: "v1.36.0-fake" });
+      throw refused("GET", path, 404, `${path} is not served by the fake API server`);
+    });
   }
 }

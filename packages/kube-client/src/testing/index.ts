@@ -1,10 +1,12 @@
 /**
  * @packageDocumentation
  * `@odigos/kube-client/testing`: {@link FakeApiServer}, an API server in memory behind the
- * `KubeClient` interface, for unit tests of anything that talks to a cluster.
+ * `KubeClient` interface, for unit tests of anything that talks to a cluster, and
+ * {@link eventually} to wait for what its watches deliver.
  *
  * @module @odigos/kube-client/testing
  */
+export { eventually } from "./eventually.js";
 export {
   FakeApiServer,
   type RecordedRequest,

@@ -1,4 +1,4 @@
-/** Which workloads each change queues: the cluster-state mapping, on the fake API server. */
+/** Which workloads each change the caches take in queues: the event handlers, on the fake API server. */
 import { describe, expect, it } from "@effect/vitest";
 import { OdigosResources } from "@odigos/crd-types";
 import { Resources } from "@odigos/kube-client";
@@ -6,9 +6,10 @@ import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
+import { ClusterState, ClusterStateLive } from "../cache/cluster-state.js";
 import { Config } from "../config.js";
-import { WorkloadQueue, WorkloadQueueLive } from "../controller/work-queue.js";
 import { EventRecorderLive } from "../observability/events.js";
+import { LivenessLive, ReadinessLive } from "../observability/health.js";
 import { logLayer } from "../observability/log.js";
 import { MetricsLive } from "../observability/metrics.js";
 import {
@@ -23,7 +24,8 @@ import {
   testConfig,
   workload,
 } from "../test-support/harness.js";
-import { ClusterState, ClusterStateLive } from "./cluster-state.js";
+import { EventHandlers, EventHandlersLive } from "./event-handlers.js";
+import { WorkloadQueue, WorkloadQueueLive } from "./work-queue.js";
 
 const layerOver = (fake: FakeApiServer) => {
   const { logger, lines } = capturingLogger();
@@ -31,9 +33,12 @@ const layerOver = (fake: FakeApiServer) => {
     Layer.succeed(Config, testConfig()),
     logLayer(logger),
     MetricsLive,
+    LivenessLive,
+    ReadinessLive,
     fake.layer,
   );
   const layer = ClusterStateLive.pipe(
+    Layer.provideMerge(EventHandlersLive),
     Layer.provideMerge(EventRecorderLive),
     Layer.provideMerge(WorkloadQueueLive),
     Layer.provideMerge(base),
@@ -100,7 +105,7 @@ const seed = (fake: FakeApiServer) => {
   );
 };
 
-describe("cluster state: what each change queues", () => {
+describe("event handlers: what each change queues", () => {
   it.scopedLive(
     "a namespace's marker change queues the workloads in it; other namespace changes queue nothing",
     () => {
@@ -185,18 +190,19 @@ describe("cluster state: what each change queues", () => {
       const cart = { kind: "Deployment", namespace: "shop", name: "cart" } as const;
       return Effect.gen(function* () {
         const state = yield* ClusterState;
+        const handlers = yield* EventHandlers;
         yield* state.synced;
         const queue = yield* WorkloadQueue;
         // As the reconciler does: take the workload's cause, write, then announce the version
         // the API server answered; the controller then queues the bound on waiting for it.
         const write = (label: string, thenAt?: number) => (): string | undefined => {
-          state.takeCause(cart);
+          handlers.takeCause(cart);
           const written = fake.update(Resources.Deployment, "cart", "shop", {
             metadata: { labels: { written: label } },
           });
-          expect(state.expectOwnWrite(cart, written.metadata.resourceVersion ?? "", thenAt)).toBe(
-            false,
-          );
+          expect(
+            handlers.expectOwnWrite(cart, written.metadata.resourceVersion ?? "", thenAt),
+          ).toBe(false);
           Effect.runSync(queue.addAfter("Deployment/shop/cart", 60_000));
           return written.metadata.resourceVersion;
         };
@@ -234,7 +240,7 @@ describe("cluster state: what each change queues", () => {
         for (const alsoRuntimeDetails of [false, true]) {
           queue.add("Deployment/shop/cart");
           const running = Option.getOrThrow(yield* queue.take);
-          state.takeCause(cart);
+          handlers.takeCause(cart);
           const written = fake.update(Resources.Deployment, "cart", "shop", {
             metadata: { labels: { during: String(alsoRuntimeDetails) } },
           });
@@ -252,13 +258,13 @@ describe("cluster state: what each change queues", () => {
                 ]),
               ),
             );
-          expect(state.expectOwnWrite(cart, version, undefined)).toBe(!alsoRuntimeDetails);
+          expect(handlers.expectOwnWrite(cart, version, undefined)).toBe(!alsoRuntimeDetails);
           queue.done(running);
           expect(yield* drain).toEqual(alsoRuntimeDetails ? ["Deployment/shop/cart"] : []);
         }
         // Another version than the one announced is someone else's write: queued.
-        state.takeCause(cart);
-        state.expectOwnWrite(cart, "999999", undefined);
+        handlers.takeCause(cart);
+        handlers.expectOwnWrite(cart, "999999", undefined);
         expect(
           yield* queuedAfter(fake, lines, () =>
             fake.update(Resources.Deployment, "cart", "shop", { metadata: { labels: { y: "1" } } }),
@@ -276,18 +282,19 @@ describe("cluster state: what each change queues", () => {
       const { layer, lines } = layerOver(fake);
       return Effect.gen(function* () {
         const state = yield* ClusterState;
+        const handlers = yield* EventHandlers;
         yield* state.synced;
-        for (const ref of state.allWorkloads()) state.takeCause(ref);
+        for (const ref of state.allWorkloads()) handlers.takeCause(ref);
         const unready = yield* queuedAfter(fake, lines, () => setCollectorsReady(fake, false));
         // cart has runtime details, agent carries a device; db and api have neither.
         expect(unready).toEqual(["DaemonSet/shop/agent", "Deployment/shop/cart"]);
-        expect(state.lastGlobalChange()).toMatchObject({
+        expect(handlers.lastGlobalChange()).toMatchObject({
           description: "collectors became not ready",
           cause: { kind: "CollectorsGroup", namespace: odigosNamespace, name: "data-collection" },
           before: { collectorsReady: true },
         });
-        expect(state.takeCause({ kind: "Deployment", namespace: "shop", name: "cart" })).toBe(
-          state.lastGlobalChange(),
+        expect(handlers.takeCause({ kind: "Deployment", namespace: "shop", name: "cart" })).toBe(
+          handlers.lastGlobalChange(),
         );
         const gateway = yield* queuedAfter(fake, lines, () =>
           fake.put(OdigosResources.CollectorsGroup, {

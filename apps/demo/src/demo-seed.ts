@@ -17,7 +17,7 @@ import { KubeClient, type KubeError, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import * as Schedule from "effect/Schedule";
-import { demoLanguageAnnotation } from "./node-agent-stand-in.js";
+import { demoLanguageAnnotation } from "./stand-in-eligibility.js";
 
 export const demoNamespace = "demo";
 export const demoWorkload = "checkout";

@@ -1,11 +1,6 @@
+import type { AuditLine } from "@odigos/control-plane";
 import { describe, expect, it } from "vitest";
-import {
-  type AuditLine,
-  componentOf,
-  controllerOf,
-  createdCount,
-  summarizeByComponent,
-} from "./audit.js";
+import { createdCount, summarizeByComponent } from "./requests.js";
 
 const controllerManager = (controller: string) =>
   `kube-controller-manager/v1.36.3 (linux/amd64) kubernetes/0000000/${controller}`;
@@ -24,21 +19,6 @@ const line = (
 });
 
 describe("requests by program", () => {
-  it("names the program behind a User-Agent", () => {
-    expect(componentOf(controllerManager("replicaset-controller"))).toBe("kube-controller-manager");
-    expect(componentOf("kube-scheduler/v1.36.3 (linux/amd64) kubernetes/0000000/scheduler")).toBe(
-      "kube-scheduler",
-    );
-    expect(componentOf("kwok/v0.8.0 (linux/amd64)")).toBe("kwok");
-    expect(componentOf("odigos-instrumentor/0.1.0 (linux/x64) node/v20 pid/42")).toBe(
-      "odigos-instrumentor",
-    );
-    expect(componentOf(undefined)).toBe("(none)");
-    expect(componentOf("curl")).toBe("curl");
-    expect(controllerOf(controllerManager("deployment-controller"))).toBe("deployment-controller");
-    expect(controllerOf("kwok/v0.8.0 (linux/amd64)")).toBeUndefined();
-  });
-
   it("summarises each program's requests, largest first, one line per request", () => {
     const lines: AuditLine[] = [
       line(controllerManager("replicaset-controller"), "create", "pods"),

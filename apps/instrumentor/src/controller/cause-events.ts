@@ -14,9 +14,9 @@ import * as Clock from "effect/Clock";
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
-import type { GlobalChange } from "../cache/cluster-state.js";
-import { EventRecorder } from "./events.js";
-import { Log } from "./log.js";
+import { EventRecorder } from "../observability/events.js";
+import { Log } from "../observability/log.js";
+import type { GlobalChange } from "./event-handlers.js";
 
 export type CauseAction = "Instrumented" | "Uninstrumented";
 

@@ -1,19 +1,27 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "@effect/vitest";
 import { OdigosConfigName, OdigosResources } from "@odigos/crd-types";
 import { type KubeObject, Resources } from "@odigos/kube-client";
-import { FakeApiServer } from "@odigos/kube-client/testing";
+import { eventually, FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import * as TestClock from "effect/TestClock";
-import { capturingLogger, eventually } from "../test-support/harness.js";
 import { type GuideInput, guideSteps, renderGuide, shellWord } from "./demo-guide.js";
-import { parseDemoSeconds } from "./demo-log.js";
-import {
-  type AgentView,
-  demoLanguageAnnotation,
-  eligibility,
-  runNodeAgentStandIn,
-} from "./node-agent-stand-in.js";
+import { demoLogger, parseDemoSeconds } from "./demo-log.js";
+import { runNodeAgentStandIn } from "./node-agent-stand-in.js";
+import { type AgentView, demoLanguageAnnotation, eligibility } from "./stand-in-eligibility.js";
+
+/** The stand-in's logger, its JSON lines parsed into `lines` as they are written. */
+const capturingLogger = () => {
+  const lines: Array<Record<string, unknown> & { msg?: string; level?: string }> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split("\n")) if (line !== "") lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { logger: demoLogger("demo-node-agent", "debug", sink), lines };
+};
 
 const deployment = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
   metadata: { name, namespace: "demo", annotations, resourceVersion: "1" },

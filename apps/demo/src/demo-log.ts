@@ -3,10 +3,17 @@
  * of their own: `demo`, `demo-node-agent`) and, on stderr, the text a person reads.
  */
 import * as Either from "effect/Either";
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
-/** A pino logger like the instrumentor's (JSON lines, synchronous), for one demo component. */
-export const demoLogger = (component: string, level: string): Logger =>
+/**
+ * A pino logger like the instrumentor's (JSON lines), for one demo component: synchronous on
+ * stdout, or to `destination` (tests).
+ */
+export const demoLogger = (
+  component: string,
+  level: string,
+  destination?: DestinationStream,
+): Logger =>
   pino(
     {
       level,
@@ -14,7 +21,7 @@ export const demoLogger = (component: string, level: string): Logger =>
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ sync: true }),
+    destination ?? pino.destination({ sync: true }),
   );
 
 /** One line of the demo's narrative, for the person at the terminal (stderr, bold). */
