@@ -16,6 +16,7 @@ import { CauseEventsLive } from "./controller/cause-events.js";
 import { Controller, ControllerLive } from "./controller/controller.js";
 import { EventHandlersLive } from "./controller/event-handlers.js";
 import { WorkloadReconcilerLive } from "./controller/reconciler.js";
+import { WorkloadStatusLive } from "./controller/status.js";
 import { WorkloadQueueLive } from "./controller/work-queue.js";
 import { MeteredKubeClient } from "./kube/client.js";
 import { LeaderElection, LeaderElectionLive } from "./leader/lease.js";
@@ -67,6 +68,7 @@ export const instrumentorLayer = (
   return ControllerLive.pipe(
     Layer.provideMerge(WorkloadReconcilerLive),
     Layer.provideMerge(CauseEventsLive),
+    Layer.provideMerge(WorkloadStatusLive),
     Layer.provideMerge(RolloutsLive),
     Layer.provideMerge(LeaderElectionLive),
     Layer.provideMerge(EndpointsLive),

@@ -12,6 +12,8 @@
 export * from "./decision.js";
 export * from "./devices.js";
 export * from "./intent.js";
+export * from "./judge.js";
 export * from "./opt-in.js";
 export * from "./rollout.js";
+export * from "./status.js";
 export type * from "./types.js";

@@ -10,15 +10,7 @@ import {
   type WorkloadRef,
 } from "@odigos/crd-types";
 import { type DevicePlanSummary, planDevices } from "@odigos/device-patcher";
-import {
-  type Decision,
-  type DeviceIntent,
-  deviceIntent,
-  ignoredNamespaces,
-  isOptedIn,
-  type OptIn,
-  shouldInstrument,
-} from "@odigos/instrumentation-rules";
+import { judgeWorkload, type Verdict } from "@odigos/instrumentation-rules";
 import type { ClusterView, ConfigurationState } from "../cache/cluster-state.js";
 import type { EventTarget } from "../observability/events.js";
 import type { GlobalChange } from "./event-handlers.js";
@@ -39,43 +31,28 @@ export const runtimeDetailsTarget = (details: InstrumentedApplication): EventTar
   uid: details.metadata.uid,
 });
 
-/** The rules' answer for one workload, from given global inputs. */
-export interface Verdict {
-  readonly optIn: OptIn;
-  readonly decision: Decision;
-  readonly intent: DeviceIntent;
-}
+export type { Verdict };
 
+/** The rules' answer for one workload (the library's `judgeWorkload`), from given global inputs. */
 export const judge = (
   view: ClusterView,
   ref: WorkloadRef,
   workload: Workload,
   runtimeDetails: InstrumentedApplication | undefined,
   global: { readonly collectorsReady: boolean; readonly configuration: ConfigurationState },
-): Verdict => {
-  const config =
-    global.configuration._tag === "Available" ? global.configuration.config : undefined;
-  const optIn = isOptedIn(
-    { namespace: ref.namespace, metadata: workload.metadata },
-    view.namespace(ref.namespace)?.metadata,
-    {
-      odigosNamespace: view.odigosNamespace,
-      ignoredNamespaces: ignoredNamespaces(config, view.odigosNamespace),
+): Verdict =>
+  judgeWorkload({
+    workload: {
+      namespace: ref.namespace,
+      metadata: workload.metadata,
+      containers: workload.spec.template.spec.containers,
     },
-  );
-  const decision = shouldInstrument({
-    optIn,
+    namespace: view.namespace(ref.namespace)?.metadata,
+    odigosNamespace: view.odigosNamespace,
     runtimeDetails,
     collectorsReady: global.collectorsReady,
+    config: global.configuration._tag === "Available" ? global.configuration.config : undefined,
   });
-  const intent = deviceIntent(
-    decision,
-    workload.spec.template.spec.containers,
-    runtimeDetails,
-    config,
-  );
-  return { optIn, decision, intent };
-};
 
 /** True when, with the global inputs as they were before `change`, this workload needed no write. */
 export const movedBy = (

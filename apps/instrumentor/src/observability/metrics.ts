@@ -44,6 +44,12 @@ const rolloutInstruments = (registry: Registry) => {
       help: "Fights with another writer detected (put-backs stopped)",
       registers: [registry],
     }),
+    workloads: new Gauge({
+      name: "odigos_instrumentor_workloads",
+      help: "Workloads by status state and reason (SPEC section 9), computed when scraped",
+      labelNames: ["state", "reason"] as const,
+      registers: [registry],
+    }),
     dryRunWrites: new Gauge({
       name: "odigos_instrumentor_dry_run_writes",
       help: "With --dry-run: writes the instrumentor would make now, by verb",

@@ -59,6 +59,24 @@ export class RolloutBudget {
     return this.inFlight.get(key);
   }
 
+  /** Each waiting workload's place in line, as `request` would answer it now (read only). */
+  waitingLine(): ReadonlyMap<string, Extract<SlotAnswer, { _tag: "Waiting" }>> {
+    const free = this.free();
+    const line = new Map<string, Extract<SlotAnswer, { _tag: "Waiting" }>>();
+    let index = 0;
+    for (const key of this.waiting.keys()) {
+      const position = Math.max(1, index - free + 1);
+      line.set(key, {
+        _tag: "Waiting",
+        position,
+        inFlight: this.inFlight.size,
+        limit: this.currentWindow(),
+      });
+      index += 1;
+    }
+    return line;
+  }
+
   /** A rollout found in flight in the cluster (after a restart): it holds a slot until it ends. */
   track(key: string, since: number): void {
     if (!this.inFlight.has(key)) this.inFlight.set(key, since);

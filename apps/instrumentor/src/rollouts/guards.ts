@@ -43,6 +43,11 @@ export class Breaker {
     );
   }
 
+  /** Whether it was open when last asked (read only: for the status). */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
   /** Whether it is open now, and whether that changed since the last call. */
   state(
     configVersion: string,
@@ -96,6 +101,13 @@ export class Fights {
   /** Stopped for this workload (for metrics). */
   get stopped(): number {
     return [...this.states.values()].filter((state) => state.stopped !== undefined).length;
+  }
+
+  /** The writer put-backs stopped for, and when they may start again, if they stopped. */
+  stoppedFor(key: string): { readonly writer: string; readonly retryAt: number } | undefined {
+    const state = this.states.get(key);
+    if (state?.stopped === undefined) return undefined;
+    return { writer: state.stopped.manager, retryAt: state.lastRevertAt + this.windowMs };
   }
 
   /** An instrumenting write of ours went through, producing `generation`. */

@@ -82,6 +82,8 @@ export interface RolloutsApi {
   readonly written: (ref: WorkloadRef, action: RolloutAction, generation: number) => void;
   readonly breaker: Breaker;
   readonly fights: Fights;
+  /** Each waiting workload's place in line for a slot (workload keys). */
+  readonly waitingLine: () => ReturnType<RolloutBudget["waitingLine"]>;
   /** Whether the workload's current pods already crash-loop (before it is instrumented). */
   readonly crashLoopingBefore: (
     ref: WorkloadRef,
@@ -277,6 +279,10 @@ class Tracker implements RolloutsApi {
       );
     }
     return answer;
+  }
+
+  waitingLine() {
+    return this.budget.waitingLine();
   }
 
   withdraw(ref: WorkloadRef): void {
