@@ -1,0 +1,94 @@
+/**
+ * `explain`: the whole chain for one workload, in the order the operator decides: how it is
+ * opted in (and by which marker), its runtime details and the device each language gets, the
+ * collectors, the devices wanted and present, its rollout and rollback records, and the status
+ * with what happens next.
+ */
+import {
+  runtimeObjectName,
+  type Workload,
+  type WorkloadKind,
+  WorkloadKinds,
+  workloadKey,
+} from "@odigos/crd-types";
+import {
+  collectorsReady,
+  describeDeviceProblem,
+  judgeWorkload,
+  readMarker,
+  readRollbackRecord,
+  readRolloutRecord,
+  rolloutProgress,
+  type WorkloadStatus,
+} from "@odigos/instrumentation-rules";
+import * as Either from "effect/Either";
+import { type FleetOptions, statusIn } from "./fleet.js";
+import { describeDevices } from "./render.js";
+import type { ClusterSnapshot } from "./snapshot.js";
+
+/** `NS/KIND/NAME` (kind in any case: `deployment`, `Deployment`). */
+export const parseTarget = (
+  text: string,
+): Either.Either<{ namespace: string; kind: WorkloadKind; name: string }, string> => {
+  const [namespace = "", kindText = "", name = "", ...rest] = text.split("/");
+  const kind = WorkloadKinds.find((known) => known.toLowerCase() === kindText.toLowerCase());
+  if (namespace === "" || name === "" || rest.length > 0 || kind === undefined)
+    return Either.left(
+      `"${text}" is not NAMESPACE/KIND/NAME with KIND one of ${WorkloadKinds.join(", ")}`,
+    );
+  return Either.right({ namespace, kind, name });
+};
+
+const markerLine = (label: string, metadata: Parameters<typeof readMarker>[0]) => {
+  const marker = readMarker(metadata);
+  return marker._tag === "Absent"
+    ? `${label}: no marker`
+    : marker._tag === "Enabled"
+      ? `${label}: enabled (${marker.source})`
+      : `${label}: disabled (${marker.source} "${marker.value}")`;
+};
+
+/** The lines of `explain` for one workload of the snapshot. */
+export const explainLines = (
+  snapshot: ClusterSnapshot,
+  workload: Workload,
+  options: FleetOptions,
+): ReadonlyArray<string> => {
+  const namespace = workload.metadata.namespace ?? "";
+  const ns = snapshot.namespaces.get(namespace);
+  const status: WorkloadStatus = statusIn(snapshot, workload, options);
+  const details = snapshot.runtimeDetails.get(
+    `${namespace}/${runtimeObjectName(workload.kind, workload.metadata.name)}`,
+  );
+  const verdict = judgeWorkload({
+    workload: {
+      namespace,
+      metadata: workload.metadata,
+      containers: workload.spec.template.spec.containers,
+    },
+    namespace: ns?.metadata,
+    odigosNamespace: snapshot.odigosNamespace,
+    runtimeDetails: details,
+    collectorsReady: collectorsReady(snapshot.collectorsGroups),
+    config: snapshot.config,
+  });
+  const rollout = readRolloutRecord(workload.metadata.annotations);
+  const rollback = readRollbackRecord(workload.metadata.annotations);
+  const progress = rolloutProgress(workload);
+  const problems = verdict.intent._tag === "Instrument" ? verdict.intent.problems : [];
+  return [
+    `${workloadKey({ kind: workload.kind, namespace, name: workload.metadata.name })}`,
+    `  state:    ${status.state} (${status.reason}): ${status.message}`,
+    ...(status.remedy === undefined ? [] : [`  remedy:   ${status.remedy}`]),
+    `opt-in:     ${verdict.optIn.optedIn ? "yes" : "no"} (${verdict.optIn.reason})`,
+    `  ${markerLine("workload", workload.metadata)}`,
+    `  ${markerLine(`namespace ${namespace}`, ns?.metadata)}`,
+    `runtime details: ${details === undefined ? "none" : `${details.metadata.name}: ${(details.spec?.languages ?? []).map((entry) => `${entry.containerName}=${entry.language}`).join(", ") || "no language"}`}`,
+    ...problems.map((problem) => `  ${describeDeviceProblem(problem)}`),
+    `collectors: ${snapshot.collectorsGroups.map((group) => `${group.metadata.name} (${group.spec.role}) ready=${group.status?.ready === true}`).join(", ") || "none"}`,
+    `odigos-config: ${snapshot.config !== undefined ? "present" : (snapshot.configInvalid ?? "missing")}`,
+    `devices:    wanted ${describeDevices(status.devices.wanted ?? {})}; present ${describeDevices(status.devices.present)}`,
+    `rollout:    ${rollout === undefined ? "no record" : `${rollout.action} at ${rollout.at} (generation ${rollout.generation})`}; ${progress._tag === "Complete" ? "complete" : progress.detail}`,
+    `rollback:   ${rollback === undefined ? "none" : `${rollback.reason} of ${rollback.container} at ${rollback.at}`}`,
+  ];
+};

@@ -1,0 +1,100 @@
+/**
+ * The status of every workload of a snapshot, by the library's `workloadStatus` (the rules the
+ * operator decides by), sorted so that what needs a person comes first, with counts by state and
+ * reason. Pure: the same snapshot always gives the same report.
+ */
+import { runtimeObjectName, type Workload, type WorkloadKind } from "@odigos/crd-types";
+import {
+  type LiveFacts,
+  type StatusReason,
+  type WorkloadState,
+  type WorkloadStatus,
+  workloadStatus,
+} from "@odigos/instrumentation-rules";
+import type { ClusterSnapshot } from "./snapshot.js";
+
+export interface StatusRow extends WorkloadStatus {
+  readonly namespace: string;
+  readonly kind: WorkloadKind;
+  readonly name: string;
+}
+
+export interface FleetReport {
+  readonly total: number;
+  readonly byState: Readonly<Partial<Record<WorkloadState, number>>>;
+  readonly byReason: Readonly<Partial<Record<StatusReason, number>>>;
+  readonly rows: ReadonlyArray<StatusRow>;
+  /** Objects that failed to decode, as the operator reports them. */
+  readonly invalid: ReadonlyArray<string>;
+}
+
+export interface FleetOptions {
+  readonly now: number;
+  /** The operator's `--rollout-timeout` (10 minutes by default). */
+  readonly rolloutTimeoutMs: number;
+  /** What the running instrumentor knows, by `Kind/namespace/name`, when it could be asked. */
+  readonly live?: ReadonlyMap<string, LiveFacts>;
+}
+
+/** Lower first: a person acts on these (held, stuck), then what is under way, then the rest. */
+const urgency = (row: WorkloadStatus): number => {
+  if (row.state === "Held" || row.reason === "RolloutStuck") return 0;
+  if (row.state === "Waiting") return 1;
+  if (row.state === "RollingOut") return 2;
+  if (row.state === "NotInstrumented" && row.reason !== "NotOptedIn") return 3;
+  if (row.state === "Instrumented") return 4;
+  return 5;
+};
+
+/** One workload's status from a snapshot. */
+export const statusIn = (
+  snapshot: ClusterSnapshot,
+  workload: Workload,
+  options: FleetOptions,
+): WorkloadStatus => {
+  const namespace = workload.metadata.namespace ?? "";
+  const ref = `${workload.kind}/${namespace}/${workload.metadata.name}`;
+  return workloadStatus({
+    workload,
+    namespace: snapshot.namespaces.get(namespace)?.metadata,
+    odigosNamespace: snapshot.odigosNamespace,
+    runtimeDetails: snapshot.runtimeDetails.get(
+      `${namespace}/${runtimeObjectName(workload.kind, workload.metadata.name)}`,
+    ),
+    collectorsReady: snapshot.collectorsReady,
+    config: snapshot.config,
+    configInvalid: snapshot.configInvalid,
+    now: options.now,
+    rolloutTimeoutMs: options.rolloutTimeoutMs,
+    live: options.live?.get(ref),
+  });
+};
+
+export const fleetReport = (snapshot: ClusterSnapshot, options: FleetOptions): FleetReport => {
+  const rows: Array<StatusRow> = snapshot.workloads.map((workload) => ({
+    namespace: workload.metadata.namespace ?? "",
+    kind: workload.kind,
+    name: workload.metadata.name,
+    ...statusIn(snapshot, workload, options),
+  }));
+  rows.sort(
+    (a, b) =>
+      urgency(a) - urgency(b) ||
+      a.namespace.localeCompare(b.namespace) ||
+      a.kind.localeCompare(b.kind) ||
+      a.name.localeCompare(b.name),
+  );
+  const byState: Partial<Record<WorkloadState, number>> = {};
+  const byReason: Partial<Record<StatusReason, number>> = {};
+  for (const row of rows) {
+    byState[row.state] = (byState[row.state] ?? 0) + 1;
+    byReason[row.reason] = (byReason[row.reason] ?? 0) + 1;
+  }
+  return {
+    total: rows.length,
+    byState,
+    byReason,
+    rows,
+    invalid: snapshot.invalid.map((error) => error.message),
+  };
+};

@@ -1,0 +1,116 @@
+/**
+ * What the plugin reads of the cluster, once per command: lists (read-only, with the user's own
+ * RBAC) of the workloads, namespaces, runtime details, CollectorsGroups and `odigos-config`,
+ * decoded with `@odigos/crd-types` as the operator decodes them. An object that fails to decode
+ * is kept as the reason, not dropped.
+ */
+import {
+  type CollectorsGroup,
+  type DecodeError,
+  decodeCollectorsGroup,
+  decodeInstrumentedApplication,
+  decodeNamespace,
+  decodeOdigosConfiguration,
+  type InstrumentedApplication,
+  type Namespace,
+  OdigosConfigName,
+  type OdigosConfiguration,
+  OdigosResources,
+  type Workload,
+  WorkloadKinds,
+  workloadDecoder,
+  workloadResource,
+} from "@odigos/crd-types";
+import { collectorsReady } from "@odigos/instrumentation-rules";
+import { type KubeClient, type KubeError, listAll, Resources } from "@odigos/kube-client";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+
+export interface ClusterSnapshot {
+  readonly odigosNamespace: string;
+  readonly workloads: ReadonlyArray<Workload>;
+  /** Workloads and other objects that failed to decode: why. */
+  readonly invalid: ReadonlyArray<DecodeError>;
+  readonly namespaces: ReadonlyMap<string, Namespace>;
+  /** By `namespace/name`. */
+  readonly runtimeDetails: ReadonlyMap<string, InstrumentedApplication>;
+  readonly collectorsGroups: ReadonlyArray<CollectorsGroup>;
+  readonly collectorsReady: boolean;
+  readonly config: OdigosConfiguration | undefined;
+  /** Why `odigos-config` is unusable, when it failed to decode. */
+  readonly configInvalid: string | undefined;
+}
+
+export interface SnapshotScope {
+  /** One namespace, or every namespace when undefined. */
+  readonly namespace: string | undefined;
+  readonly odigosNamespace: string;
+}
+
+const decodeAll = <A>(
+  items: ReadonlyArray<unknown>,
+  decode: (raw: unknown) => Either.Either<A, DecodeError>,
+) => {
+  const valid: Array<A> = [];
+  const invalid: Array<DecodeError> = [];
+  for (const item of items) {
+    const decoded = decode(item);
+    if (Either.isRight(decoded)) valid.push(decoded.right);
+    else invalid.push(decoded.left);
+  }
+  return { valid, invalid };
+};
+
+const keyOf = (object: {
+  readonly metadata: { readonly namespace?: string | undefined; readonly name: string };
+}) => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+
+/** Lists what a status needs, in parallel; one namespace or all. */
+export const readSnapshot = (
+  scope: SnapshotScope,
+): Effect.Effect<ClusterSnapshot, KubeError, KubeClient> =>
+  Effect.gen(function* () {
+    const inScope = scope.namespace === undefined ? {} : { namespace: scope.namespace };
+    const byName =
+      scope.namespace === undefined ? {} : { fieldSelector: `metadata.name=${scope.namespace}` };
+    const [workloadLists, namespaces, details, groups, configs] = yield* Effect.all(
+      [
+        Effect.forEach(WorkloadKinds, (kind) =>
+          Effect.map(listAll(workloadResource(kind), inScope), (list) =>
+            decodeAll(list.items, workloadDecoder(kind)),
+          ),
+        ),
+        listAll(Resources.Namespace, byName),
+        listAll(OdigosResources.InstrumentedApplication, inScope),
+        listAll(OdigosResources.CollectorsGroup, { namespace: scope.odigosNamespace }),
+        listAll(OdigosResources.OdigosConfiguration, { namespace: scope.odigosNamespace }),
+      ],
+      { concurrency: "unbounded" },
+    );
+    const decodedNamespaces = decodeAll(namespaces.items, decodeNamespace);
+    const decodedDetails = decodeAll(details.items, decodeInstrumentedApplication);
+    const decodedGroups = decodeAll(groups.items, decodeCollectorsGroup);
+    const config = configs.items.find((item) => item.metadata.name === OdigosConfigName);
+    const decodedConfig = config === undefined ? undefined : decodeOdigosConfiguration(config);
+    return {
+      odigosNamespace: scope.odigosNamespace,
+      workloads: workloadLists.flatMap((list) => list.valid),
+      invalid: [
+        ...workloadLists.flatMap((list) => list.invalid),
+        ...decodedDetails.invalid,
+        ...decodedGroups.invalid,
+      ],
+      namespaces: new Map(decodedNamespaces.valid.map((ns) => [ns.metadata.name, ns])),
+      runtimeDetails: new Map(decodedDetails.valid.map((rd) => [keyOf(rd), rd])),
+      collectorsGroups: decodedGroups.valid,
+      collectorsReady: collectorsReady(decodedGroups.valid),
+      config:
+        decodedConfig !== undefined && Either.isRight(decodedConfig)
+          ? decodedConfig.right
+          : undefined,
+      configInvalid:
+        decodedConfig !== undefined && Either.isLeft(decodedConfig)
+          ? decodedConfig.left.message
+          : undefined,
+    };
+  });
