@@ -36,12 +36,17 @@ export interface FleetOptions {
   readonly live?: ReadonlyMap<string, LiveFacts>;
 }
 
-/** Lower first: a person acts on these (held, stuck), then what is under way, then the rest. */
+/** Lower first: a person acts on these (held, stuck), then what is under way, then the rest; a choice (not opted in, opted out) last. */
 const urgency = (row: WorkloadStatus): number => {
   if (row.state === "Held" || row.reason === "RolloutStuck") return 0;
   if (row.state === "Waiting") return 1;
   if (row.state === "RollingOut") return 2;
-  if (row.state === "NotInstrumented" && row.reason !== "NotOptedIn") return 3;
+  if (
+    row.state === "NotInstrumented" &&
+    row.reason !== "NotOptedIn" &&
+    row.reason !== "OptedOutByWorkload"
+  )
+    return 3;
   if (row.state === "Instrumented") return 4;
   return 5;
 };
