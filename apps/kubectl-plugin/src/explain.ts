@@ -12,7 +12,6 @@ import {
   workloadKey,
 } from "@odigos/crd-types";
 import {
-  collectorsReady,
   describeDeviceProblem,
   judgeWorkload,
   readMarker,
@@ -69,7 +68,7 @@ export const explainLines = (
     namespace: ns?.metadata,
     odigosNamespace: snapshot.odigosNamespace,
     runtimeDetails: details,
-    collectorsReady: collectorsReady(snapshot.collectorsGroups),
+    collectorsReady: snapshot.collectorsReady,
     config: snapshot.config,
   });
   const rollout = readRolloutRecord(workload.metadata.annotations);

@@ -10,14 +10,13 @@ import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { ensureBinaries } from "@odigos/control-plane";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminKubeConfig } from "../support/cluster.js";
-import { device } from "../support/odigos.js";
 import { type Scenario, startScenario } from "../support/scenario.js";
 import { kubeConfigForServiceAccount } from "../support/service-account-client.js";
+import { operatorStatus, seedStatusCases } from "../support/status.js";
 import { waitFor } from "../support/wait-for.js";
 
 const run = promisify(execFile);
 const pluginBin = fileURLToPath(new URL("../../../apps/kubectl-plugin/bin/", import.meta.url));
-const go = [{ containerName: "app", language: "go" as const }];
 /** What the plugin reads, and nothing else: its README's list. */
 const readOnlyRules = [
   {
@@ -82,14 +81,6 @@ describe("kubectl odigos-instrumentor, read-only (SPEC 9)", () => {
       },
     });
 
-  const operatorStatus = async (): Promise<ReadonlyArray<Row & { namespace: string }>> => {
-    const response = await fetch(`http://127.0.0.1:${s.instrumentor.metricsPort}/status`);
-    const body = (await response.json()) as {
-      workloads: ReadonlyArray<Row & { namespace: string }>;
-    };
-    return body.workloads.filter((entry) => entry.namespace === ns);
-  };
-
   it("status and explain say what the operator says, with a kubeconfig that can only list", async () => {
     const { stdout: canPatch } = await run(
       kubectl,
@@ -98,17 +89,7 @@ describe("kubectl odigos-instrumentor, read-only (SPEC 9)", () => {
     ).catch((error: { stdout: string }) => error);
     expect(canPatch.trim()).toBe("no");
 
-    await s.cluster.createWorkload("Deployment", ns, "cart", {
-      annotations: { "odigos.io/instrument": "true" },
-    });
-    await s.cluster.putRuntimeDetails("Deployment", ns, "cart", go);
-    await s.cluster.createWorkload("Deployment", ns, "web", {
-      annotations: { "odigos.io/instrument": "true" },
-    });
-    await s.cluster.createWorkload("Deployment", ns, "legacy", {
-      annotations: { "odigos.io/instrument": "false" },
-    });
-    await s.expectDevices("Deployment", ns, "cart", { app: [device("go")] });
+    await seedStatusCases(s, ns, { instrumented: "cart", noDetails: "web", optedOut: "legacy" });
 
     const rows = await waitFor(
       async () => {
@@ -125,7 +106,7 @@ describe("kubectl odigos-instrumentor, read-only (SPEC 9)", () => {
     ]);
     // The operator's cache may trail the plugin's lists by a moment: wait for it, then compare.
     const operator = await waitFor(async () => {
-      const entries = await operatorStatus();
+      const entries = await operatorStatus(s.instrumentor, ns);
       return entries.length === rows.length
         ? new Map(entries.map((row) => [row.name, row]))
         : false;
