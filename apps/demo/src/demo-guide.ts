@@ -1,9 +1,11 @@
 /**
  * What `make start` prints once the local demo is ready: numbered steps, each a sentence saying
  * what will be seen and the lines to paste. Every command is a whole shell line that works with a
- * stock kubectl (≥ 1.24, for `--subresource`) and curl; test-e2e/src/demo runs each one exactly as
- * printed and checks that the cluster shows what the sentence says.
+ * stock kubectl (≥ 1.24, for `--subresource`), the repository's kubectl plugin (built with the
+ * demo) and curl; test-e2e/src/demo runs each one exactly as printed and checks that the cluster
+ * (or the plugin's output) shows what the sentence says.
  */
+import { DefaultOdigosNamespace } from "@odigos/crd-types";
 import {
   demoCollectorsGroup,
   demoExtraWorkloads,
@@ -28,6 +30,13 @@ export interface GuideInput {
   readonly deviceNodeLabel: string;
   readonly nodesWithDevices: number;
   readonly nodesWithoutDevices: number;
+  /** The device the instrumentor added to the demo workload (`instrumentation.odigos.io/…`). */
+  readonly device: string;
+  /**
+   * Absolute folders to put first on PATH for kubectl to find `kubectl-odigos_instrumentor` and
+   * for its wrapper to run on the right Node: the plugin's `bin`, and the folder of this Node.
+   */
+  readonly pluginPath: ReadonlyArray<string>;
 }
 
 export interface GuideStep {
@@ -99,7 +108,37 @@ const workloadSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
   ];
 };
 
-/** Steps 6-8: the rollout budget and the collectors grace period. */
+/**
+ * Step 6: `kubectl odigos-instrumentor` on the demo. kubectl takes no flag before a plugin's
+ * name, so each line names the kubeconfig in KUBECONFIG, and puts the plugin first on PATH.
+ */
+const pluginStep = (input: GuideInput): GuideStep => {
+  const path = `PATH=${shellWord(input.pluginPath.join(":"))}:$PATH`;
+  const plugin = `${path} KUBECONFIG=${shellWord(input.kubeconfigPath)} ${shellWord(input.kubectl)} odigos-instrumentor`;
+  const odigos =
+    input.odigosNamespace === DefaultOdigosNamespace
+      ? ""
+      : ` --odigos-namespace ${shellWord(input.odigosNamespace)}`;
+  const device = input.device.slice(input.device.lastIndexOf("/") + 1);
+  return {
+    text:
+      "What is instrumented, and why, with this repository's kubectl plugin (make start built it; " +
+      "each line puts it and the Node it runs on first on PATH). status counts the " +
+      `${1 + demoExtraWorkloads.length} Deployments of ${demoNamespace} by state and by reason ` +
+      `(Instrumented 1, NotOptedIn ${demoExtraWorkloads.length}), then gives one row each: ` +
+      `${demoWorkload} Instrumented, reason Instrumented, with app:${device}. explain gives ` +
+      `${demoWorkload}'s chain: opted in by its own annotation, its runtime details (app=go), the ` +
+      "collectors ready, the device wanted and present, its last rollout. The instrumentor runs " +
+      "here as a process, not a pod, so both also say that the live facts only it knows (a " +
+      "place in line for a rollout slot, a fight, the breaker) are unavailable:",
+    commands: [
+      `${plugin} status -n ${demoNamespace}${odigos}`,
+      `${plugin} explain ${demoNamespace}/deployment/${demoWorkload}${odigos}`,
+    ],
+  };
+};
+
+/** Steps 7-9: the rollout budget and the collectors grace period. */
 const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
   const { k, inDemo } = kubectlOf(input);
   const budget =
@@ -133,7 +172,7 @@ const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
         "The collectors grace period: make the collectors not ready. Nothing changes for " +
         `${seconds(input.collectorsUnreadyGraceMs)} (this demo runs with ` +
         `--collectors-unready-grace=${seconds(input.collectorsUnreadyGraceMs).replace(" ", "")}; ` +
-        `the default is 2m), then every device goes, under the same budget (in the watch of 6.):`,
+        `the default is 2m), then every device goes, under the same budget (in the watch of 7.):`,
       commands: [patchCollectors(false)],
     },
     {
@@ -146,6 +185,7 @@ const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
 /** The numbered steps make start prints once the demo workload is instrumented. */
 export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => [
   ...workloadSteps(input),
+  pluginStep(input),
   ...rolloutSteps(input),
 ];
 

@@ -2,6 +2,8 @@
  * What the demo runs beside the instrumentor on its local cluster: the stand-in node agent, and
  * the guide, printed once the opted-in Deployment is instrumented.
  */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Endpoints, type InstrumentorConfig } from "@odigos/instrumentor";
 import { type ClusterCredentials, KubeClient, layer as kubeClientLayer } from "@odigos/kube-client";
 import * as Duration from "effect/Duration";
@@ -36,7 +38,20 @@ const metricsUrl = (config: InstrumentorConfig, port: number | undefined): strin
   return `http://${host === "" || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host}:${port}/metrics`;
 };
 
-/** Waits until the demo Deployment is instrumented and says so; the API server's version. */
+/**
+ * What kubectl needs first on PATH to run `kubectl odigos-instrumentor` in another terminal: the
+ * plugin's `bin` (its wrapper, which runs the built plugin with the `node` on PATH), and the
+ * folder of the Node running this demo (the pinned one under make, which that terminal may lack).
+ */
+const pluginPath = (): ReadonlyArray<string> => [
+  join(dirname(fileURLToPath(import.meta.resolve("@odigos/kubectl-plugin/package.json"))), "bin"),
+  dirname(process.execPath),
+];
+
+/**
+ * Waits until the demo Deployment is instrumented and says so; the device it got and the API
+ * server's version.
+ */
 const waitForDemoWorkload = (credentials: ClusterCredentials) =>
   Effect.gen(function* () {
     const instrumented = yield* waitForInstrumented(180_000);
@@ -45,18 +60,22 @@ const waitForDemoWorkload = (credentials: ClusterCredentials) =>
         `its pods rolled, the 2 it has now carry the device (${instrumented.pods.join(", ")})`,
     );
     const version = yield* Effect.flatMap(KubeClient, (client) => client.getText("/version"));
-    return String((JSON.parse(version) as { gitVersion?: unknown }).gitVersion);
+    return {
+      device: instrumented.device,
+      serverVersion: String((JSON.parse(version) as { gitVersion?: unknown }).gitVersion),
+    };
   }).pipe(Effect.provide(kubeClientLayer(credentials, { userAgent: "odigos-demo" })));
 
 /** Prints the numbered steps to paste, with the figures this run has. */
 const printGuide = (
   cluster: LocalCluster,
   config: InstrumentorConfig,
-  serverVersion: string,
+  seen: { readonly serverVersion: string; readonly device: string },
   metricsPort: number | undefined,
 ): void => {
   const steps = guideSteps({
-    serverVersion,
+    ...seen,
+    pluginPath: pluginPath(),
     deviceNodeLabel: cluster.deviceNodeLabel,
     nodesWithDevices: demoPods.nodes,
     nodesWithoutDevices: demoPods.nodesWithoutDevices,
@@ -104,8 +123,8 @@ export const showGuideWhenReady = (options: GuideOptions): Effect.Effect<void, n
       `the Odigos node agent does not run here: a stand-in (part of this demo, for namespace ${demoNamespace} only) ` +
         `creates the runtime details of an opted-in Deployment of ${demoNamespace} ${agentDelayMs / 1000} s after one of its pods runs, as the agent would after inspecting it`,
     );
-    const serverVersion = yield* waitForDemoWorkload(cluster.credentials);
-    printGuide(cluster, config, serverVersion, endpoints.metrics);
+    const seen = yield* waitForDemoWorkload(cluster.credentials);
+    printGuide(cluster, config, seen, endpoints.metrics);
     if (seconds !== undefined) {
       say(`ODIGOS_DEMO_SECONDS=${seconds}: stopping in ${seconds} s`);
       yield* Effect.sleep(Duration.seconds(seconds));

@@ -250,6 +250,8 @@ describe("the printed guide", () => {
     deviceNodeLabel: "kwok.odigos.io/instrumentation-devices",
     nodesWithDevices: 3,
     nodesWithoutDevices: 1,
+    device: "instrumentation.odigos.io/go-ebpf-community",
+    pluginPath: ["/repo/apps/kubectl-plugin/bin", "/cache/node/v24/bin"],
   };
 
   it("quotes only words a shell would change", () => {
@@ -265,7 +267,7 @@ describe("the printed guide", () => {
     expect(commands.map((line) => line.trim())).toEqual(steps.flatMap((step) => step.commands));
     for (const command of commands)
       expect(command.trim()).toMatch(
-        /^(kubectl --kubeconfig \/tmp\/odigos-control-plane-x\/kubeconfig |curl )/,
+        /^(kubectl --kubeconfig \/tmp\/odigos-control-plane-x\/kubeconfig |curl |PATH=\S+ KUBECONFIG=\/tmp\/odigos-control-plane-x\/kubeconfig kubectl odigos-instrumentor )/,
       );
     for (const line of lines.filter((one) => !one.startsWith("       ")))
       expect(line.length).toBeLessThanOrEqual(100);
@@ -290,6 +292,57 @@ describe("the printed guide", () => {
     );
     expect(text[0]?.commands[0]).toBe(
       "'/cache/k8s binaries/kubectl' --kubeconfig /tmp/odigos-control-plane-x/kubeconfig version",
+    );
+  });
+});
+
+describe("the printed guide's plugin step", () => {
+  const input: GuideInput = {
+    kubectl: "kubectl",
+    kubeconfigPath: "/tmp/odigos-control-plane-x/kubeconfig",
+    odigosNamespace: "odigos-system",
+    metricsUrl: undefined,
+    maxConcurrentRollouts: 2,
+    collectorsUnreadyGraceMs: 30_000,
+    agentDelayMs: 2_000,
+    serverVersion: "v1.36.3",
+    deviceNodeLabel: "kwok.odigos.io/instrumentation-devices",
+    nodesWithDevices: 3,
+    nodesWithoutDevices: 1,
+    device: "instrumentation.odigos.io/go-ebpf-community",
+    pluginPath: ["/repo/apps/kubectl-plugin/bin", "/cache/node/v24/bin"],
+  };
+  const pluginStep = (overrides: Partial<GuideInput> = {}) =>
+    guideSteps({ ...input, ...overrides }).find((step) =>
+      step.commands.some((command) => command.includes("odigos-instrumentor")),
+    );
+
+  it("comes right after opting checkout back in, and runs status -n demo and one explain", () => {
+    const steps = guideSteps(input);
+    const index = steps.findIndex((step) => step.text.startsWith("What is instrumented, and why"));
+    expect(steps[index - 1]?.text).toMatch(/^Opt it back in/);
+    expect(steps[index]?.commands).toEqual([
+      "PATH=/repo/apps/kubectl-plugin/bin:/cache/node/v24/bin:$PATH KUBECONFIG=/tmp/odigos-control-plane-x/kubeconfig kubectl odigos-instrumentor status -n demo",
+      "PATH=/repo/apps/kubectl-plugin/bin:/cache/node/v24/bin:$PATH KUBECONFIG=/tmp/odigos-control-plane-x/kubeconfig kubectl odigos-instrumentor explain demo/deployment/checkout",
+    ]);
+    expect(steps[index]?.text).toContain("(Instrumented 1, NotOptedIn 4)");
+    expect(steps[index]?.text).toContain(
+      "checkout Instrumented, reason Instrumented, with app:go-ebpf-community",
+    );
+  });
+
+  it("quotes the paths, uses the built kubectl by its path, and names an Odigos namespace other than the default", () => {
+    const step = pluginStep({
+      kubectl: "/cache/k8s binaries/kubectl",
+      kubeconfigPath: "/tmp/my dir/kubeconfig",
+      pluginPath: ["/home/me/odigos ts/apps/kubectl-plugin/bin", "/cache/node/v24/bin"],
+      odigosNamespace: "odigos",
+    });
+    expect(step?.commands[0]).toBe(
+      "PATH='/home/me/odigos ts/apps/kubectl-plugin/bin:/cache/node/v24/bin':$PATH KUBECONFIG='/tmp/my dir/kubeconfig' '/cache/k8s binaries/kubectl' odigos-instrumentor status -n demo --odigos-namespace odigos",
+    );
+    expect(step?.commands[1]).toMatch(
+      / odigos-instrumentor explain demo\/deployment\/checkout --odigos-namespace odigos$/,
     );
   });
 });

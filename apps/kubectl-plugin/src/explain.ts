@@ -18,10 +18,11 @@ import {
   readRollbackRecord,
   readRolloutRecord,
   rolloutProgress,
+  type StatusReason,
   type WorkloadStatus,
 } from "@odigos/instrumentation-rules";
 import * as Either from "effect/Either";
-import { type FleetOptions, statusIn } from "./fleet.js";
+import { desiredPods, type FleetOptions, liveSummary, statusIn } from "./fleet.js";
 import { describeDevices } from "./render.js";
 import type { ClusterSnapshot } from "./snapshot.js";
 
@@ -45,6 +46,51 @@ const markerLine = (label: string, metadata: Parameters<typeof readMarker>[0]) =
     : marker._tag === "Enabled"
       ? `${label}: enabled (${marker.source})`
       : `${label}: disabled (${marker.source} "${marker.value}")`;
+};
+
+/** What the instrumentor does next about a workload with this reason. */
+const nextStep: Readonly<Record<StatusReason, string>> = {
+  Instrumented:
+    "nothing: it carries its devices and its rollout is complete; a change of its opt-in, runtime details, odigos-config or the collectors is acted on at once",
+  NotOptedIn: "nothing until it (or its namespace) is opted in",
+  OptedOutByWorkload: "nothing until its own odigos.io/instrument is true",
+  WaitingForRuntimeDetails:
+    "adds the devices once its runtime details name a language (the node agent writes them)",
+  NoDefaultSdk: "nothing until odigos-config names a default SDK for its language",
+  ConfigUnavailable: "neither adds nor removes devices until odigos-config is valid",
+  CollectorsNotReady:
+    "adds the devices once a data-collection CollectorsGroup is ready; devices present are removed when the grace period ends",
+  ChangePending: "writes the change on its next reconcile",
+  WaitingForRolloutSlot: "writes the change when a rollout slot frees",
+  RollingOut:
+    "waits for the rollout to complete, then frees its slot; rolls back if an instrumented pod crash-loops or never becomes ready",
+  RolloutStuck: "has freed its rollout slot; a person looks at why the rollout does not progress",
+  RolledBack: "nothing until the rollback record is removed or its runtime details change",
+  FightPaused: "puts the devices back when the fight pause ends, once",
+  CircuitBreakerOpen:
+    "starts no new instrumentation until the breaker is reset or odigos-config changes",
+  KindNotSupported: "nothing",
+  DryRun: "nothing: the instrumentor runs with --dry-run",
+};
+
+const podsLine = (snapshot: ClusterSnapshot, workload: Workload) => {
+  const pods = snapshot.pods.get(
+    workloadKey({
+      kind: workload.kind,
+      namespace: workload.metadata.namespace ?? "",
+      name: workload.metadata.name,
+    }),
+  );
+  const withDevice = pods?.withDevice ?? [];
+  const without = pods?.withoutDevice ?? [];
+  return `pods:       ${withDevice.length} of ${desiredPods(workload)} wanted carry a device${withDevice.length === 0 ? "" : ` (${withDevice.join(", ")})`}; ${without.length} without${without.length === 0 ? "" : ` (${without.join(", ")})`}`;
+};
+
+const liveLine = (options: FleetOptions) => {
+  const live = liveSummary(options.live);
+  return "unavailable" in live
+    ? `instrumentor: live facts unavailable (${live.unavailable}); queue position, fight, breaker and grace not shown`
+    : `instrumentor: live facts from ${live.source} at ${live.at}`;
 };
 
 /** The lines of `explain` for one workload of the snapshot. */
@@ -88,6 +134,9 @@ export const explainLines = (
     `odigos-config: ${snapshot.config !== undefined ? "present" : (snapshot.configInvalid ?? "missing")}`,
     `devices:    wanted ${describeDevices(status.devices.wanted ?? {})}; present ${describeDevices(status.devices.present)}`,
     `rollout:    ${rollout === undefined ? "no record" : `${rollout.action} at ${rollout.at} (generation ${rollout.generation})`}; ${progress._tag === "Complete" ? "complete" : progress.detail}`,
+    podsLine(snapshot, workload),
     `rollback:   ${rollback === undefined ? "none" : `${rollback.reason} of ${rollback.container} at ${rollback.at}`}`,
+    liveLine(options),
+    `next:       ${nextStep[status.reason]}`,
   ];
 };

@@ -3,21 +3,35 @@
  * operator decides by), sorted so that what needs a person comes first, with counts by state and
  * reason. Pure: the same snapshot always gives the same report.
  */
-import { runtimeObjectName, type Workload, type WorkloadKind } from "@odigos/crd-types";
+import {
+  runtimeObjectName,
+  type Workload,
+  type WorkloadKind,
+  workloadKey,
+} from "@odigos/crd-types";
 import {
   type LiveFacts,
   type StatusReason,
+  sharedLiveFacts,
   type WorkloadState,
   type WorkloadStatus,
   workloadStatus,
 } from "@odigos/instrumentation-rules";
+import type { LiveSource } from "./leader.js";
 import type { ClusterSnapshot } from "./snapshot.js";
 
 export interface StatusRow extends WorkloadStatus {
   readonly namespace: string;
   readonly kind: WorkloadKind;
   readonly name: string;
+  /** Pods that have not ended and carry a device, and the pods the workload wants. */
+  readonly pods: { readonly withDevice: number; readonly desired: number };
 }
+
+/** Where the live facts came from, or why there are none. */
+export type LiveSummary =
+  | { readonly source: string; readonly at: string }
+  | { readonly unavailable: string };
 
 export interface FleetReport {
   readonly total: number;
@@ -26,15 +40,31 @@ export interface FleetReport {
   readonly rows: ReadonlyArray<StatusRow>;
   /** Objects that failed to decode, as the operator reports them. */
   readonly invalid: ReadonlyArray<string>;
+  readonly live: LiveSummary;
 }
 
 export interface FleetOptions {
   readonly now: number;
-  /** The operator's `--rollout-timeout` (10 minutes by default). */
+  /** The operator's `--rollout-timeout` when its `/status` cannot tell (10 minutes by default). */
   readonly rolloutTimeoutMs: number;
-  /** What the running instrumentor knows, by `Kind/namespace/name`, when it could be asked. */
-  readonly live?: ReadonlyMap<string, LiveFacts>;
+  /** What the running instrumentor knows, when it could be asked. */
+  readonly live: LiveSource;
 }
+
+/** The pods a workload wants: its replicas, or a DaemonSet's nodes. */
+export const desiredPods = (workload: Workload): number =>
+  workload.kind === "DaemonSet"
+    ? (workload.status?.desiredNumberScheduled ?? 0)
+    : (workload.spec.replicas ?? 1);
+
+/** Where the live facts came from, or why there are none. */
+export const liveSummary = (live: LiveSource): LiveSummary =>
+  live._tag === "Reached"
+    ? {
+        source: `pod ${live.pod} (the leader's /status, by the pods proxy)`,
+        at: live.view.instrumentor.at,
+      }
+    : { unavailable: live.reason };
 
 /** Lower first: a person acts on these (held, stuck), then what is under way, then the rest; a choice (not opted in, opted out) last. */
 const urgency = (row: WorkloadStatus): number => {
@@ -58,7 +88,13 @@ export const statusIn = (
   options: FleetOptions,
 ): WorkloadStatus => {
   const namespace = workload.metadata.namespace ?? "";
-  const ref = `${workload.kind}/${namespace}/${workload.metadata.name}`;
+  const { live } = options;
+  const facts: LiveFacts | undefined =
+    live._tag === "Reached"
+      ? (live.view.byWorkload.get(
+          workloadKey({ kind: workload.kind, namespace, name: workload.metadata.name }),
+        ) ?? sharedLiveFacts(live.view.instrumentor))
+      : undefined;
   return workloadStatus({
     workload,
     namespace: snapshot.namespaces.get(namespace)?.metadata,
@@ -70,18 +106,28 @@ export const statusIn = (
     config: snapshot.config,
     configInvalid: snapshot.configInvalid,
     now: options.now,
-    rolloutTimeoutMs: options.rolloutTimeoutMs,
-    live: options.live?.get(ref),
+    rolloutTimeoutMs:
+      live._tag === "Reached" ? live.view.instrumentor.rolloutTimeoutMs : options.rolloutTimeoutMs,
+    live: facts,
   });
 };
 
 export const fleetReport = (snapshot: ClusterSnapshot, options: FleetOptions): FleetReport => {
-  const rows: Array<StatusRow> = snapshot.workloads.map((workload) => ({
-    namespace: workload.metadata.namespace ?? "",
-    kind: workload.kind,
-    name: workload.metadata.name,
-    ...statusIn(snapshot, workload, options),
-  }));
+  const rows: Array<StatusRow> = snapshot.workloads.map((workload) => {
+    const ref = {
+      namespace: workload.metadata.namespace ?? "",
+      kind: workload.kind,
+      name: workload.metadata.name,
+    };
+    return {
+      ...ref,
+      ...statusIn(snapshot, workload, options),
+      pods: {
+        withDevice: snapshot.pods.get(workloadKey(ref))?.withDevice.length ?? 0,
+        desired: desiredPods(workload),
+      },
+    };
+  });
   rows.sort(
     (a, b) =>
       urgency(a) - urgency(b) ||
@@ -101,5 +147,6 @@ export const fleetReport = (snapshot: ClusterSnapshot, options: FleetOptions): F
     byReason,
     rows,
     invalid: snapshot.invalid.map((error) => error.message),
+    live: liveSummary(options.live),
   };
 };

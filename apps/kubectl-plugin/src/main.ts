@@ -12,7 +12,6 @@ import { loadCredentials } from "@odigos/instrumentor";
 import { type KubeClient, layer as kubeClientLayer } from "@odigos/kube-client";
 import * as Console from "effect/Console";
 import * as Effect from "effect/Effect";
-import * as Layer from "effect/Layer";
 import { explainCommand, statusCommand } from "./commands.js";
 
 const version = "0.1.0";
@@ -27,19 +26,33 @@ const output = Options.choice("output", ["table", "wide", "json"]).pipe(
   Options.withDefault("table" as const),
 );
 
-const kube = Layer.unwrapEffect(
-  Effect.map(loadCredentials(), (credentials) =>
-    kubeClientLayer(credentials, { userAgent: `kubectl-odigos_instrumentor/${version}` }),
+const leaseName = Options.text("leader-election-id").pipe(
+  Options.withDescription(
+    "the instrumentor's leader Lease, which names the pod to ask for live facts",
   ),
+  Options.withDefault("instrumentor.odigos.io"),
+);
+const instrumentorPod = Options.text("instrumentor-pod").pipe(
+  Options.withDescription("ask this pod for live facts instead of the Lease's holder"),
+  Options.optional,
 );
 
-/** Runs a command with the user's credentials; a failure is one line on stderr and exit code 1. */
+/**
+ * Runs a command with the user's credentials, given the kubeconfig's namespace (the current
+ * context's, else `default`); a failure is one line on stderr and exit code 1.
+ */
 const print = <E extends { readonly message: string }>(
-  command: Effect.Effect<string, E, KubeClient>,
+  command: (currentNamespace: string) => Effect.Effect<string, E, KubeClient>,
 ) =>
-  command.pipe(
+  loadCredentials().pipe(
+    Effect.flatMap((credentials) =>
+      command(credentials.namespace ?? "default").pipe(
+        Effect.provide(
+          kubeClientLayer(credentials, { userAgent: `kubectl-odigos_instrumentor/${version}` }),
+        ),
+      ),
+    ),
     Effect.flatMap(Console.log),
-    Effect.provide(kube),
     Effect.catchAll((error: { readonly message: string }) =>
       Effect.zipRight(
         Console.error(`error: ${error.message}`),
@@ -55,7 +68,7 @@ const status = Command.make(
   {
     namespace: Options.text("namespace").pipe(
       Options.withAlias("n"),
-      Options.withDescription("one namespace (default: the kubeconfig's, or default)"),
+      Options.withDescription("one namespace (default: the current context's, else default)"),
       Options.optional,
     ),
     allNamespaces: Options.boolean("all-namespaces").pipe(
@@ -64,14 +77,22 @@ const status = Command.make(
     ),
     output,
     odigosNamespace,
+    leaseName,
+    instrumentorPod,
   },
-  (options) => print(statusCommand(options)),
+  (options) => print((current) => statusCommand(options, current)),
 ).pipe(Command.withDescription("what is instrumented, and why not: the fleet, then one row each"));
 
 const explain = Command.make(
   "explain",
-  { target: Args.text({ name: "NAMESPACE/KIND/NAME" }), output, odigosNamespace },
-  (options) => print(explainCommand(options)),
+  {
+    target: Args.text({ name: "NAMESPACE/KIND/NAME" }),
+    output,
+    odigosNamespace,
+    leaseName,
+    instrumentorPod,
+  },
+  (options) => print(() => explainCommand(options)),
 ).pipe(Command.withDescription("the whole chain for one workload, and what happens next"));
 
 const root = Command.make("kubectl-odigos_instrumentor").pipe(

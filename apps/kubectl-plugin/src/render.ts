@@ -39,6 +39,9 @@ export const renderSummary = (report: FleetReport): string =>
   [
     `${report.total} workloads: ${counts(report.byState) || "none"}`,
     `by reason: ${counts(report.byReason) || "none"}`,
+    "unavailable" in report.live
+      ? `live facts unavailable: ${report.live.unavailable}; queue positions, fights, the breaker and the collectors' grace are not shown`
+      : `live facts: ${report.live.source} at ${report.live.at}`,
     ...report.invalid.map((problem) => `not decoded: ${problem}`),
   ].join("\n");
 
@@ -49,12 +52,13 @@ const cells = (row: StatusRow, wide: boolean): ReadonlyArray<string> => [
   row.state,
   row.reason,
   describeDevices(row.devices.present),
+  `${row.pods.withDevice}/${row.pods.desired}`,
   ...(wide ? [row.message, row.remedy ?? ""] : []),
 ];
 
 /** `status` as text: the summary, a blank line, one row per workload. */
 export const renderStatus = (report: FleetReport, wide: boolean): string => {
-  const header = ["NAMESPACE", "KIND", "NAME", "STATE", "REASON", "DEVICES"];
+  const header = ["NAMESPACE", "KIND", "NAME", "STATE", "REASON", "DEVICES", "PODS"];
   const rows = report.rows.map((row) => cells(row, wide));
   return `${renderSummary(report)}\n\n${table(wide ? [...header, "MESSAGE", "REMEDY"] : header, rows)}\n`;
 };

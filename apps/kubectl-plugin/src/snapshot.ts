@@ -1,6 +1,6 @@
 /**
  * What the plugin reads of the cluster, once per command: lists (read-only, with the user's own
- * RBAC) of the workloads, namespaces, runtime details, CollectorsGroups and `odigos-config`,
+ * RBAC) of the workloads, their pods, namespaces, runtime details, CollectorsGroups and `odigos-config`,
  * decoded with `@odigos/crd-types` as the operator decodes them. An object that fails to decode
  * is kept as the reason, not dropped.
  */
@@ -11,6 +11,7 @@ import {
   decodeInstrumentedApplication,
   decodeNamespace,
   decodeOdigosConfiguration,
+  decodePod,
   type InstrumentedApplication,
   type Namespace,
   OdigosConfigName,
@@ -19,9 +20,11 @@ import {
   type Workload,
   WorkloadKinds,
   workloadDecoder,
+  workloadKey,
+  workloadOfPod,
   workloadResource,
 } from "@odigos/crd-types";
-import { collectorsReady } from "@odigos/instrumentation-rules";
+import { collectorsReady, podCarriesDevices } from "@odigos/instrumentation-rules";
 import { type KubeClient, type KubeError, listAll, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
@@ -39,7 +42,31 @@ export interface ClusterSnapshot {
   readonly config: OdigosConfiguration | undefined;
   /** Why `odigos-config` is unusable, when it failed to decode. */
   readonly configInvalid: string | undefined;
+  /** The pods of each workload (by `Kind/namespace/name`) that have not ended, by device. */
+  readonly pods: ReadonlyMap<string, WorkloadPods>;
 }
+
+/** A workload's pods that have not ended (phase neither Succeeded nor Failed), by name. */
+export interface WorkloadPods {
+  readonly withDevice: ReadonlyArray<string>;
+  readonly withoutDevice: ReadonlyArray<string>;
+}
+
+/** Pods that have not ended, grouped by workload and by whether a container carries a device. */
+const podsByWorkload = (pods: ReadonlyArray<unknown>) => {
+  const decoded = decodeAll(pods, decodePod);
+  const byWorkload = new Map<string, { withDevice: Array<string>; withoutDevice: Array<string> }>();
+  for (const pod of decoded.valid) {
+    const phase = pod.status?.phase;
+    const owner = workloadOfPod(pod);
+    if (owner === undefined || phase === "Succeeded" || phase === "Failed") continue;
+    const key = workloadKey(owner);
+    const entry = byWorkload.get(key) ?? { withDevice: [], withoutDevice: [] };
+    (podCarriesDevices(pod) ? entry.withDevice : entry.withoutDevice).push(pod.metadata.name);
+    byWorkload.set(key, entry);
+  }
+  return { byWorkload, invalid: decoded.invalid };
+};
 
 export interface SnapshotScope {
   /** One namespace, or every namespace when undefined. */
@@ -73,7 +100,7 @@ export const readSnapshot = (
     const inScope = scope.namespace === undefined ? {} : { namespace: scope.namespace };
     const byName =
       scope.namespace === undefined ? {} : { fieldSelector: `metadata.name=${scope.namespace}` };
-    const [workloadLists, namespaces, details, groups, configs] = yield* Effect.all(
+    const [workloadLists, namespaces, details, groups, configs, pods] = yield* Effect.all(
       [
         Effect.forEach(WorkloadKinds, (kind) =>
           Effect.map(listAll(workloadResource(kind), inScope), (list) =>
@@ -84,12 +111,14 @@ export const readSnapshot = (
         listAll(OdigosResources.InstrumentedApplication, inScope),
         listAll(OdigosResources.CollectorsGroup, { namespace: scope.odigosNamespace }),
         listAll(OdigosResources.OdigosConfiguration, { namespace: scope.odigosNamespace }),
+        listAll(Resources.Pod, inScope),
       ],
       { concurrency: "unbounded" },
     );
     const decodedNamespaces = decodeAll(namespaces.items, decodeNamespace);
     const decodedDetails = decodeAll(details.items, decodeInstrumentedApplication);
     const decodedGroups = decodeAll(groups.items, decodeCollectorsGroup);
+    const decodedPods = podsByWorkload(pods.items);
     const config = configs.items.find((item) => item.metadata.name === OdigosConfigName);
     const decodedConfig = config === undefined ? undefined : decodeOdigosConfiguration(config);
     return {
@@ -99,6 +128,7 @@ export const readSnapshot = (
         ...workloadLists.flatMap((list) => list.invalid),
         ...decodedDetails.invalid,
         ...decodedGroups.invalid,
+        ...decodedPods.invalid,
       ],
       namespaces: new Map(decodedNamespaces.valid.map((ns) => [ns.metadata.name, ns])),
       runtimeDetails: new Map(decodedDetails.valid.map((rd) => [keyOf(rd), rd])),
@@ -112,5 +142,6 @@ export const readSnapshot = (
         decodedConfig !== undefined && Either.isLeft(decodedConfig)
           ? decodedConfig.left.message
           : undefined,
+      pods: decodedPods.byWorkload,
     };
   });

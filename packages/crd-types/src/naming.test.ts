@@ -6,6 +6,7 @@ import {
   parseRuntimeObjectName,
   runtimeObjectName,
   workloadKey,
+  workloadOfPod,
   workloadOfRuntimeObject,
 } from "./naming.js";
 
@@ -70,5 +71,49 @@ describe("workloadKey", () => {
     expect(workloadKey({ kind: "StatefulSet", namespace: "shop", name: "db" })).toBe(
       "StatefulSet/shop/db",
     );
+  });
+});
+
+describe("workloadOfPod", () => {
+  const pod = (
+    owner: { kind: string; name: string; controller?: boolean } | undefined,
+    labels: Record<string, string> = {},
+  ) => ({
+    metadata: {
+      name: "p",
+      namespace: "shop",
+      labels,
+      ...(owner === undefined ? {} : { ownerReferences: [owner] }),
+    },
+  });
+
+  it("follows the controlling ReplicaSet to its Deployment by the pod-template-hash", () => {
+    expect(
+      workloadOfPod(
+        pod(
+          { kind: "ReplicaSet", name: "cart-7d9f", controller: true },
+          { "pod-template-hash": "7d9f" },
+        ),
+      ),
+    ).toEqual({ kind: "Deployment", namespace: "shop", name: "cart" });
+  });
+
+  it("names a StatefulSet or DaemonSet owner directly", () => {
+    expect(workloadOfPod(pod({ kind: "StatefulSet", name: "db", controller: true }))).toEqual({
+      kind: "StatefulSet",
+      namespace: "shop",
+      name: "db",
+    });
+  });
+
+  it("knows no workload for a bare pod, a Job's, a non-controller owner or a lone ReplicaSet", () => {
+    expect(workloadOfPod(pod(undefined))).toBeUndefined();
+    expect(workloadOfPod(pod({ kind: "Job", name: "j", controller: true }))).toBeUndefined();
+    expect(workloadOfPod(pod({ kind: "DaemonSet", name: "d" }))).toBeUndefined();
+    expect(
+      workloadOfPod(
+        pod({ kind: "ReplicaSet", name: "solo", controller: true }, { "pod-template-hash": "abc" }),
+      ),
+    ).toBeUndefined();
   });
 });

@@ -76,3 +76,35 @@ export const workloadOfRuntimeObject = (
  */
 export const workloadKey = (ref: WorkloadRef): string =>
   [ref.kind, ref.namespace, ref.name].join("/");
+
+/** What {@link workloadOfPod} reads of a pod (a decoded `Pod` has it). */
+export interface PodOwnership {
+  readonly metadata: {
+    readonly namespace?: string | undefined;
+    readonly labels?: Readonly<Record<string, string>> | undefined;
+    readonly ownerReferences?:
+      | ReadonlyArray<{
+          readonly kind: string;
+          readonly name: string;
+          readonly controller?: boolean | undefined;
+        }>
+      | undefined;
+  };
+}
+
+/**
+ * The workload a pod belongs to: its controller is the StatefulSet or DaemonSet itself, or a
+ * ReplicaSet named `<deployment>-<pod-template-hash>`. Undefined for any other pod (a Job's, a
+ * bare one, a ReplicaSet's of its own).
+ */
+export const workloadOfPod = (pod: PodOwnership): WorkloadRef | undefined => {
+  const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller === true);
+  const namespace = pod.metadata.namespace ?? "";
+  if (owner === undefined) return undefined;
+  if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet")
+    return { kind: owner.kind, namespace, name: owner.name };
+  if (owner.kind !== "ReplicaSet") return undefined;
+  const hash = pod.metadata.labels?.["pod-template-hash"];
+  if (hash === undefined || !owner.name.endsWith(`-${hash}`)) return undefined;
+  return { kind: "Deployment", namespace, name: owner.name.slice(0, -hash.length - 1) };
+};

@@ -16,4 +16,5 @@ export * from "./judge.js";
 export * from "./opt-in.js";
 export * from "./rollout.js";
 export * from "./status.js";
+export * from "./status-report.js";
 export type * from "./types.js";

@@ -102,6 +102,23 @@ describe("loadCredentials", () => {
     expect(credentials.server).toBe("https://[fd00::1]:443");
     expect(credentials.ca?.toString()).toBe("SA-CA");
     expect(await credentials.authHeaders()).toEqual({ authorization: "Bearer sa-token" });
+    expect(credentials.namespace).toBeUndefined();
+    await writeFile(join(dir, "namespace"), "odigos-system\n");
+    const withNamespace = await load({
+      env: { KUBERNETES_SERVICE_HOST: "10.0.0.1" },
+      serviceAccountDir: dir,
+    });
+    expect(withNamespace.namespace).toBe("odigos-system");
+  });
+
+  it("gives the current context's namespace, and none when the context names none", async () => {
+    const path = await write({ token: "t" });
+    expect((await load({ env: { KUBECONFIG: path } })).namespace).toBeUndefined();
+    await writeFile(
+      path,
+      kubeconfig({ token: "t" }).replace("user: u\n", "user: u\n      namespace: shop\n"),
+    );
+    expect((await load({ env: { KUBECONFIG: path } })).namespace).toBe("shop");
   });
 
   it("honours tls-server-name and impersonation (as, as-uid, as-groups, as-user-extra)", async () => {

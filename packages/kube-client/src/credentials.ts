@@ -33,6 +33,12 @@ export interface ClusterCredentials {
    * a promise: most requests then cost no promise.
    */
   readonly authHeaders: () => AuthHeaders | Promise<AuthHeaders>;
+  /**
+   * The namespace a command without `-n` means: the current context's `namespace`, or the
+   * service account's own in a cluster; undefined when neither names one (kubectl then says
+   * `default`).
+   */
+  readonly namespace?: string | undefined;
 }
 
 /** Request headers that authenticate (and impersonate), e.g. `authorization`. */
@@ -111,6 +117,10 @@ const inCluster = async (env: Env, dir: string): Promise<ClusterCredentials> => 
     ca: await readFile(join(dir, "ca.crt")),
     insecureSkipTlsVerify: false,
     authHeaders: tokenFromFile(join(dir, "token")),
+    namespace: await readFile(join(dir, "namespace"), "utf8").then(
+      (text) => text.trim() || undefined,
+      () => undefined,
+    ),
   };
 };
 
@@ -213,7 +223,7 @@ const fromKubeconfig = async (
   }
   const contextName = file["current-context"];
   const context = file.contexts?.find((entry) => entry.name === contextName)?.context as
-    | { cluster?: string; user?: string }
+    | { cluster?: string; user?: string; namespace?: string }
     | undefined;
   if (context === undefined) return fail(path, `current-context "${contextName ?? ""}" not found`);
   const cluster = file.clusters?.find((entry) => entry.name === context.cluster)?.cluster as
@@ -267,6 +277,10 @@ const fromKubeconfig = async (
     tlsServerName:
       typeof cluster["tls-server-name"] === "string" ? cluster["tls-server-name"] : undefined,
     authHeaders: credentialHeaders,
+    namespace:
+      typeof context.namespace === "string" && context.namespace !== ""
+        ? context.namespace
+        : undefined,
   };
 };
 

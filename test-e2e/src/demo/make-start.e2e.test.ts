@@ -5,9 +5,9 @@
  * the demo itself chooses), the cluster checked after each against what the text beside the line
  * promised, then Ctrl-C (SIGINT) and nothing left: no process, no port, no data folder.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import {
   binaryCacheDir,
@@ -22,6 +22,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   type DemoProcess,
   type PrintedStep,
+  parseAlignedTable,
   parseGuide,
   parseTable,
   runLine,
@@ -62,6 +63,7 @@ const expectedSteps = [
   { phrase: `The device on ${workload}'s pod template`, commands: 2 },
   { phrase: `Opt ${workload} out`, commands: 2 },
   { phrase: "Opt it back in", commands: 1 },
+  { phrase: "What is instrumented, and why", commands: 2 },
   { phrase: "The rollout budget", commands: 3 },
   { phrase: "The collectors grace period", commands: 1 },
   { phrase: "Collectors ready again", commands: 1 },
@@ -96,6 +98,30 @@ const match = (text: string, pattern: RegExp, what: string): string => {
   return found;
 };
 
+/** The folder of the Node running this test (and the demo): the pinned one under make. */
+const nodeDir = dirname(process.execPath);
+
+/**
+ * The PATH of another terminal of the person, one that did not run make: without the folder
+ * make puts first, one that holds Node and nothing else a printed line runs. The plugin's lines
+ * must then bring their Node themselves (the machine's may be older than the plugin needs).
+ */
+const otherTerminalPath = (): string => {
+  const nodeOnly = !["sh", "kubectl", "curl", "grep"].some((name) =>
+    existsSync(join(nodeDir, name)),
+  );
+  return (process.env.PATH ?? "")
+    .split(":")
+    .filter((dir) => !(nodeOnly && dir === nodeDir))
+    .join(":");
+};
+
+/** `A 1, B 4` (the plugin's counts, and the guide's) as a record. */
+const counts = (text: string): Record<string, number> =>
+  Object.fromEntries(
+    [...text.matchAll(/(\w+) (\d+)/g)].map((found) => [found[1], Number(found[2])]),
+  );
+
 /** The rows a `-w` table printed after `offset` characters of its output. */
 const rowsSince = (watch: WatchedLine, offset: number, header: string) =>
   parseTable(`${header}\n${watch.output().slice(offset)}`);
@@ -120,7 +146,7 @@ describe("make start, as a newcomer meets it", () => {
     const home = freshFolder("home");
     const tmp = freshFolder("tmp");
     // Another terminal of the same person: kubectl keeps its discovery cache in its HOME.
-    const kubectlEnv = { PATH: process.env.PATH ?? "", HOME: freshFolder("kubectl-home") };
+    const kubectlEnv = { PATH: otherTerminalPath(), HOME: freshFolder("kubectl-home") };
     const started = Date.now();
     const running = startDemo(demoEnv(home, tmp));
     demo = running;
@@ -358,12 +384,71 @@ describe("make start, as a newcomer meets it", () => {
       await expectRolled(offset, before);
     }
 
-    // 6. The rollout budget: the namespace opted in, never more than the budget rolling at once.
-    const started6 = running.logs.find((line) => line.msg === "instrumentor started");
+    // 6. kubectl odigos-instrumentor: status and one explain, as printed, say what the text says.
+    {
+      const { text, commands } = step(5);
+      const short = deviceName.slice(deviceName.lastIndexOf("/") + 1);
+      for (const command of commands)
+        expect(match(command, /^PATH=(\S+):\$PATH /, "the plugin's PATH").split(":")).toContain(
+          nodeDir,
+        );
+      expect(text).toContain(`${workload} Instrumented, reason Instrumented, with app:${short}`);
+      const total = Number(match(text, /status counts the (\d+) Deployments/, "how many"));
+      const byReason = counts(match(text, /by state and by reason \(([^)]+)\)/, "the counts"));
+      let said = "";
+      let rows: Array<Record<string, string>> = [];
+      await waitFor(
+        async () => {
+          said = await run(commands[0] as string);
+          rows = parseAlignedTable(said, ["NAME", "STATE", "REASON"]);
+          return rows.some((row) => row.NAME === workload && row.STATE === "Instrumented");
+        },
+        { timeoutMs: 30_000, intervalMs: 500, description: `status showing ${workload}` },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${said}`);
+      });
+      console.log(`[e2e] ${commands[0]}\n${said}`);
+      expect(Number(match(said, /^(\d+) workloads\b/m, "the total"))).toBe(total);
+      const reasons = counts(match(said, /^by reason: (.*)$/m, "the counts by reason"));
+      expect(reasons).toEqual(byReason);
+      expect(rows.map((row) => row.NAME).sort()).toEqual([...everyWorkload].sort());
+      const row = rows.find((one) => one.NAME === workload) as Record<string, string>;
+      expect([row.NAMESPACE, row.KIND, row.STATE, row.REASON]).toEqual([
+        namespace,
+        "Deployment",
+        "Instrumented",
+        "Instrumented",
+      ]);
+      expect(Object.values(row).some((cell) => cell.includes(`app:${short}`))).toBe(true);
+      for (const other of rows.filter((one) => one.NAME !== workload))
+        expect([other.NAME, other.STATE, other.REASON]).toEqual([
+          other.NAME,
+          "NotInstrumented",
+          "NotOptedIn",
+        ]);
+
+      const explained = await run(commands[1] as string);
+      console.log(`[e2e] ${commands[1]}\n${explained}`);
+      const line = (label: string) =>
+        explained.split("\n").find((one) => new RegExp(`^\\s*${label}\\b`).test(one)) ?? "";
+      expect(explained.split("\n")[0]).toMatch(new RegExp(`\\b${namespace}/${workload}\\b`));
+      expect(line("state")).toMatch(/\bInstrumented\b/);
+      expect(line("opt-in")).toMatch(/\byes\b/);
+      expect(line("workload")).toMatch(/\benabled\b.*\bannotation\b/);
+      expect(line("runtime details")).toMatch(
+        new RegExp(`\\bdeployment-${workload}\\b.*\\bapp=go\\b`),
+      );
+      expect(line("collectors")).toMatch(/ready=true/);
+      expect(line("devices").match(new RegExp(`app:${short}`, "g"))).toHaveLength(2);
+      expect(line("rollout")).toMatch(/\binstrument\b/);
+    }
+
+    // 7. The rollout budget: the namespace opted in, never more than the budget rolling at once.
+    const started7 = running.logs.find((line) => line.msg === "instrumentor started");
     const deploymentsHeader = "NAME   READY   UP-TO-DATE   AVAILABLE   AGE";
-    const { text: budgetText, commands: budgetCommands } = step(5);
+    const { text: budgetText, commands: budgetCommands } = step(6);
     const budget = Number(match(budgetText, /never more than (\d+) rolling at once/, "the budget"));
-    expect(started6?.maxConcurrentRollouts).toBe(budget);
+    expect(started7?.maxConcurrentRollouts).toBe(budget);
     const deploymentsWatch = watch(budgetCommands[0] as string);
     await waitFor(() => rowsSince(deploymentsWatch, 0, "").length >= everyWorkload.length, {
       timeoutMs: 30_000,
@@ -449,15 +534,15 @@ describe("make start, as a newcomer meets it", () => {
       );
     }
 
-    // 7. Collectors not ready: nothing for the grace period, then every device goes, under the budget.
+    // 8. Collectors not ready: nothing for the grace period, then every device goes, under the budget.
     const graceMs =
-      Number(match(step(6).text, /Nothing changes for (\d+) s/, "the grace period")) * 1000;
+      Number(match(step(7).text, /Nothing changes for (\d+) s/, "the grace period")) * 1000;
     {
       const since = Date.now();
       const sampler = sampleRollouts(cluster, namespace, since);
       samplers.push(sampler);
       const offset = deploymentsWatch.output().length;
-      expect(await run(step(6).commands[0] as string)).toContain("patched");
+      expect(await run(step(7).commands[0] as string)).toContain("patched");
       await waitForAll(false, graceMs + 120_000);
       await sampler.stop();
       for (const record of await records()) {
@@ -471,12 +556,12 @@ describe("make start, as a newcomer meets it", () => {
       await expectWatchedRolling(offset, everyWorkload);
     }
 
-    // 8. Collectors ready again: the devices come back at once (no grace), under the budget.
+    // 9. Collectors ready again: the devices come back at once (no grace), under the budget.
     {
       const since = Date.now();
       const sampler = sampleRollouts(cluster, namespace, since);
       samplers.push(sampler);
-      expect(await run(step(7).commands[0] as string)).toContain("patched");
+      expect(await run(step(8).commands[0] as string)).toContain("patched");
       await waitForAll(true, 120_000);
       await sampler.stop();
       const written = await records();

@@ -206,3 +206,36 @@ export function parseTable(text: string): Array<Record<string, string>> {
     return Object.fromEntries(header.map((name, index) => [name, values[index] ?? ""]));
   });
 }
+
+/**
+ * The first table in `text` whose header has every one of `columns` (columns two or more spaces
+ * apart, each padded to its widest cell, as kubectl and its plugins print them), to the first
+ * blank line: each cell is read by its column's position, so a cell may hold spaces. Lines
+ * before the header (a plugin's summary) and after the blank line are not rows.
+ */
+export function parseAlignedTable(
+  text: string,
+  columns: ReadonlyArray<string>,
+): Array<Record<string, string>> {
+  const lines = text.split("\n");
+  const at = lines.findIndex((line) => {
+    const titles = line.trim().split(/\s{2,}/);
+    return columns.every((column) => titles.includes(column));
+  });
+  if (at === -1) return [];
+  const starts = [...(lines[at] as string).matchAll(/\S+(?: \S+)*/g)].map((title) => ({
+    title: title[0],
+    start: title.index,
+  }));
+  const end = lines.findIndex((line, index) => index > at && line.trim() === "");
+  return lines
+    .slice(at + 1, end === -1 ? undefined : end)
+    .map((line) =>
+      Object.fromEntries(
+        starts.map(({ title, start }, index) => [
+          title,
+          line.slice(start, starts[index + 1]?.start ?? line.length).trim(),
+        ]),
+      ),
+    );
+}

@@ -67,6 +67,8 @@ export async function startPodsBed(
     defaultSDKs?: Record<string, { sdkType: string; sdkTier: string }>;
     /** Instrumentor flags (e.g. the rollout settings; later flags win over the harness's). */
     args?: readonly string[];
+    /** More environment for the instrumentor (e.g. `POD_NAME`). */
+    env?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<PodsBed> {
   const base = await startPodsCluster(options.pods ?? true);
@@ -79,6 +81,7 @@ export async function startPodsBed(
       kubeconfigPath: base.controlPlane.kubeconfigPath,
       odigosNamespace,
       ...(options.args === undefined ? {} : { args: options.args }),
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
     const running = instrumentor;
     return {

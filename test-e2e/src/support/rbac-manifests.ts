@@ -38,13 +38,32 @@ export interface RenderedManifests {
 
 type Manifest = { kind?: string; metadata?: { name?: string; namespace?: string } };
 
-/** Every object of deploy/manifests/*.yaml, by kind (exactly one of each is expected). */
-export function readRenderedManifests(dir = manifestsDir): RenderedManifests {
-  const objects: Manifest[] = readdirSync(dir)
-    .filter((name) => name.endsWith(".yaml"))
+/** The roles for people who read the plugin's status, not the instrumentor's own. */
+const statusViewerFile = "status-viewer.yaml";
+
+const readObjects = (dir: string, files: (name: string) => boolean): Manifest[] =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith(".yaml") && files(name))
     .sort()
     .flatMap((name) => loadAllYaml(readFileSync(join(dir, name), "utf8")) as Manifest[])
     .filter((object) => object !== null && object !== undefined);
+
+/** The chart's ClusterRole and Role for `kubectl odigos-instrumentor` users (bound to nobody). */
+export function readStatusViewerRoles(dir = manifestsDir): {
+  readonly clusterRole: V1ClusterRole;
+  readonly role: V1Role;
+} {
+  const objects = readObjects(dir, (name) => name === statusViewerFile);
+  const clusterRole = objects.find((object) => object.kind === "ClusterRole");
+  const role = objects.find((object) => object.kind === "Role");
+  if (clusterRole === undefined || role === undefined)
+    throw new Error(`deploy/manifests/${statusViewerFile} lacks its ClusterRole or Role`);
+  return { clusterRole: clusterRole as V1ClusterRole, role: role as V1Role };
+}
+
+/** The instrumentor's own objects of deploy/manifests/*.yaml, by kind (exactly one of each is expected). */
+export function readRenderedManifests(dir = manifestsDir): RenderedManifests {
+  const objects = readObjects(dir, (name) => name !== statusViewerFile);
   const one = <T>(kind: string): T => {
     const found = objects.filter((object) => object.kind === kind);
     if (found.length !== 1)

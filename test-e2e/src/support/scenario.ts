@@ -139,7 +139,12 @@ const teardown = async (
  */
 export async function startScenario(
   label: string,
-  options: { collectorsReady?: boolean; args?: readonly string[] } = {},
+  options: {
+    collectorsReady?: boolean;
+    args?: readonly string[];
+    /** More environment for the instrumentor (e.g. `POD_NAME`). */
+    env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<Scenario> {
   const kubeConfig = adminKubeConfig();
   const cluster = new Cluster(kubeConfig);
@@ -156,6 +161,7 @@ export async function startScenario(
       odigosNamespace,
       // Debug level: scenarios wait for the "observed" line of an object before a negative check.
       args: ["--log-level=debug", ...(options.args ?? [])],
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
   let instrumentor = await start();
   return {

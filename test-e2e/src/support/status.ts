@@ -10,6 +10,7 @@ export interface StatusEntry {
   readonly name: string;
   readonly state: string;
   readonly reason: string;
+  readonly message: string;
   readonly remedy?: string;
 }
 

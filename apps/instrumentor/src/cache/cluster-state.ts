@@ -30,6 +30,7 @@ import {
   type WorkloadRef,
   workloadDecoder,
   workloadKey,
+  workloadOfPod,
   workloadOfRuntimeObject,
   workloadResource,
 } from "@odigos/crd-types";
@@ -194,22 +195,6 @@ const makeReporter = Effect.gen(function* () {
     },
   };
 });
-
-/**
- * The workload a pod belongs to: its controller is the StatefulSet or DaemonSet itself, or a
- * ReplicaSet named `<deployment>-<pod-template-hash>`.
- */
-export const workloadOfPod = (pod: Pod): WorkloadRef | undefined => {
-  const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller === true);
-  const namespace = pod.metadata.namespace ?? "";
-  if (owner === undefined) return undefined;
-  if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet")
-    return { kind: owner.kind, namespace, name: owner.name };
-  if (owner.kind !== "ReplicaSet") return undefined;
-  const hash = pod.metadata.labels?.["pod-template-hash"];
-  if (hash === undefined || !owner.name.endsWith(`-${hash}`)) return undefined;
-  return { kind: "Deployment", namespace, name: owner.name.slice(0, -hash.length - 1) };
-};
 
 type Reporter = Effect.Effect.Success<typeof makeReporter>;
 type Versioned = {

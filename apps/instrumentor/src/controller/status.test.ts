@@ -1,10 +1,12 @@
 /** The operator's `/status` report and the gauge by state and reason, through its own layer graph. */
 import { describe, expect, it } from "@effect/vitest";
 import { InstrumentorFieldManager, OdigosResources } from "@odigos/crd-types";
+import { decodeLiveView } from "@odigos/instrumentation-rules";
 import { Resources } from "@odigos/kube-client";
 import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Clock from "effect/Clock";
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import { ClusterState } from "../cache/cluster-state.js";
 import { Config } from "../config.js";
 import { Routes } from "../observability/health.js";
@@ -81,6 +83,21 @@ describe("workload status in the operator", () => {
         WaitingForRuntimeDetails: 1,
         NotOptedIn: 1,
       });
+      // What the kubectl plugin reads through the pods proxy: the same body, by the library's schema.
+      const view = decodeLiveView(answer?.body ?? "");
+      expect(Either.isRight(view)).toBe(true);
+      if (Either.isRight(view)) {
+        expect(view.right.instrumentor).toMatchObject({
+          rolloutTimeoutMs: testConfig().rolloutTimeoutMs,
+          breakerOpen: false,
+          dryRun: false,
+        });
+        expect(view.right.byWorkload.get("Deployment/shop/cart")).toEqual({
+          breakerOpen: false,
+          collectorsGraceLeftMs: 0,
+          dryRun: false,
+        });
+      }
     }).pipe(Effect.provide(layer));
   });
 });

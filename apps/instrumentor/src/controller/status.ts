@@ -3,10 +3,18 @@
  * `workloadStatus`, the same judgement the reconciler writes by) with what only this process
  * knows (its place in line for a slot, a fight, the breaker, the collectors' grace), served as
  * JSON on `/status` beside `/metrics`, and counted by state and reason in
- * `odigos_instrumentor_workloads`. Computed when asked, never on the write path.
+ * `odigos_instrumentor_workloads`. Computed when asked, never on the write path. The body's
+ * shape is the library's `StatusReport`, which the kubectl plugin decodes.
  */
-import { type WorkloadRef, workloadKey } from "@odigos/crd-types";
-import { type LiveFacts, type WorkloadStatus, workloadStatus } from "@odigos/instrumentation-rules";
+import { workloadKey } from "@odigos/crd-types";
+import {
+  type InstrumentorFacts,
+  type StatusReport,
+  type StatusReportEntry,
+  sharedLiveFacts,
+  type WorkloadLiveFacts,
+  workloadStatus,
+} from "@odigos/instrumentation-rules";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import { ClusterState, type ClusterStateApi } from "../cache/cluster-state.js";
@@ -15,42 +23,48 @@ import { Routes } from "../observability/health.js";
 import { Metrics } from "../observability/metrics.js";
 import { Rollouts, type RolloutsApi } from "../rollouts/rollouts.js";
 
-export type WorkloadStatusEntry = WorkloadRef & WorkloadStatus;
+export type { StatusReport, StatusReportEntry };
 
-export interface StatusReport {
-  readonly summary: {
-    readonly byState: Readonly<Record<string, number>>;
-    readonly byReason: Readonly<Record<string, number>>;
-  };
-  readonly workloads: ReadonlyArray<WorkloadStatusEntry>;
-}
-
-/** What this process knows about one workload that the cluster does not hold. */
-const liveFacts = (
-  key: string,
+/** What this process knows about itself, the same for every workload. */
+const instrumentorFacts = (
   state: ClusterStateApi,
   rollouts: RolloutsApi,
   config: InstrumentorConfig,
-  line: ReturnType<RolloutsApi["waitingLine"]>,
   now: number,
-): LiveFacts => {
-  const waiting = line.get(key);
-  const fight = rollouts.fights.stoppedFor(key);
+): InstrumentorFacts => {
   const notReadySince = state.collectorsNotReadySince();
   const graceLeft =
     notReadySince === undefined ? 0 : config.collectorsUnreadyGraceMs - (now - notReadySince);
   return {
-    ...(waiting === undefined ? {} : { waitingForSlot: waiting }),
-    ...(fight === undefined
-      ? {}
-      : { fight: { writer: fight.writer, retryAt: new Date(fight.retryAt).toISOString() } }),
+    at: new Date(now).toISOString(),
+    rolloutTimeoutMs: config.rolloutTimeoutMs,
     breakerOpen: rollouts.breaker.isOpen,
     collectorsGraceLeftMs: Math.max(0, graceLeft),
     dryRun: config.dryRun,
   };
 };
 
-/** Every cached workload's status, with the counts by state and reason. */
+/** What this process knows about one workload that the cluster does not hold, if anything. */
+const workloadFacts = (
+  key: string,
+  rollouts: RolloutsApi,
+  line: ReturnType<RolloutsApi["waitingLine"]>,
+): WorkloadLiveFacts | undefined => {
+  const waiting = line.get(key);
+  const fight = rollouts.fights.stoppedFor(key);
+  if (waiting === undefined && fight === undefined) return undefined;
+  return {
+    ...(waiting === undefined ? {} : { waitingForSlot: waiting }),
+    ...(fight === undefined
+      ? {}
+      : { fight: { writer: fight.writer, retryAt: new Date(fight.retryAt).toISOString() } }),
+  };
+};
+
+/**
+ * Every cached workload's status, with the counts by state and reason and what the process
+ * knows (the schema a reader decodes: `decodeLiveView` of `@odigos/instrumentation-rules`).
+ */
 export const statusReport = (
   state: ClusterStateApi,
   rollouts: RolloutsApi,
@@ -60,12 +74,15 @@ export const statusReport = (
   const configuration = state.configuration();
   const collectorsReady = state.collectorsReady();
   const line = rollouts.waitingLine();
-  const workloads: Array<WorkloadStatusEntry> = [];
+  const instrumentor = instrumentorFacts(state, rollouts, config, now);
+  const shared = sharedLiveFacts(instrumentor);
+  const workloads: Array<StatusReportEntry> = [];
   const byState: Record<string, number> = {};
   const byReason: Record<string, number> = {};
   for (const ref of state.allWorkloads()) {
     const workload = state.workload(ref);
     if (workload === undefined) continue;
+    const live = workloadFacts(workloadKey(ref), rollouts, line);
     const status = workloadStatus({
       workload,
       namespace: state.namespace(ref.namespace)?.metadata,
@@ -76,13 +93,13 @@ export const statusReport = (
       configInvalid: configuration._tag === "Invalid" ? configuration.reason : undefined,
       now,
       rolloutTimeoutMs: config.rolloutTimeoutMs,
-      live: liveFacts(workloadKey(ref), state, rollouts, config, line, now),
+      live: { ...shared, ...live },
     });
-    workloads.push({ ...ref, ...status });
+    workloads.push({ ...ref, ...status, ...(live === undefined ? {} : { live }) });
     byState[status.state] = (byState[status.state] ?? 0) + 1;
     byReason[status.reason] = (byReason[status.reason] ?? 0) + 1;
   }
-  return { summary: { byState, byReason }, workloads };
+  return { instrumentor, summary: { byState, byReason }, workloads };
 };
 
 /** `/status` on the metrics listener, and the gauge by state and reason, updated on scrape. */

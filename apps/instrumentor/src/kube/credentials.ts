@@ -30,6 +30,7 @@ const viaClientLibrary = async (request: PluginRequest): Promise<ClusterCredenti
     key: tls.key,
     insecureSkipTlsVerify: cluster.skipTLSVerify,
     tlsServerName: cluster.tlsServerName,
+    namespace: kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace,
     authHeaders: async () => {
       const options: { headers?: Record<string, unknown>; auth?: string } = {};
       await kubeConfig.applyToHTTPSOptions(options as never);

@@ -210,6 +210,8 @@ export class FakeApiServer {
   private readonly faults: Array<Fault> = [];
   private readonly recorded: Array<RecordedRequest> = [];
   private readonly holding = new Set<string>();
+  /** Bodies `getText` answers, by path. */
+  private readonly texts = new Map<string, string>();
 
   /** The `KubeClient` operations, answered from memory. */
   readonly client: KubeClientApi;
@@ -296,6 +298,12 @@ export class FakeApiServer {
   remove(resource: Resource, name: string, namespace?: string): void {
     const existing = this.store(resource).get(keyOf(namespace, name));
     if (existing !== undefined) this.commitDelete(resource, existing);
+  }
+
+  /** Answers `getText(path)` with `body` from now on (a proxied endpoint, say); undefined stops. */
+  serveText(path: string, body: string | undefined): void {
+    if (body === undefined) this.texts.delete(path);
+    else this.texts.set(path, body);
   }
 
   /** The next `times` requests matching `matcher` fail with this HTTP code. */
@@ -833,6 +841,8 @@ export class FakeApiServer {
     return this.handle(recordOf("get", path, undefined, undefined), path, () => {
       if (path === "/version")
         return JSON.stringify({ major: "1", minor: "36", gitVersion: "v1.36.0-fake" });
+      const served = this.texts.get(path);
+      if (served !== undefined) return served;
       throw refused("GET", path, 404, `${path} is not served by the fake API server`);
     });
   }
