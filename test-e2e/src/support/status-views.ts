@@ -1,7 +1,7 @@
 /**
  * SPEC section 9 from every place a person looks: the operator's `/status` and its gauge, and
- * `kubectl odigos-instrumentor` run as a user runs it (the built plugin found by kubectl on
- * PATH, with a kubeconfig bound to nothing but the chart's status-viewer roles). The
+ * `kubectl odigos-instrumentor` run as a user runs it (the bundle's npm package installed with
+ * npm, found by kubectl on PATH, with a kubeconfig bound to nothing but the chart's status-viewer roles). The
  * instrumentor runs as a process on this machine: a Pod object that no scheduler or node
  * touches stands for it, with its metrics port and this machine's address as its pod IP, so the
  * plugin reaches its `/status` through the Lease and the API server's pods proxy as it would in
@@ -12,7 +12,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
   CoreV1Api,
@@ -23,13 +22,13 @@ import {
 } from "@kubernetes/client-node";
 import { ensureBinaries } from "@odigos/control-plane";
 import type { InstrumentorProcess } from "@odigos/harness";
+import { installedPluginBin } from "./plugin-install.js";
 import { readStatusViewerRoles } from "./rbac-manifests.js";
 import { kubeConfigForServiceAccount } from "./service-account-client.js";
 import { operatorStatus, type StatusEntry } from "./status.js";
 import { waitFor } from "./wait-for.js";
 
 const run = promisify(execFile);
-const pluginBin = fileURLToPath(new URL("../../../apps/kubectl-plugin/bin/", import.meta.url));
 
 /** This machine's first IPv4 address that is not loopback: what the pods proxy may dial. */
 export const hostAddress = (): string => {
@@ -114,6 +113,8 @@ export async function statusViews(
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   const core = admin.makeApiClient(CoreV1Api);
   const kubectl = (await ensureBinaries()).kubectl ?? "kubectl";
+  // The plugin as a user installs it: the bundle's npm package, installed with npm.
+  const pluginBin = await installedPluginBin();
   const home = mkdtempSync(join(tmpdir(), "odigos-status-views-"));
   const kubeconfig = join(home, "kubeconfig");
   const viewer = { namespace: odigosNamespace, name: `status-viewer-${suffix}` };

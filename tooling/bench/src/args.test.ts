@@ -52,6 +52,13 @@ describe("bench flags", () => {
     expect(() => parseBenchArgs(["--budgets=10,-1"])).toThrow(/--budgets/);
   });
 
+  it("times the plugin 5 times unless told otherwise", () => {
+    expect(parseBenchArgs([]).pluginRuns).toBe(5);
+    expect(parseBenchArgs(["--plugin-runs", "3"]).pluginRuns).toBe(3);
+    expect(parseBenchArgs(["--no-plugin"]).pluginRuns).toBe(0);
+    expect(() => parseBenchArgs(["--plugin-runs", "0"])).toThrow(/--plugin-runs/);
+  });
+
   it("rejects nonsense", () => {
     expect(() => parseBenchArgs(["--workloads", "0"])).toThrow(/--workloads/);
     expect(() => parseBenchArgs(["--nope"])).toThrow();

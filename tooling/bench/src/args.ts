@@ -33,6 +33,11 @@ export interface BenchOptions {
   readonly gcProbe: boolean;
   /** Write a CPU profile of the instrumentor per phase here (through the inspector); needs the GC probe's inspector. */
   readonly cpuProfileDir: string | undefined;
+  /**
+   * Runs of `kubectl odigos-instrumentor status -A -o json` (the built plugin, a new process
+   * each) timed once every workload is instrumented; 0 with `--no-plugin`.
+   */
+  readonly pluginRuns: number;
   /** JSON output path; default `bench-results/bench-<N>-<timestamp>.json` at the repo root. */
   readonly out: string | undefined;
   /**
@@ -84,11 +89,15 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --cpu-profile-dir DIR       profile the instrumentor during each measured phase (inspector
                               protocol, 100 µs sampling) into DIR/<phase>.cpuprofile, and report
                               the top self-time functions (profiling slows it somewhat)
+  --plugin-runs N             once every workload is instrumented, time N runs of
+                              kubectl odigos-instrumentor status -A -o json, the built plugin
+                              (its bundle, dist/bundle/) a new process each (default 5)
+  --no-plugin                 do not time the plugin
   --out PATH                  JSON results file
 
   --pods                      a cluster with pods (controller manager, scheduler, KWOK nodes):
                               every device change rolls pods; phases are mass rollouts
-                              (ignores --cycles, --flips, --floor-concurrency)
+                              (ignores --cycles, --flips, --floor-concurrency, --plugin-runs)
   --budgets LIST              with --pods: instrument once per --max-concurrent-rollouts
                               (0 = unlimited; default 50,0; issue 13's full run: 10,50,0)
   --uninstrument-budget N     with --pods: the budget of the un-instrument phase between
@@ -150,6 +159,8 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       "phase-timeout-seconds": { type: "string" },
       "quiet-wait-seconds": { type: "string" },
       out: { type: "string" },
+      "plugin-runs": { type: "string" },
+      "no-plugin": { type: "boolean" },
       "no-gc-probe": { type: "boolean" },
       "cpu-profile-dir": { type: "string" },
       pods: { type: "boolean" },
@@ -193,6 +204,8 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     quietWaitSeconds: positive("quiet-wait-seconds", values["quiet-wait-seconds"], 15, 0),
     gcProbe: !(values["no-gc-probe"] ?? false) || values["cpu-profile-dir"] !== undefined,
     cpuProfileDir: values["cpu-profile-dir"],
+    pluginRuns:
+      values["no-plugin"] === true ? 0 : positive("plugin-runs", values["plugin-runs"], 5),
     out: values.out,
     pods: values.pods ?? false,
     budgets,

@@ -1,20 +1,19 @@
 /**
  * Times `kubectl odigos-instrumentor status -A -o json` (the built plugin, a new process each run,
- * as kubectl starts it) at growing numbers of workloads on a fresh local control plane, and
- * counts the API requests each run makes from the audit log. Prints one JSON line per size and
- * writes them to `--out` (default `bench-results/plugin-timing-<time>.json`); never fails on a
- * timing. `pnpm --filter @odigos/bench plugin-timing 1000 5000`.
+ * as kubectl starts it: `plugin-status.ts`) at growing numbers of workloads on a fresh local
+ * control plane, and counts the API requests each run makes from the audit log, by verb and
+ * resource. Prints one JSON line per size and writes them to
+ * `bench-results/plugin-timing-<time>.json`; never fails on a timing.
+ * `pnpm --filter @odigos/bench plugin-timing 1000 5000`. `pnpm bench` times it too, on the
+ * cluster its instrumentor has converged.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startControlPlane } from "@odigos/control-plane";
+import { repoRoot, startControlPlane } from "@odigos/control-plane";
 import { credentialsFromKubeconfig, makeKubeClient, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
+import { auditFromNow, timePluginStatus } from "./plugin-status.js";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
-const plugin = join(repoRoot, "apps/kubectl-plugin/dist/main.js");
 const namespaces = 20;
 
 const deployment = (index: number) => ({
@@ -32,15 +31,6 @@ const deployment = (index: number) => ({
   },
 });
 
-const runPlugin = (kubeconfig: string): { seconds: number; total: number } => {
-  const started = performance.now();
-  const out = execFileSync(process.execPath, [plugin, "status", "-A", "-o", "json"], {
-    env: { ...process.env, KUBECONFIG: kubeconfig },
-    maxBuffer: 1 << 28,
-  });
-  return { seconds: (performance.now() - started) / 1000, total: JSON.parse(String(out)).total };
-};
-
 const main = async () => {
   const sizes = process.argv
     .slice(2)
@@ -53,13 +43,10 @@ const main = async () => {
     const client = makeKubeClient(credentials, { userAgent: "plugin-timing-seed" });
     for (let n = 0; n < namespaces; n++)
       await Effect.runPromise(client.create(Resources.Namespace, { metadata: { name: `ns${n}` } }));
+    const auditLogPath = plane.auditLogPath;
+    if (auditLogPath === undefined) throw new Error("the control plane has no audit log");
+    const audit = await auditFromNow(auditLogPath);
     let created = 0;
-    const pluginRequests = async () =>
-      (await plane.readAuditEvents()).filter(
-        (event) =>
-          (event.userAgent ?? "").startsWith("kubectl-odigos_instrumentor") &&
-          event.stage === "ResponseComplete",
-      ).length;
     for (const size of sizes) {
       const seeds: Array<Effect.Effect<unknown, unknown>> = [];
       for (; created < size; created++)
@@ -69,19 +56,21 @@ const main = async () => {
           }),
         );
       await Effect.runPromise(Effect.all(seeds, { concurrency: 32, discard: true }));
-      const runs: Array<number> = [];
-      let requests = 0;
-      for (let run = 0; run < 3; run++) {
-        const before = await pluginRequests();
-        const { seconds, total } = runPlugin(plane.kubeconfigPath);
-        if (total !== size) throw new Error(`the plugin saw ${total} workloads, not ${size}`);
-        runs.push(Number(seconds.toFixed(2)));
-        requests = (await pluginRequests()) - before;
-      }
+      const timed = await timePluginStatus(
+        { kubeconfigPath: plane.kubeconfigPath },
+        audit,
+        3,
+        size,
+      );
+      const wrong = timed.runs.find((run) => run.workloads !== size);
+      if (wrong !== undefined)
+        throw new Error(`the plugin saw ${wrong.workloads} workloads, not ${size}`);
+      const last = timed.runs.at(-1)?.requests;
       const line = {
         workloads: size,
-        seconds: runs,
-        requestsPerRun: requests,
+        seconds: timed.runs.map((run) => Number((run.ms / 1000).toFixed(2))),
+        requestsPerRun: last?.total,
+        requests: last?.byVerbResource,
         node: process.version,
       };
       results.push(line);

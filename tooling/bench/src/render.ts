@@ -1,7 +1,8 @@
 /**
  * The markdown report of a run without pods (a run with pods has its own, `pods-render.ts`), in
- * sections: phases, cycles, cold starts, targets, single changes, start-up and memory, CPU
- * profiles, and the instrumentor's requests by verb and resource.
+ * sections: phases, cycles, cold starts, targets, single changes, `kubectl odigos-instrumentor
+ * status -A`, start-up and memory, CPU profiles, and the instrumentor's requests by verb and
+ * resource.
  */
 import { renderPodsReport } from "./pods-render.js";
 import {
@@ -31,6 +32,7 @@ import type {
   FloorRun,
   GcSeconds,
   PhaseResult,
+  PluginStatusRun,
   ResidentParts,
   V8Spaces,
 } from "./types.js";
@@ -288,6 +290,49 @@ const singleChangeSection = (result: BenchResult): string[] => {
   ];
 };
 
+/** A run of the plugin: its time, the workloads it listed (marked when not every one), its requests. */
+const pluginRunRow = (run: PluginStatusRun, index: number, expected: number): string[] => [
+  String(index + 1),
+  seconds(run.ms),
+  run.workloads === expected ? String(run.workloads) : `**${run.workloads}** (not ${expected})`,
+  String(run.requests.total),
+  breakdown(run.requests.byVerbResource, 12),
+  Object.keys(run.failed).length === 0 ? "none" : breakdown(run.failed),
+];
+
+/** _kubectl odigos-instrumentor status -A_: each run's time, the workloads listed, the requests. */
+const pluginSection = (result: BenchResult): string[] => {
+  const plugin = result.pluginStatus;
+  if (plugin === undefined) return [];
+  const phase = plugin.phase;
+  const instrumentor = phase?.instrumentor?.requests;
+  return [
+    "### kubectl odigos-instrumentor status -A",
+    "",
+    `\`${plugin.command}\`: the built plugin, a new process each run (as kubectl starts it), on the ${plugin.expected} workloads once every one is instrumented, the instrumentor running${plugin.error === undefined ? "." : ` — **failed: ${plugin.error}**`}`,
+    "",
+    ...(plugin.runs.length === 0
+      ? []
+      : [
+          renderTable(
+            [
+              "run",
+              "wall",
+              "workloads listed",
+              "requests",
+              "by verb and resource",
+              "answers ≥ 400",
+            ],
+            plugin.runs.map((run, index) => pluginRunRow(run, index, plugin.expected)),
+            ["r", "r", "r", "r", "l", "l"],
+          ),
+          "",
+          `Median ${seconds(plugin.medianMs)}, max ${seconds(plugin.maxMs)} (spawn to exit). Requests: the plugin's User-Agent (\`kubectl-odigos_instrumentor/…\`) in the audit log. Over the ${plugin.runs.length} runs: API-server CPU ${fixed(phase?.apiServer.cpuSeconds)} s, the instrumentor's requests ${instrumentor?.total ?? "–"} (${instrumentor?.writes ?? "–"} writes), other load ${fixed(phase?.machine.otherCores, 1)} cores.`,
+          "",
+        ]),
+  ];
+};
+
 /** _Start-up and memory_: spawn to each milestone, RSS and where it is, peak, shutdown. */
 const startupSection = (result: BenchResult): string[] => {
   const startup = result.startup;
@@ -386,6 +431,7 @@ export const renderReport = (result: BenchResult): string => {
     ...requestsLegend,
     ...(result.targets === undefined ? [] : ["### Targets", "", renderTargets(result.targets), ""]),
     ...singleChangeSection(result),
+    ...pluginSection(result),
     ...startupSection(result),
     ...profileSections(result),
     ...requestsSection(result),

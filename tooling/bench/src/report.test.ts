@@ -73,9 +73,61 @@ describe("targets and the report", () => {
   it("marks unmeasured targets n/a and still renders", () => {
     const result = emptyResult;
     const targets = evaluateTargets(result);
-    expect(targets).toHaveLength(12);
+    expect(targets).toHaveLength(13);
     expect(targets.every((target) => target.met === undefined)).toBe(true);
     expect(renderReport({ ...result, targets })).toContain("| target");
+  });
+});
+
+describe("kubectl odigos-instrumentor status -A", () => {
+  const run = (ms: number, workloads: number) => ({
+    ms,
+    workloads,
+    failed: { "get leases 404": 1 },
+    requests: summarizeRequests(
+      ["deployments", "deployments", "statefulsets"].map((resource) => ({
+        stage: "ResponseComplete",
+        verb: "list",
+        objectRef: { resource },
+        responseStatus: { code: 200 },
+      })),
+    ),
+  });
+  const plugin = (runs: ReadonlyArray<ReturnType<typeof run>>, medianMs: number) => ({
+    command: "KUBECONFIG=/tmp/k node apps/kubectl-plugin/dist/main.js status -A -o json",
+    expected: 1000,
+    runs,
+    medianMs,
+    maxMs: Math.max(...runs.map((one) => one.ms)),
+  });
+  const targetOf = (result: typeof emptyResult) =>
+    evaluateTargets(result).find((target) => target.name.startsWith("kubectl"));
+
+  it("shows each run's time, workloads listed and requests, and judges the median", () => {
+    const result = { ...emptyResult, pluginStatus: plugin([run(1010, 1000), run(990, 1000)], 990) };
+    expect(targetOf(result)).toMatchObject({
+      measured: "0.99 s (max 1.01 s) at N=1000; 2/2 runs listed every workload; 3 requests a run",
+      met: true,
+    });
+    const report = renderReport({ ...result, targets: evaluateTargets(result) });
+    expect(report).toContain("### kubectl odigos-instrumentor status -A");
+    expect(report).toMatch(
+      /\|\s+1 \| 1\.01 s \|\s+1000 \|\s+3 \| list deployments 2 · list statefulsets 1\s+\| get leases 404 1/,
+    );
+    expect(report).toContain("Median 0.99 s, max 1.01 s");
+  });
+
+  it("misses its target when a run does not list every workload, or the plugin failed", () => {
+    const short = { ...emptyResult, pluginStatus: plugin([run(900, 999)], 900) };
+    expect(targetOf(short)?.met).toBe(false);
+    expect(renderReport(short)).toContain("**999** (not 1000)");
+    const failed = {
+      ...emptyResult,
+      pluginStatus: { ...plugin([], 0), medianMs: undefined, error: "exit 1" },
+    };
+    expect(targetOf(failed)).toMatchObject({ measured: "failed: exit 1", met: false });
+    expect(renderReport(failed)).toContain("**failed: exit 1**");
+    expect(targetOf(emptyResult)?.measured).toBe("not run");
   });
 });
 

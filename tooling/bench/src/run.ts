@@ -1,8 +1,9 @@
 /**
  * One benchmark run: a local control plane, N seeded workloads, the floor measured with a client
  * of its own, then the instrumentor as a real process through start-up, ready/unready cycles,
- * single flips and a quiet period, the floor again, and cold starts. The phases are in
- * `run-floor.ts`, `run-instrumentor.ts` and `run-cold-starts.ts`; a run with pods is `run-pods.ts`.
+ * `kubectl odigos-instrumentor status -A` on the converged cluster, single flips and a quiet
+ * period, the floor again, and cold starts. The phases are in `run-floor.ts`,
+ * `run-instrumentor.ts`, `run-plugin.ts` and `run-cold-starts.ts`; a run with pods is `run-pods.ts`.
  */
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -30,6 +31,7 @@ import {
   startUp,
   stopInstrumentor,
 } from "./run-instrumentor.js";
+import { pluginStatusPhase } from "./run-plugin.js";
 import { Tracker } from "./tracker.js";
 import type { BenchResult } from "./types.js";
 import {
@@ -172,6 +174,7 @@ export async function runBench(
       true,
       main.profiled,
     );
+    if (options.pluginRuns > 0) result.pluginStatus = await pluginStatusPhase(run);
     if (flipTargets.length > 0) await singleChanges(run, main.instrumentor, flipTargets);
     if (options.steadySeconds > 0)
       result.steady = await steadyPhase(meter, options.steadySeconds, log);

@@ -1,7 +1,8 @@
 /**
  * The targets a run is judged by (a run with pods has its own, `pods-targets.ts`): speed against
- * the floor, the instrumentor's requests per phase, single-change latency, memory, start-up.
- * Each is measured, or `met: undefined` when the run did not get that far.
+ * the floor, the instrumentor's requests per phase, single-change latency, memory, start-up,
+ * `kubectl odigos-instrumentor status -A`. Each is measured, or `met: undefined` when the run
+ * did not get that far.
  */
 import { runFootprintTargets } from "./footprint.js";
 import { evaluatePodsTargets } from "./pods-targets.js";
@@ -223,6 +224,24 @@ const startupTarget = (result: BenchResult): Target => {
   };
 };
 
+/** `kubectl odigos-instrumentor status -A` (issue 34): quick at N=5000, and every workload listed. */
+const pluginTarget = (result: BenchResult): Target => {
+  const plugin = result.pluginStatus;
+  const name = "kubectl odigos-instrumentor status -A, median of its runs";
+  const target = "< 2 s at N=5000, every workload listed";
+  if (plugin === undefined) return { name, target, measured: "not run", met: undefined };
+  const medianMs = plugin.medianMs;
+  if (plugin.error !== undefined || medianMs === undefined)
+    return { name, target, measured: `failed: ${plugin.error ?? "no run"}`, met: false };
+  const listedAll = plugin.runs.filter((run) => run.workloads === plugin.expected).length;
+  return {
+    name,
+    target,
+    measured: `${seconds(medianMs)} (max ${seconds(plugin.maxMs)}) at N=${plugin.expected}; ${listedAll}/${plugin.runs.length} runs listed every workload; ${plugin.runs.at(-1)?.requests.total ?? "?"} requests a run`,
+    met: medianMs < 2000 && listedAll === plugin.runs.length,
+  };
+};
+
 /** Every target of the issue, measured or `met: undefined` when this run did not get that far. */
 export const evaluateTargets = (result: BenchResult): Target[] => {
   if (result.pods !== undefined) return evaluatePodsTargets(result);
@@ -245,5 +264,6 @@ export const evaluateTargets = (result: BenchResult): Target[] => {
     }),
     rssGrowthTarget(cycles),
     startupTarget(result),
+    pluginTarget(result),
   ];
 };

@@ -192,6 +192,33 @@ export interface ColdStart {
   readonly rssAfterSyncBytes: number;
 }
 
+/** One run of `kubectl odigos-instrumentor status -A -o json`: a new process, as kubectl starts it. */
+export interface PluginStatusRun {
+  /** Spawn to exit. */
+  readonly ms: number;
+  /** The `total` of its output: the workloads it listed. */
+  readonly workloads: number;
+  /** Its requests (audit log, by its User-Agent `kubectl-odigos_instrumentor/…`). */
+  readonly requests: RequestSummary;
+  /** Its answers >= 400 by `verb resource code` (e.g. `get leases 404`: no leader Lease). */
+  readonly failed: Readonly<Record<string, number>>;
+}
+
+/** `kubectl odigos-instrumentor status -A` timed on the converged cluster, a run at a time. */
+export interface PluginStatusResult {
+  /** What was run, from the repository root (`KUBECONFIG` set to the cluster's). */
+  readonly command: string;
+  /** The workloads seeded: what each run must list. */
+  readonly expected: number;
+  readonly runs: ReadonlyArray<PluginStatusRun>;
+  readonly medianMs: number | undefined;
+  readonly maxMs: number | undefined;
+  /** The runs as one phase: the API server's CPU, other load, the instrumentor's requests meanwhile. */
+  readonly phase?: PhaseResult | undefined;
+  /** Why the plugin could not run (not built, an error of its own): the rest of the run goes on. */
+  readonly error?: string | undefined;
+}
+
 export interface BenchResult {
   readonly version: 1;
   readonly startedAt: string;
@@ -250,6 +277,8 @@ export interface BenchResult {
     readonly all: Summary | undefined;
   };
   steady?: PhaseResult;
+  /** `kubectl odigos-instrumentor status -A` once every workload is instrumented (not with `--no-plugin`). */
+  pluginStatus?: PluginStatusResult;
   shutdown?: { readonly code: number | string; readonly ms: number };
   instrumentor?: {
     /** The script run, from the repository root: the bundle unless `--instrumentor-main` said otherwise. */

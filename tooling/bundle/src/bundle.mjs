@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * The instrumentor's production bundle: the one script the Dockerfile and the tests use.
+ * An app's shipped bundle: the one script the Dockerfile and the tests use.
  *
- *   node tooling/bundle/src/bundle.mjs <out-dir> [--no-build]
+ *   node tooling/bundle/src/bundle.mjs <out-dir> [--app instrumentor|kubectl-plugin] [--no-build]
  *
- * 1. builds the app and its workspace dependencies (`turbo run build --filter=@odigos/instrumentor...`;
+ * `--app instrumentor` (the default) is what the image holds in /app; `--app kubectl-plugin` is
+ * the folder `npm pack` makes the plugin's npm package of (apps.mjs lists both).
+ *
+ * 1. builds the app and its workspace dependencies (`turbo run build --filter=<app>...`;
  *    `--no-build` when the caller already did, as turbo does before the tests); the app's build
- *    ends with its esbuild bundle, `apps/instrumentor/dist/bundle/`;
+ *    ends with its esbuild bundle, `<app>/dist/bundle/` (app-bundle.mjs);
  * 2. copies that bundle's modules and THIRD-PARTY-NOTICES to `<out-dir>` (not its source maps),
- *    and writes a package.json (name, version, license, type, bin, engines: the app's) and the
- *    repository's LICENSE;
+ *    and writes a package.json (name, version, description, license, type, bin, engines: the
+ *    app's; the plugin's under its npm name) and the repository's LICENSE;
  * 3. checks the result (verify.mjs) and prints its size. Exit 1 with one line per problem.
  *
  * `<out-dir>` must not exist or be empty. Progress goes to stderr, the summary to stdout.
@@ -28,31 +31,38 @@ import {
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { apps } from "./apps.mjs";
 import { walk } from "./files.mjs";
 import { verifyBundle } from "./verify.mjs";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const app = "@odigos/instrumentor";
-const appDir = join(repoRoot, "apps/instrumentor");
-/** What the app's build makes (apps/instrumentor/scripts/bundle.mjs). */
-const built = join(appDir, "dist/bundle");
-const entry = "instrumentor.mjs";
 
 let parsed;
 try {
   parsed = parseArgs({
     allowPositionals: true,
-    options: { "no-build": { type: "boolean", default: false } },
+    options: {
+      app: { type: "string", default: "instrumentor" },
+      "no-build": { type: "boolean", default: false },
+    },
   });
 } catch (error) {
   parsed = undefined;
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
 }
 const [outArg, ...extra] = parsed?.positionals ?? [];
-if (parsed === undefined || outArg === undefined || extra.length > 0) {
-  process.stderr.write("usage: node tooling/bundle/src/bundle.mjs <out-dir> [--no-build]\n");
+const shipped = apps[parsed?.values.app ?? ""];
+if (parsed === undefined || outArg === undefined || extra.length > 0 || shipped === undefined) {
+  process.stderr.write(
+    `usage: node tooling/bundle/src/bundle.mjs <out-dir> [--app ${Object.keys(apps).join("|")}] [--no-build]\n`,
+  );
   process.exit(2);
 }
+const app = shipped.workspace;
+const appDir = join(repoRoot, shipped.dir);
+/** What the app's build makes (its scripts/bundle.mjs, with app-bundle.mjs). */
+const built = join(appDir, "dist/bundle");
+const entry = shipped.entry;
 // Through `pnpm --filter @odigos/bundle bundle <dir>` the cwd is this package: paths are the caller's.
 const base = process.env.npm_lifecycle_event === "bundle" ? (process.env.INIT_CWD ?? ".") : ".";
 const out = isAbsolute(outArg) ? outArg : resolve(base, outArg);
@@ -120,7 +130,7 @@ try {
   say(`copying ${built} without its source maps to ${out}`);
   mkdirSync(out, { recursive: true });
   cpSync(built, out, { recursive: true, filter: (source) => !source.endsWith(".map") });
-  /** @type {{ name: string, version: string, license: string, engines?: unknown, bin?: Record<string, string> }} */
+  /** @type {{ name: string, version: string, description?: string, license: string, engines?: unknown, bin?: Record<string, string> }} */
   const manifest = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8"));
   const binNames = Object.keys(manifest.bin ?? {});
   if (binNames.length === 0) throw new Error(`${app} has no bin in its package.json`);
@@ -128,8 +138,9 @@ try {
     join(out, "package.json"),
     `${JSON.stringify(
       {
-        name: manifest.name,
+        name: shipped.packageName ?? manifest.name,
         version: manifest.version,
+        description: manifest.description,
         license: manifest.license,
         type: "module",
         bin: Object.fromEntries(binNames.map((name) => [name, `./${entry}`])),
@@ -141,7 +152,7 @@ try {
   );
   copyFileSync(join(repoRoot, "LICENSE"), join(out, "LICENSE"));
 
-  const verification = await verifyBundle(out);
+  const verification = await verifyBundle(out, { usage: shipped.usage });
   if (verification.problems.length > 0) {
     process.stderr.write(
       `[bundle] ${out} is not a good production bundle:\n${verification.problems.map((p) => `  ${p}`).join("\n")}\n`,

@@ -6,8 +6,10 @@
  * (`apps/instrumentor/dist/bundle/instrumentor.mjs`), each run `--runs` times (default 7),
  * alternating; medians of the peak RSS, the heap used at exit, the live heap then (after a full
  * GC) and the wall time from spawn to exit; and the bundle's size on disk without its maps.
+ * `--app kubectl-plugin`: the same for the plugin (`apps/kubectl-plugin/dist/main.js` and
+ * `dist/bundle/kubectl-odigos_instrumentor.mjs`; apps.mjs lists the apps).
  *
- *   pnpm build && node tooling/bundle/src/measure.mjs [--runs N]
+ *   pnpm build && node tooling/bundle/src/measure.mjs [--runs N] [--app instrumentor|kubectl-plugin]
  *
  * Memory does not depend on the machine's load; the wall time does (read it on a quiet machine).
  */
@@ -17,13 +19,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { apps } from "./apps.mjs";
 import { walk } from "./files.mjs";
-
-const appDir = fileURLToPath(new URL("../../../apps/instrumentor/", import.meta.url));
-const entries = [
-  { name: "dist/main.js (tsc, node_modules)", path: join(appDir, "dist/main.js") },
-  { name: "dist/bundle/instrumentor.mjs", path: join(appDir, "dist/bundle/instrumentor.mjs") },
-];
 
 // Loaded before the entry (--import): at exit, the figures as one JSON line on stderr.
 const hook = `process.on("exit", () => {
@@ -76,12 +73,26 @@ const median = (values) => {
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "7" } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "7" },
+    app: { type: "string", default: "instrumentor" },
+  },
+});
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) {
-  process.stderr.write("usage: node tooling/bundle/src/measure.mjs [--runs N]\n");
+const shipped = apps[values.app];
+if (!Number.isInteger(runs) || runs < 1 || shipped === undefined) {
+  process.stderr.write(
+    `usage: node tooling/bundle/src/measure.mjs [--runs N] [--app ${Object.keys(apps).join("|")}]\n`,
+  );
   process.exit(2);
 }
+const appDir = fileURLToPath(new URL(`../../../${shipped.dir}/`, import.meta.url));
+const bundleEntry = `dist/bundle/${shipped.entry}`;
+const entries = [
+  { name: "dist/main.js (tsc, node_modules)", path: join(appDir, "dist/main.js") },
+  { name: bundleEntry, path: join(appDir, bundleEntry) },
+];
 for (const { path } of entries)
   if (!existsSync(path)) {
     process.stderr.write(`${path} does not exist: run pnpm build first\n`);
@@ -94,12 +105,14 @@ for (let run = 0; run < runs; run++)
   for (const { name, path } of entries) samples.get(name)?.push(await runOnce(path));
 
 const mb = (/** @type {number} */ bytes) => `${(bytes / 1_000_000).toFixed(1)} MB`;
-process.stdout.write(`node ${process.version}, ${runs} runs each, medians of \`--help\`:\n`);
+process.stdout.write(
+  `${shipped.dir}, node ${process.version}, ${runs} runs each, medians of \`--help\`:\n`,
+);
 for (const [name, runsOf] of samples) {
   const of = (/** @type {"maxRss" | "heapUsed" | "liveHeap" | "wallMs"} */ key) =>
     median(runsOf.map((sample) => sample[key]));
   process.stdout.write(
-    `  ${name.padEnd(36)} peak RSS ${mb(of("maxRss"))}, heap used ${mb(of("heapUsed"))} (live ${mb(of("liveHeap"))}), ${(of("wallMs") / 1000).toFixed(2)} s\n`,
+    `  ${name.padEnd(46)} peak RSS ${mb(of("maxRss"))}, heap used ${mb(of("heapUsed"))} (live ${mb(of("liveHeap"))}), ${(of("wallMs") / 1000).toFixed(2)} s\n`,
   );
 }
 const { files } = walk(join(appDir, "dist/bundle"));

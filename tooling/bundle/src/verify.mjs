@@ -6,11 +6,12 @@
  * - every file is one of those: no `node_modules`, no type declaration, source map, TypeScript
  *   source or build info, no test file, nothing else; no symbolic link;
  * - every import of every `.mjs`, static or dynamic, is a Node built-in or a relative path to a
- *   file inside the bundle: a package specifier would need `node_modules`, which the image does
- *   not have. A dynamic import with a computed specifier cannot be checked and is reported;
+ *   file inside the bundle: a package specifier would need `node_modules`, which the image (or
+ *   the plugin's npm package) does not have. A dynamic import with a computed specifier cannot be
+ *   checked and is reported;
  * - package.json names a `bin` that exists, and `node <bin> --help` exits 0 printing the usage.
  *
- * `require()` calls are not parsed here: the app's build (apps/instrumentor/scripts/bundle.mjs)
+ * `require()` calls are not parsed here: the app's build (app-bundle.mjs, from its scripts/bundle.mjs)
  * fails on any require esbuild left that is not of a Node built-in (or a listed optional one),
  * from esbuild's own record of the bundle.
  */
@@ -58,7 +59,7 @@ export const deniedFile = (path) => {
 
 /**
  * @param {string} bundleDir
- * @param {{ usage?: RegExp }} [options] what `--help` must print (default: a line starting `Usage: `)
+ * @param {{ usage?: RegExp | undefined }} [options] what `--help` must print (default: a line starting `Usage: `)
  * @returns {Promise<Verification>}
  */
 export async function verifyBundle(bundleDir, options = {}) {
