@@ -30,6 +30,16 @@ export const DeviceResourcePrefix = "instrumentation.odigos.io";
 /** Quantity every instrumentation device is requested with. */
 export const DeviceQuantity = "1";
 
+/**
+ * Pod-template label the instrumentor writes with the devices, in the same patch (and removes
+ * with the last of them), so that the pods of instrumented revisions can be listed and watched
+ * by a label selector: pods of workloads it never wrote cost it nothing. Never written alone
+ * (a template change restarts the pods).
+ */
+export const InstrumentedPodLabel = "instrumentor.odigos.io/instrumented";
+/** Value of {@link InstrumentedPodLabel}. */
+export const InstrumentedPodLabelValue = "true";
+
 /** Environment variable holding the Odigos namespace. */
 export const OdigosNamespaceEnv = "CURRENT_NS";
 /** Odigos namespace when {@link OdigosNamespaceEnv} is unset. */

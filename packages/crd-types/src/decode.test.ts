@@ -64,6 +64,8 @@ describe("decoding at the edge", () => {
           replicas: 3,
           selector: { matchLabels: { app: "cart" } },
           template: {
+            // Its labels: whether the instrumented label is there (the device planner reads it).
+            metadata: { labels: { app: "cart" } },
             spec: {
               containers: [
                 {

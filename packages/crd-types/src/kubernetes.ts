@@ -41,6 +41,8 @@ export const Container = Schema.Struct({
 export type Container = typeof Container.Type;
 
 export const PodTemplateSpec = Schema.Struct({
+  /** Its labels (a workload's selector matches them, so they are always there). */
+  metadata: Schema.optional(Schema.Struct({ labels: Schema.optional(StringMap) })),
   spec: Schema.Struct({
     containers: Schema.Array(Container),
   }),

@@ -93,6 +93,7 @@ describe("applyDevicePlan over WorkloadPatcherLive", () => {
             removed: [],
             normalised: [],
             annotationRemoved: false,
+            label: "added",
           },
           resourceVersion: read()?.metadata.resourceVersion,
         });

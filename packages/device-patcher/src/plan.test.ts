@@ -31,6 +31,10 @@ const instrument = (devices: Record<string, ReadonlyArray<string>>): DevicePlanT
   devices,
 });
 const uninstrument: DevicePlanTarget = { _tag: "Uninstrument" };
+const labelPath = "/spec/template/metadata/labels/instrumentor.odigos.io~1instrumented";
+const labelAdded: JsonPatchOperation = { op: "add", path: labelPath, value: "true" };
+const labelRemoved: JsonPatchOperation = { op: "remove", path: labelPath };
+const labelled = { "instrumentor.odigos.io/instrumented": "true" };
 
 interface Case {
   readonly name: string;
@@ -38,6 +42,8 @@ interface Case {
   readonly target: DevicePlanTarget;
   /** Operations after the precondition; `null`: NoChange. */
   readonly operations: ReadonlyArray<JsonPatchOperation> | null;
+  /** The pod-template label, after the device operations: added or removed with them. */
+  readonly label?: "added" | "removed";
   readonly summary?: Partial<DevicePlanSummary>;
   /** Containers' resources after the patch, by container name. */
   readonly after?: Record<string, unknown>;
@@ -47,6 +53,7 @@ interface Case {
 const cases: ReadonlyArray<Case> = [
   {
     name: "adds the whole resources object to a container without resources",
+    label: "added",
     workload: deployment([container("app")]),
     target: instrument({ app: [goDevice] }),
     operations: [
@@ -61,6 +68,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "adds limits to resources that only have requests",
+    label: "added",
     workload: deployment([container("app", { requests: { cpu: "100m" } })]),
     target: instrument({ app: [goDevice] }),
     operations: [{ op: "add", path: limitsOf(0), value: { [goDevice]: "1" } }],
@@ -68,6 +76,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "adds to existing limits, keeping cpu and memory",
+    label: "added",
     workload: deployment([container("app", { limits: { cpu: "1", memory: "1Gi" } })]),
     target: instrument({ app: [goDevice] }),
     operations: [{ op: "add", path: `${limitsOf(0)}/${esc(goDevice)}`, value: "1" }],
@@ -75,6 +84,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "cleans a device out of requests, keeping the device in limits",
+    label: "added",
     workload: deployment([
       container("app", {
         limits: { [goDevice]: "1" },
@@ -97,6 +107,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "swaps the device on an SDK change (community to enterprise)",
+    label: "added",
     workload: deployment([container("app", { limits: { [javaDevice]: "1", memory: "1Gi" } })]),
     target: instrument({ app: [javaEnterpriseDevice] }),
     operations: [
@@ -111,6 +122,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "gives one container two devices for two languages",
+    label: "added",
     workload: deployment([container("app")]),
     target: instrument({ app: [goDevice, pythonDevice] }),
     operations: [
@@ -124,6 +136,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "instruments only the containers with desired devices, and strips the others",
+    label: "added",
     workload: deployment([
       container("istio-proxy", { limits: { cpu: "1", [goDevice]: "1" } }),
       container("app", { limits: {} }),
@@ -194,6 +207,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "normalises a device quantity of 2 to 1",
+    label: "added",
     workload: deployment([container("app", { limits: { [goDevice]: "2" } })]),
     target: instrument({ app: [goDevice] }),
     operations: [{ op: "replace", path: `${limitsOf(0)}/${esc(goDevice)}`, value: "1" }],
@@ -202,12 +216,14 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "normalises a numeric quantity to the string the API serves",
+    label: "added",
     workload: deployment([container("app", { limits: { [goDevice]: 1 } })]),
     target: instrument({ app: [goDevice] }),
     operations: [{ op: "replace", path: `${limitsOf(0)}/${esc(goDevice)}`, value: "1" }],
   },
   {
     name: "adds limits to an empty resources object",
+    label: "added",
     workload: deployment([container("app", {})]),
     target: instrument({ app: [goDevice] }),
     operations: [{ op: "add", path: limitsOf(0), value: { [goDevice]: "1" } }],
@@ -230,6 +246,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "ignores desired devices of a container the pod template lacks",
+    label: "added",
     workload: deployment([container("app")]),
     target: instrument({ app: [goDevice], worker: [pythonDevice] }),
     operations: [
@@ -254,6 +271,56 @@ const cases: ReadonlyArray<Case> = [
     operations: [{ op: "remove", path: `${limitsOf(0)}/instrumentation.odigos.io~1a~0b` }],
     after: { app: { limits: {} } },
   },
+  {
+    name: "removes the pod-template label with the last device",
+    workload: deployment([container("app", { limits: { [goDevice]: "1" } })], {
+      templateLabels: { app: "cart", ...labelled },
+    }),
+    target: uninstrument,
+    operations: [{ op: "remove", path: `${limitsOf(0)}/${esc(goDevice)}` }],
+    label: "removed",
+  },
+  {
+    name: "keeps the label on a device swap that leaves a device",
+    workload: deployment([container("app", { limits: { [javaDevice]: "1" } })], {
+      templateLabels: { app: "cart", ...labelled },
+    }),
+    target: instrument({ app: [javaEnterpriseDevice] }),
+    operations: [
+      { op: "remove", path: `${limitsOf(0)}/${esc(javaDevice)}` },
+      { op: "add", path: `${limitsOf(0)}/${esc(javaEnterpriseDevice)}`, value: "1" },
+    ],
+  },
+  {
+    name: "adds the labels map to a template without labels",
+    workload: deployment([container("app")], { templateLabels: null }),
+    target: instrument({ app: [goDevice] }),
+    operations: [
+      {
+        op: "add",
+        path: "/spec/template/spec/containers/0/resources",
+        value: { limits: { [goDevice]: "1" } },
+      },
+      {
+        op: "add",
+        path: "/spec/template/metadata/labels",
+        value: { "instrumentor.odigos.io/instrumented": "true" },
+      },
+    ],
+    summary: { label: "added" },
+  },
+  {
+    name: "never writes the label alone: devices as wanted and no label (an earlier version's) is no change",
+    workload: deployment([container("app", { limits: { [goDevice]: "1" } })]),
+    target: instrument({ app: [goDevice] }),
+    operations: null,
+  },
+  {
+    name: "never removes the label alone: no device and a label left behind is no change",
+    workload: deployment([container("app")], { templateLabels: { app: "cart", ...labelled } }),
+    target: uninstrument,
+    operations: null,
+  },
 ];
 
 describe("planDevices", () => {
@@ -265,7 +332,15 @@ describe("planDevices", () => {
     }
     expect(plan._tag).toBe("Patch");
     if (plan._tag !== "Patch") return;
-    expect(plan.operations).toEqual([precondition, ...testCase.operations]);
+    const label =
+      testCase.label === "added"
+        ? [labelAdded]
+        : testCase.label === "removed"
+          ? [labelRemoved]
+          : [];
+    expect(plan.operations).toEqual([precondition, ...testCase.operations, ...label]);
+    if (testCase.summary?.label === undefined)
+      expect(plan.summary.label).toBe(testCase.label ?? "unchanged");
     if (testCase.summary !== undefined) expect(plan.summary).toMatchObject(testCase.summary);
 
     const patched = Either.getOrThrow(applyJsonPatch(testCase.workload, plan.operations));

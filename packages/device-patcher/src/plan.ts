@@ -7,6 +7,8 @@ import {
   type Container,
   DeprecatedEbpfAnnotation,
   DeviceQuantity,
+  InstrumentedPodLabel,
+  InstrumentedPodLabelValue,
   type ObjectMeta,
   type Quantity,
   type ResourceList,
@@ -28,7 +30,12 @@ export type DevicePlanTarget =
 export interface DevicePatchSubject {
   readonly metadata: Pick<ObjectMeta, "resourceVersion" | "annotations">;
   readonly spec: {
-    readonly template: { readonly spec: { readonly containers: ReadonlyArray<Container> } };
+    readonly template: {
+      readonly metadata?:
+        | { readonly labels?: Readonly<Record<string, string>> | undefined }
+        | undefined;
+      readonly spec: { readonly containers: ReadonlyArray<Container> };
+    };
   };
 }
 
@@ -48,6 +55,8 @@ export interface DevicePlanSummary {
   readonly normalised: ReadonlyArray<ContainerDevice>;
   /** Whether the deprecated `instrumentation.odigos.io/ebpf` annotation is removed. */
   readonly annotationRemoved: boolean;
+  /** How the pod-template label `instrumentor.odigos.io/instrumented` changes with the devices. */
+  readonly label: "added" | "removed" | "unchanged";
 }
 
 /** The planner's answer. */
@@ -160,11 +169,53 @@ export const planDevices = (workload: DevicePatchSubject, target: DevicePlanTarg
   }
 
   if (operations.length === 0) return { _tag: "NoChange" };
+  const devicesRemain =
+    target._tag === "Instrument" &&
+    workload.spec.template.spec.containers.some((container) =>
+      (target.devices[container.name] ?? []).some(isDeviceName),
+    );
+  const label = labelOperation(workload, devicesRemain);
+  if (label.operation !== undefined) operations.push(label.operation);
   return {
     _tag: "Patch",
     operations: [resourceVersionPrecondition(workload.metadata.resourceVersion), ...operations],
-    summary: { added, removed, normalised, annotationRemoved },
+    summary: { added, removed, normalised, annotationRemoved, label: label.change },
   };
+};
+
+/**
+ * The label rides along a device change only: set while any device remains, removed with the
+ * last one. A template whose devices do not change keeps its label as it is (adding or removing
+ * it alone would restart the pods for nothing).
+ */
+const labelOperation = (
+  workload: DevicePatchSubject,
+  devicesRemain: boolean,
+): { operation?: JsonPatchOperation; change: DevicePlanSummary["label"] } => {
+  const labels = workload.spec.template.metadata?.labels;
+  const present = labels?.[InstrumentedPodLabel] === InstrumentedPodLabelValue;
+  const path = jsonPointer(["spec", "template", "metadata", "labels", InstrumentedPodLabel]);
+  if (devicesRemain && !present) {
+    const fresh = { [InstrumentedPodLabel]: InstrumentedPodLabelValue };
+    const operation: JsonPatchOperation =
+      workload.spec.template.metadata === undefined
+        ? {
+            op: "add",
+            path: jsonPointer(["spec", "template", "metadata"]),
+            value: { labels: fresh },
+          }
+        : labels === undefined
+          ? {
+              op: "add",
+              path: jsonPointer(["spec", "template", "metadata", "labels"]),
+              value: fresh,
+            }
+          : { op: "add", path, value: InstrumentedPodLabelValue };
+    return { operation, change: "added" };
+  }
+  if (!devicesRemain && labels?.[InstrumentedPodLabel] !== undefined)
+    return { operation: { op: "remove", path }, change: "removed" };
+  return { change: "unchanged" };
 };
 
 /**

@@ -68,7 +68,7 @@ describe("planDevices properties", () => {
     );
   });
 
-  it("touches only device names, their parents and the ebpf annotation", () => {
+  it("touches only device names, their parents, the ebpf annotation and the instrumented label", () => {
     fc.assert(
       fc.property(workload, target, (subject, goal) => {
         const plan = planDevices(subject, goal);
@@ -82,6 +82,11 @@ describe("planDevices properties", () => {
         for (const operation of rest) {
           if (operation.path === "/metadata/annotations/instrumentation.odigos.io~1ebpf") {
             expect(operation.op).toBe("remove");
+            continue;
+          }
+          if (operation.path.startsWith("/spec/template/metadata")) {
+            // The label, set while a device remains, removed with the last one.
+            expect(JSON.stringify(operation)).toContain("instrumentor.odigos.io");
             continue;
           }
           const match = containerPath.exec(operation.path);

@@ -51,6 +51,19 @@ describe("decodeLiveView", () => {
     });
   });
 
+  it("keeps the candidates of a fight whose writer managedFields does not record", () => {
+    const fight = {
+      writer: "an unrecorded writer (candidates: helm, gitops)",
+      candidates: ["helm", "gitops"],
+      retryAt: "2026-12-05T10:05:00.000Z",
+    };
+    const workloads = report.workloads.map((entry) =>
+      entry.name === "db" ? { ...entry, live: { fight } } : entry,
+    );
+    const view = Either.getOrThrow(decodeLiveView(JSON.stringify({ ...report, workloads })));
+    expect(view.byWorkload.get("StatefulSet/shop/db")?.fight).toEqual(fight);
+  });
+
   it("names what is wrong with a body that is not a status report", () => {
     expect(decodeLiveView("<html>")).toEqual(Either.left(expect.stringContaining("not JSON")));
     const missing = decodeLiveView(JSON.stringify({ workloads: [] }));

@@ -28,9 +28,15 @@ export const WorkloadLiveFacts = Schema.Struct({
     Schema.Struct({ position: Schema.Number, inFlight: Schema.Number, limit: Schema.Number }),
     { exact: true },
   ),
-  fight: Schema.optionalWith(Schema.Struct({ writer: Schema.String, retryAt: Schema.String }), {
-    exact: true,
-  }),
+  fight: Schema.optionalWith(
+    Schema.Struct({
+      writer: Schema.String,
+      /** Only when `managedFields` does not record the writer: the likeliest, most recent first. */
+      candidates: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
+      retryAt: Schema.String,
+    }),
+    { exact: true },
+  ),
 });
 export type WorkloadLiveFacts = typeof WorkloadLiveFacts.Type;
 

@@ -231,6 +231,37 @@ describe("workloadStatus", () => {
     );
   });
 
+  it("a fight paused for a writer managedFields does not record says so, and how to find it", () => {
+    const recorded = workloadStatus(
+      input({
+        workload: workload(),
+        live: { fight: { writer: "argocd-controller", retryAt: minutesAgo(-10) } },
+      }),
+    );
+    expect(recorded.remedy).toBe(
+      `make argocd-controller ignore resources.limits["instrumentation.odigos.io/*"] of this workload's containers, or opt it out`,
+    );
+    const unrecorded = workloadStatus(
+      input({
+        workload: workload(),
+        live: {
+          fight: {
+            writer: "an unrecorded writer (candidates: helm, gitops)",
+            candidates: ["helm", "gitops"],
+            retryAt: minutesAgo(-10),
+          },
+        },
+      }),
+    );
+    expect(unrecorded).toMatchObject({ state: "Held", reason: "FightPaused" });
+    expect(unrecorded.message).toBe(
+      `an unrecorded writer (candidates: helm, gitops) keeps removing the devices: not put back before ${minutesAgo(-10)}`,
+    );
+    expect(unrecorded.remedy).toMatch(
+      /^find the writer \(candidates: helm, gitops; the audit log names it\) and make it ignore/,
+    );
+  });
+
   it("a rollback for other inputs holds nothing: the workload is instrumented again", () => {
     const other = input({
       workload: workload({ annotations: { [RollbackAnnotation]: rollbackRecord("older") } }),

@@ -8,6 +8,7 @@
 import type { Container, InstrumentedApplication, Workload } from "@odigos/crd-types";
 import { describeOptIn } from "./decision.js";
 import { describeDeviceProblem, isDeviceName } from "./devices.js";
+import { fightRemedy, fightWriterOf } from "./fight.js";
 import { type JudgeInput, judgeWorkload, type Verdict } from "./judge.js";
 import {
   instrumentationFingerprint,
@@ -59,8 +60,17 @@ export interface LiveFacts {
     readonly inFlight: number;
     readonly limit: number;
   };
-  /** It stopped putting back devices another writer removes; it tries again at `retryAt`. */
-  readonly fight?: { readonly writer: string; readonly retryAt: string };
+  /**
+   * It stopped putting back devices another writer removes; it tries again at `retryAt`.
+   * `writer` is its field manager, or, when `managedFields` does not record it, words that say
+   * so (`an unrecorded writer (candidates: helm, gitops)`); then `candidates` lists the likeliest
+   * field managers, most recent first (`attributeRemoval`).
+   */
+  readonly fight?: {
+    readonly writer: string;
+    readonly candidates?: ReadonlyArray<string>;
+    readonly retryAt: string;
+  };
   readonly breakerOpen?: boolean;
   /** Collectors are not ready: devices are kept this much longer. */
   readonly collectorsGraceLeftMs?: number;
@@ -359,7 +369,7 @@ const heldOrPending = (
       state: "Held",
       reason: "FightPaused",
       message: `${live.fight.writer} keeps removing the devices: not put back before ${live.fight.retryAt}`,
-      remedy: `make ${live.fight.writer} ignore resources.limits["instrumentation.odigos.io/*"] of this workload, or opt it out`,
+      remedy: `${fightRemedy(fightWriterOf(live.fight))}, or opt it out`,
       devices,
     };
   return pending(input, devices, `${describeOptIn(verdict.optIn)}: devices to be written`);

@@ -4,7 +4,7 @@
 // breaker stops the rest; a rolled-back workload is tried again once its runtime details change;
 // a workload that already crash-loops is never instrumented; a GitOps loop that keeps replacing
 // the manifest is answered a few times, then reported by its field manager, and the device comes
-// back once it stops.
+// back once the fight window after its last removal ends, not before.
 import { podStageAnnotations } from "@odigos/control-plane";
 import { RollbackAnnotation } from "@odigos/crd-types";
 import { credentialsFromKubeconfig, makeKubeClient, Resources } from "@odigos/kube-client";
@@ -269,19 +269,49 @@ describe("rollback on a cluster with pods: tried again, and never the already cr
   });
 });
 
+/**
+ * Successful writes (`verb`: `update` for a PUT, `patch`) of Deployment `namespace/name` whose
+ * User-Agent starts with `agent`, as the audit log times them (ms since the epoch), oldest first:
+ * when the API server received them, as nothing can see a write before that (a watch event can
+ * reach the instrumentor before the server logs the response).
+ */
+const writeTimes = async (
+  bed: PodsBed,
+  namespace: string,
+  name: string,
+  agent: string,
+  verb: "update" | "patch",
+) =>
+  (await bed.controlPlane.readAuditEvents())
+    .filter(
+      (event) =>
+        event.stage === "ResponseComplete" &&
+        event.verb === verb &&
+        (event.responseStatus?.code ?? 0) < 300 &&
+        (event.userAgent ?? "").startsWith(agent) &&
+        event.objectRef?.resource === "deployments" &&
+        event.objectRef.namespace === namespace &&
+        event.objectRef.name === name,
+    )
+    .map((event) =>
+      Date.parse((event as { requestReceivedTimestamp?: string }).requestReceivedTimestamp ?? ""),
+    )
+    .sort((a, b) => a - b);
+
 describe("a fight with a GitOps loop on a cluster with pods", { timeout: 300_000 }, () => {
+  const windowMs = 60_000;
   let bed: PodsBed;
   beforeAll(async () => {
     bed = await startPodsBed({
       pods: { nodes: 4 },
-      args: [debug, "--fight-limit=3", "--fight-window=60s"],
+      args: [debug, "--fight-limit=3", `--fight-window=${windowMs / 1000}s`],
     });
   });
   afterAll(async () => {
     await bed?.stop();
   });
 
-  it("puts the devices back at most 3 times, then names the other writer; once the loop stops the device comes back", async () => {
+  it("puts the devices back at most 3 times, then names the other writer; not again before the window ends, and once after it", async () => {
     const ns = await bed.namespace("gitops", optIn);
     // The GitOps tool created the workload from its manifest, and keeps re-syncing it.
     const gitops = makeKubeClient(
@@ -306,40 +336,89 @@ describe("a fight with a GitOps loop on a cluster with pods", { timeout: 300_000
     );
     await bed.cluster.putRuntimeDetails("Deployment", ns, "z", go);
     await waitForTemplateDevices(bed.cluster, "Deployment", ns, "z", { app: [goDevice] }, 60_000);
-    // The loop replaces the workload with its manifest every 3 s for 60 s, as a GitOps tool with
-    // replace-style syncs does (server-side apply would leave fields another manager owns alone).
+    // The loop replaces the workload with its manifest every 3 s, as a GitOps tool with
+    // replace-style syncs does (server-side apply would leave fields another manager owns
+    // alone), stamping the revision it synced: that stamp is a field it takes, so managedFields
+    // records its writes. (A replace or patch that changes nothing but removals is recorded
+    // nowhere: fight-attribution.e2e.test.ts.) It goes on for two syncs after the report.
     const loopStart = Date.now();
+    let fight: Record<string, unknown> | undefined;
     try {
-      while (Date.now() - loopStart < 60_000) {
+      let afterReport = 0;
+      for (let sync = 1; afterReport < 2 && Date.now() - loopStart < 120_000; sync++) {
         const current = await Effect.runPromise(
           gitops.get(Resources.Deployment, "z", { namespace: ns }),
         );
         const manifest = {
           apiVersion: "apps/v1",
           kind: "Deployment",
-          metadata: { name: "z", namespace: ns, resourceVersion: current.metadata.resourceVersion },
+          metadata: {
+            name: "z",
+            namespace: ns,
+            annotations: { "gitops.example/revision": String(sync) },
+            resourceVersion: current.metadata.resourceVersion,
+          },
           spec: original,
         };
         await Effect.runPromise(Effect.either(gitops.replace(Resources.Deployment, manifest)));
+        if (fight !== undefined) afterReport++;
         await new Promise((resolve) => setTimeout(resolve, 3_000));
+        fight ??= bed.instrumentor.logs.find((line) => line.reason === "FightDetected");
       }
     } finally {
       gitops.close();
     }
-    const loopEnd = Date.now();
-    const duringLoop = (await patchesBy(bed, ns, loopStart)).z ?? 0;
-    const fight = bed.instrumentor.logs.find((line) => line.reason === "FightDetected");
-    expect(fight).toMatchObject({ level: "warn", writer: "gitops-loop", workload: "z" });
+    expect(fight).toMatchObject({
+      level: "warn",
+      writer: "gitops-loop",
+      writerRecorded: true,
+      workload: "z",
+    });
     expect(String(fight?.msg)).toMatch(
-      /Remedy: make gitops-loop ignore resources\.limits\["instrumentation\.odigos\.io\/\*"\]/,
+      /^gitops-loop keeps removing the instrumentation devices.*Remedy: make gitops-loop ignore resources\.limits\["instrumentation\.odigos\.io\/\*"\]/,
     );
+    expect(String(fight?.msg)).not.toMatch(/not recorded/);
+    const reportedAt = Date.parse(String(fight?.time));
+    const duringLoop = (await patchesBy(bed, ns, loopStart)).z ?? 0;
     expect(duringLoop).toBeLessThanOrEqual(3);
     expect(duringLoop).toBeGreaterThanOrEqual(1);
     expect(
       (await eventsWithReason(bed, "FightDetected")).map((event) => event.involvedObject.name),
     ).toEqual(["z"]);
-    // Quiet for the window: the device comes back, and stays.
-    await waitForTemplateDevices(bed.cluster, "Deployment", ns, "z", { app: [goDevice] }, 120_000);
-    expect(Date.now()).toBeGreaterThan(loopEnd);
+    // The pause starts at the removal the report answers: the last sync before the report.
+    const pausedFrom = (await writeTimes(bed, ns, "z", "gitops-loop/", "update"))
+      .filter((at) => at <= reportedAt)
+      .at(-1);
+    expect(pausedFrom).toBeDefined();
+    const windowEnd = (pausedFrom ?? 0) + windowMs;
+
+    // Inside the window, once the instrumentor has seen the last sync and is idle: no device.
+    await evaluatedBy(bed.instrumentor, bed.cluster, "Deployment", ns, "z");
+    const checkedAt = Date.now();
+    expect(await bed.cluster.devices("Deployment", ns, "z")).toEqual({});
+    expect(checkedAt, "the check inside the window came too late to prove anything").toBeLessThan(
+      windowEnd,
+    );
+
+    // After the window: the device comes back (quiet since), with the first write since the report.
+    await waitForTemplateDevices(
+      bed.cluster,
+      "Deployment",
+      ns,
+      "z",
+      { app: [goDevice] },
+      windowEnd - Date.now() + 60_000,
+    );
+    const putBacks = (await writeTimes(bed, ns, "z", "odigos-instrumentor/", "patch")).filter(
+      (at) => at > reportedAt,
+    );
+    expect(putBacks.length).toBeGreaterThanOrEqual(1);
+    const putBackAt = putBacks[0] ?? 0;
+    console.log(
+      `[e2e] fight: paused ${new Date(pausedFrom ?? 0).toISOString()}, checked ${((windowEnd - checkedAt) / 1000).toFixed(1)} s before the window's end, put back ${putBackAt - windowEnd} ms after it`,
+    );
+    expect(putBackAt).toBeGreaterThanOrEqual(windowEnd);
+    // Promptly once the window ends, not a window after the instrumentor last looked.
+    expect(putBackAt).toBeLessThan(windowEnd + 20_000);
   });
 });

@@ -59,6 +59,10 @@ export interface BenchOptions {
   readonly replicas: number;
   /** With `--pods`: single rollouts per kind timed on a quiet cluster for one rollout's time. */
   readonly calibrationRollouts: number;
+  /** With `--pods`: pods of Deployments in a namespace that is not opted in (issue 35). */
+  readonly otherPods: number;
+  /** With `--pods`: the Deployments those pods belong to. */
+  readonly otherWorkloads: number;
   /** Runs nothing: prints the report of this JSON results file again (this version's tables and targets). */
   readonly report: string | undefined;
   readonly help: boolean;
@@ -106,6 +110,11 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
   --replicas N                with --pods: pods per workload (default 2)
   --calibration-rollouts N    with --pods: single rollouts per kind timed alone for one
                               rollout's time, the unit of the ideal (default 4)
+  --other-pods P              with --pods: P more pods, of Deployments in a namespace that is not
+                              opted in, seeded first and rolled while the instrumentor idles
+                              (default 0; issue 35: 10000)
+  --other-workloads W         with --pods: the Deployments of --other-pods (default 0: P / 20;
+                              issue 35: 500)
 
   --report PATH               run nothing: print the report of a JSON results file again
 `;
@@ -169,6 +178,8 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       nodes: { type: "string" },
       replicas: { type: "string" },
       "calibration-rollouts": { type: "string" },
+      "other-pods": { type: "string" },
+      "other-workloads": { type: "string" },
       report: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -183,6 +194,10 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     .filter((part) => part.trim() !== "")
     .map((part) => positive("budgets", part.trim(), 0, 0));
   if (budgets.length === 0) throw new Error("--budgets needs a value");
+  const otherPods = positive("other-pods", values["other-pods"], 0, 0);
+  const otherWorkloads = positive("other-workloads", values["other-workloads"], 0, 0);
+  if (otherWorkloads > 0 && otherPods < otherWorkloads)
+    throw new Error("--other-workloads needs at least as many --other-pods");
   return {
     workloads: positive("workloads", values.workloads, 1000),
     namespaces: positive("namespaces", values.namespaces, 20),
@@ -213,6 +228,9 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     nodes: positive("nodes", values.nodes, 20),
     replicas: positive("replicas", values.replicas, 2),
     calibrationRollouts: positive("calibration-rollouts", values["calibration-rollouts"], 4),
+    otherPods,
+    otherWorkloads:
+      otherPods === 0 ? 0 : otherWorkloads > 0 ? otherWorkloads : Math.ceil(otherPods / 20),
     report: values.report,
     help: values.help ?? false,
   };

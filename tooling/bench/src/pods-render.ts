@@ -3,10 +3,20 @@
  * against their ideal and CPU floor, requests and CPU by program, who asked for what, the
  * instrumentor's memory with its pod cache, and the targets.
  */
+
 import { describeWaves } from "./ideal.js";
-import { cpuFloorMs, freeCores, rolloutPhases } from "./pods-targets.js";
+import { otherPodsSection } from "./other-pods-report.js";
+import { cpuFloorMs, freeCores, judgedIdealMs, rolloutPhases } from "./pods-targets.js";
 import { fixed, megabytes, millis, ratio, renderTable, renderTargets, seconds } from "./report.js";
-import type { BenchResult, Calibration, PhaseResult, PodsResult, RequestSummary } from "./types.js";
+import type {
+  BenchResult,
+  Calibration,
+  Ideal,
+  PhaseResult,
+  PodsResult,
+  RequestSummary,
+  RolloutPhase,
+} from "./types.js";
 
 const budgetLabel = (budget: number | undefined): string =>
   budget === undefined ? "–" : budget === 0 ? "unlimited" : String(budget);
@@ -24,9 +34,17 @@ const topRequests = (summary: RequestSummary | undefined, limit = 4): string =>
         .map(([key, count]) => `${key} ${count}`)
         .join(" · ");
 
+/** The ideal a phase is judged by, marked _CPU_ when the cluster's CPU floor exceeds the waves' time. */
+const idealCell = (entry: RolloutPhase, ideal: Ideal | undefined, cores: number): string => {
+  const judged = judgedIdealMs(entry, ideal, cores);
+  if (ideal === undefined || judged === undefined) return "–";
+  return judged > ideal.ms ? `${seconds(judged)} (CPU)` : seconds(judged);
+};
+
 /** The rows of the rollouts table (exported for tests). */
 export const rolloutRows = (pods: PodsResult, cores: number): string[][] =>
   rolloutPhases(pods).map(({ entry, ideal }) => {
+    const judged = judgedIdealMs(entry, ideal, cores);
     const restarts = entry.restarts;
     const flags = [
       restarts.doubleRolloutCount > 0 ? `**${restarts.doubleRolloutCount} double rollouts**` : "",
@@ -43,8 +61,8 @@ export const rolloutRows = (pods: PodsResult, cores: number): string[][] =>
       entry.phase.name,
       budgetLabel(entry.budget),
       seconds(entry.rolledOutMs),
-      ideal === undefined ? "–" : seconds(ideal.ms),
-      ideal === undefined ? "–" : ratio(entry.rolledOutMs / Math.max(1, ideal.ms)),
+      idealCell(entry, ideal, cores),
+      judged === undefined ? "–" : ratio(entry.rolledOutMs / Math.max(1, judged)),
       ideal === undefined ? "–" : String(ideal.waves.length),
       entry.changed === 0
         ? "–"
@@ -173,7 +191,7 @@ const rolloutsSection = (pods: PodsResult, cores: number): string[] => [
     ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
   ),
   "",
-  `_rolled out_: from the trigger (collectors ready or not, or the seed's first create) until every changed workload reports its rollout complete (observedGeneration current, updated = desired = available), seen by the benchmark's watch. _ideal_: waves × one rollout's time, the waves as the instrumentor's own RolloutBudget grants them (${pods.budgets
+  `_rolled out_: from the trigger (collectors ready or not, or the seed's first create) until every changed workload reports its rollout complete (observedGeneration current, updated = desired = available), seen by the benchmark's watch. _ideal_: what the cluster can do, the larger of waves × one rollout's time and the cluster's CPU floor (marked _CPU_ when that is larger: every process's CPU in the phase but the instrumentor's, over the cores other load left free); the waves as the instrumentor's own RolloutBudget grants them (${pods.budgets
     .map((run) =>
       run.ideal === undefined
         ? undefined
@@ -278,6 +296,7 @@ export const renderPodsReport = (result: BenchResult): string => {
     ...costsSection(result, pods),
     ...whoAskedSection(pods),
     ...memorySection(pods),
+    ...otherPodsSection(pods),
     ...(result.targets === undefined ? [] : ["### Targets", "", renderTargets(result.targets), ""]),
   ].join("\n");
 };

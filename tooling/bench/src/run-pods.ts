@@ -37,6 +37,13 @@ import {
 } from "./meter.js";
 import { MemorySampler } from "./proc.js";
 import { type RunBasics, waitTracker } from "./run-context.js";
+import {
+  idleStretches,
+  type OtherSpec,
+  otherSpecs,
+  received,
+  seedOtherPods,
+} from "./run-other-pods.js";
 import { settled } from "./settle.js";
 import { median, summarize } from "./stats.js";
 import { Tracker } from "./tracker.js";
@@ -77,6 +84,8 @@ interface PodsRun extends RunBasics {
   readonly everyWorkload: ReadonlyMap<string, number>;
   /** Rollouts and pods, from the tracker's watches. */
   readonly census: RolloutCensus;
+  /** `--other-pods`' Deployments, in a namespace that is not opted in (issue 35). */
+  readonly others: ReadonlyArray<OtherSpec>;
   /** The instrumentor running now and its memory sampler: stopped at the end whatever happens. */
   readonly live: {
     instrumentor?: InstrumentorProcess | undefined;
@@ -321,17 +330,18 @@ const podCache = async (process: InstrumentorProcess): Promise<number | undefine
  * _instrument, budget B_: the collectors turn ready until every workload carries its devices
  * and is rolled out. The instrumentor is stopped after.
  */
-const instrumentAtBudget = async (run: PodsRun, budget: number, label: string) => {
+const instrumentAtBudget = async (run: PodsRun, budget: number, label: string, first: boolean) => {
   const { meter, n } = run;
   const startMark = await meter.begin(true);
-  const first = await startBudgeted(run, budget, `budget ${label}`);
-  const readyMs = performance.now() - first.spawnedAt;
-  await settled(first, { atLeastReconciles: n, timeoutMs: run.phaseTimeoutMs });
+  const instrumentor = await startBudgeted(run, budget, `budget ${label}`);
+  const readyMs = performance.now() - instrumentor.spawnedAt;
+  await settled(instrumentor, { atLeastReconciles: n, timeoutMs: run.phaseTimeoutMs });
   const rssAfterSyncBytes = run.live.sampler?.sample() ?? 0;
+  const receivedAtSync = await received(instrumentor);
   const startup = await meter.end(
     startMark,
     `start-up, budget ${label}`,
-    performance.now() - first.spawnedAt,
+    performance.now() - instrumentor.spawnedAt,
     0,
   );
   const instrument = await rolloutPhase(
@@ -343,10 +353,20 @@ const instrumentAtBudget = async (run: PodsRun, budget: number, label: string) =
       await run.setCollectorsReady(true);
     },
     () => run.tracker.instrumentedCount === n,
-    { report: reported(run, first, "WorkloadsInstrumented"), settle: first },
+    { report: reported(run, instrumentor, "WorkloadsInstrumented"), settle: instrumentor },
   );
-  const podCacheAfterInstrument = await podCache(first);
-  await stopBudgeted(run, first);
+  const podCacheAfterInstrument = await podCache(instrumentor);
+  if (first)
+    run.pods.otherPods = {
+      pods: run.options.otherPods,
+      workloads: run.others.length,
+      seedMs: run.pods.otherPodsSeedMs ?? 0,
+      budget,
+      rssAfterSyncBytes,
+      receivedAtSync,
+      ...(await idleStretches(run, instrumentor, run.others)),
+    };
+  await stopBudgeted(run, instrumentor);
   return { startup, readyMs, rssAfterSyncBytes, instrument, podCacheAfterInstrument };
 };
 
@@ -398,14 +418,14 @@ const restartAndUninstrument = async (run: PodsRun, last: boolean) => {
 const runBudget = async (
   run: PodsRun,
   budget: number,
-  last: boolean,
+  at: { readonly first: boolean; readonly last: boolean },
   rolloutMs: number,
 ): Promise<void> => {
   const label = budget === 0 ? "unlimited" : String(budget);
-  const instrumented = await instrumentAtBudget(run, budget, label);
+  const instrumented = await instrumentAtBudget(run, budget, label, at.first);
   const { restart, uninstrument, podCacheAfterUninstrument } = await restartAndUninstrument(
     run,
-    last,
+    at.last,
   );
   const entry: BudgetRun = {
     budget,
@@ -448,9 +468,12 @@ const startPodsCluster = (options: BenchOptions, handles: RunHandles, log: Log) 
     pods: {
       nodes: options.nodes,
       // Room for every pod and a rollout's surge on the nodes: the scheduler must never be the limit.
+      // The other pods (issue 35) roll with a 25 % surge: twice theirs is room enough.
       podsPerNode: Math.max(
         500,
-        Math.ceil((3 * options.workloads * options.replicas) / options.nodes),
+        Math.ceil(
+          (3 * options.workloads * options.replicas + 2 * options.otherPods) / options.nodes,
+        ),
       ),
     },
     quietWaitSeconds: options.quietWaitSeconds,
@@ -470,7 +493,7 @@ const watchPods = async (
   watchClient: BenchClient,
 ): Promise<PodsRun> => {
   const byApp = new Map(
-    [...run.specs, ...run.calibration].map((spec) => [
+    [...run.specs, ...run.calibration, ...run.others.map((other) => other.spec)].map((spec) => [
       `${spec.namespace}/${spec.name}`,
       keyOf(spec),
     ]),
@@ -558,16 +581,25 @@ export async function runPodsBench(
         watchProblem: {},
         setCollectorsReady,
         live,
+        others: otherSpecs(options.otherPods, options.otherWorkloads),
       },
       watchClient,
     );
     await seedPods(run);
+    if (run.others.length > 0) {
+      pods.otherPodsSeedMs = await seedOtherPods(run, run.others);
+    }
     const calibrated: NonNullable<PodsResult["calibration"]> = {
       before: await calibrate(run, "before"),
     };
     pods.calibration = calibrated;
     for (const [index, budget] of options.budgets.entries())
-      await runBudget(run, budget, index === options.budgets.length - 1, calibrated.before.mixMs);
+      await runBudget(
+        run,
+        budget,
+        { first: index === 0, last: index === options.budgets.length - 1 },
+        calibrated.before.mixMs,
+      );
     await recalibrate(run, calibrated);
     if (run.watchProblem.error !== undefined)
       log(`note: the benchmark's watch had a problem: ${run.watchProblem.error.message}`);

@@ -393,6 +393,41 @@ export interface BudgetRun {
   uninstrumentIdeal?: Ideal;
 }
 
+/** A stretch of the instrumentor idle on its converged workloads (issue 35). */
+export interface IdleStretch {
+  /** The meter's figures: the instrumentor's CPU and requests, the API server's, other load. */
+  readonly phase: PhaseResult;
+  /** `odigos_instrumentor_watch_events_total` deltas over the stretch, by informer. */
+  readonly received: Readonly<Record<string, number>>;
+  /** Workloads the benchmark rolled (not the instrumentor's: the other pods' Deployments). */
+  readonly rolled: number;
+  /** Pods created and deleted in the stretch (the benchmark's pod watch). */
+  readonly podsCreated: number;
+  readonly podsDeleted: number;
+}
+
+/**
+ * Issue 35: pods the instrumentor has no business with (Deployments in a namespace that is not
+ * opted in) must cost it nothing. Measured with the first budget's instrumentor once it has
+ * instrumented every workload; in a run without other pods, `idle` alone, to compare with.
+ */
+export interface OtherPodsRun {
+  /** `--other-pods` and `--other-workloads` (0 and 0: the run to compare with). */
+  readonly pods: number;
+  readonly workloads: number;
+  /** Seeding them, until every one ran (before any instrumentor started). */
+  readonly seedMs: number;
+  /** The instrumentor whose figures these are. */
+  readonly budget: number;
+  /** Its RSS after the initial sync (also in `budgets[0]`), and what it had received by then. */
+  readonly rssAfterSyncBytes: number;
+  readonly receivedAtSync: Readonly<Record<string, number>>;
+  /** The other workloads rolled (a pod-template annotation changed) until every one is rolled out. */
+  readonly churn?: IdleStretch;
+  /** Nothing changes, for as long as the churn took but at most 60 s (30 s without one). */
+  readonly idle: IdleStretch;
+}
+
 export interface PodsResult {
   readonly nodes: number;
   readonly nodesWithoutDevices: number;
@@ -408,4 +443,8 @@ export interface PodsResult {
     rolloutMs?: number;
   };
   readonly budgets: BudgetRun[];
+  /** Seeding `--other-pods`, until every one ran. */
+  otherPodsSeedMs?: number;
+  /** Issue 35 (absent in runs before it). */
+  otherPods?: OtherPodsRun;
 }

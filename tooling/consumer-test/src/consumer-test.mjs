@@ -29,7 +29,8 @@ const expected = [
   "invalid runtime details rejected: true",
   "decision: true Instrument (NamespaceEnabled)",
   'devices: {"app":["instrumentation.odigos.io/go-ebpf-community"]}',
-  "plan: Patch with 2 operation(s)",
+  // The precondition, the device and the pod-template label that rides along.
+  "plan: Patch with 3 operation(s)",
   "applyDevicePlan: Patched, resourceVersion 3",
   "re-plan: NoChange",
   "cleanup plan: DeleteRuntimeDetails",

@@ -57,6 +57,7 @@ export {
   kwokConfiguration,
   kwokNodeAnnotation,
   kwokStagesFile,
+  neverReadyContainers,
   type PodsOptions,
   podStageAnnotations,
   type ResolvedPodsOptions,

@@ -8,6 +8,7 @@ import {
   instrumentationDevices,
   kwokConfiguration,
   kwokNodeAnnotation,
+  neverReadyContainers,
   podStageAnnotations,
   resolvePodsOptions,
 } from "./kwok.js";
@@ -145,5 +146,20 @@ describe("kwokConfiguration", () => {
   it("reads the crash-loop annotations it documents", () => {
     expect(crashLoopingContainers).toContain(podStageAnnotations.crashLoopContainer);
     expect(crashLoopingContainers).toContain(podStageAnnotations.crashLoopResource);
+  });
+
+  it("keeps a pod chosen to stay not ready from pod-ready only, by the annotation it documents", () => {
+    const byName = new Map(stages().map((stage) => [stage.metadata.name, stage]));
+    const neverReadySelector = (name: string) =>
+      byName
+        .get(name)
+        ?.spec.selector.matchExpressions.filter((e) => e.jq.key === neverReadyContainers)
+        .map((e) => e.jq.operator);
+    expect(neverReadySelector("pod-ready")).toEqual(["DoesNotExist"]);
+    // It still starts (Running, not ready) and never crash-loops for it.
+    expect(neverReadySelector("pod-running")).toEqual([]);
+    expect(neverReadySelector("crash-loop")).toEqual([]);
+    expect(JSON.stringify(stages())).not.toContain("NEVER_READY_CONTAINERS");
+    expect(neverReadyContainers).toContain(podStageAnnotations.notReadyResource);
   });
 });

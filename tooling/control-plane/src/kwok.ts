@@ -40,6 +40,11 @@ export const podStageAnnotations = {
   crashLoopResource: "crash-loop.stage.kwok.x-k8s.io/resource",
   /** Go duration between restarts of a crash-looping container instead of the cluster's. */
   crashLoopDelay: "crash-loop.stage.kwok.x-k8s.io/delay",
+  /**
+   * A pod with a container that has this resource name in its `limits` runs but never becomes
+   * Ready (e.g. a device: only an instrumented revision hangs, as an agent that blocks start-up).
+   */
+  notReadyResource: "not-ready.stage.kwok.x-k8s.io/resource",
 } as const;
 
 /** What `startControlPlane({ pods })` builds; every field optional. */
@@ -166,6 +171,17 @@ export const crashLoopingContainers = [
   "| .name",
 ].join(" ");
 
+/**
+ * jq: names of the containers that keep their pod from ever becoming Ready (the annotation
+ * above); nothing for a pod that gets ready. pod-ready requires it empty: such a pod stays
+ * Running and not Ready (it never crash-loops: pod-running and crash-loop do not read it).
+ */
+export const neverReadyContainers = [
+  ".metadata.annotations as $a | .spec.containers[]",
+  `| select((.resources.limits // {}) | has($a["${podStageAnnotations.notReadyResource}"] // ""))`,
+  "| .name",
+].join(" ");
+
 interface StageDocument {
   kind?: string;
   metadata?: { name?: string };
@@ -215,6 +231,7 @@ export function kwokConfiguration(
     for (const expression of stage.spec?.selector?.matchExpressions ?? []) {
       if (expression.jq?.key === "CRASH_LOOPING_CONTAINERS")
         expression.jq.key = crashLoopingContainers;
+      if (expression.jq?.key === "NEVER_READY_CONTAINERS") expression.jq.key = neverReadyContainers;
     }
   }
   return stages.map((doc) => stringify(doc, { lineWidth: 0 })).join("---\n");

@@ -17,6 +17,7 @@ import {
   decodeOdigosConfiguration,
   decodePod,
   type InstrumentedApplication,
+  InstrumentedPodLabel,
   type Namespace,
   OdigosApiVersion,
   OdigosConfigName,
@@ -36,10 +37,13 @@ import {
 } from "@odigos/crd-types";
 import { collectorsReady, podCarriesDevices } from "@odigos/instrumentation-rules";
 import { KubeClient, type KubeClientApi, type Resource, Resources } from "@odigos/kube-client";
+import * as Clock from "effect/Clock";
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
+import * as Exit from "effect/Exit";
 import * as Layer from "effect/Layer";
+import * as Scope from "effect/Scope";
 import type { Logger } from "pino";
 import { Config } from "../config.js";
 import { EventRecorder } from "../observability/events.js";
@@ -47,7 +51,12 @@ import { Liveness, Readiness } from "../observability/health.js";
 import { Log } from "../observability/log.js";
 import { Metrics, type MetricsApi } from "../observability/metrics.js";
 import { createInformer, type Informer, type InformerEvent } from "./informer.js";
-import { withLastOtherSpecWriteOnly, withOdigosAnnotationsOnly } from "./slim.js";
+import { legacyRolloutsUntil } from "./legacy-pods.js";
+import {
+  withInstrumentedLabelOnly,
+  withLastOtherSpecWriteOnly,
+  withOdigosAnnotationsOnly,
+} from "./slim.js";
 
 const resourceVersionOf = (value: { readonly metadata: { readonly resourceVersion: string } }) =>
   value.metadata.resourceVersion;
@@ -217,8 +226,18 @@ class Caches implements ClusterStateApi {
   private readonly runtimeDetails: Informer<DecodedInstrumentedApplication>;
   private readonly collectorsGroups: Informer<CollectorsGroup>;
   private readonly configurations: Informer<OdigosConfiguration>;
-  /** Only pods that carry devices are kept; they are indexed by their workload. */
+  /**
+   * Pods of instrumented revisions: listed and watched by the label the device patch puts on the
+   * pod template, so pods of workloads the instrumentor never wrote cost nothing. Only pods that
+   * carry devices are kept; they are indexed by their workload.
+   */
   private readonly pods: Informer<Pod>;
+  /**
+   * Every pod, for a while after a start that finds workloads an earlier version instrumented
+   * (devices, no label) within the rollback window: their pods carry no label, and must still be
+   * rolled back when they crash-loop. Stopped at the end of the last such window.
+   */
+  private legacyPods: Informer<Pod> | undefined;
   private readonly podsByWorkload = new Map<string, Set<string>>();
   private notReadySince: number | undefined;
   readonly all: ReadonlyArray<Informer<unknown>>;
@@ -270,15 +289,7 @@ class Caches implements ClusterStateApi {
       decodeOdigosConfiguration,
       (event) => this.onConfiguration(event),
     );
-    this.pods = createInformer(this.client, this.log, {
-      name: "Pod",
-      resource: Resources.Pod,
-      decode: (raw) => Either.map(decodePod(raw), withOdigosAnnotationsOnly),
-      resourceVersionOf,
-      keep: podCarriesDevices,
-      onFailure: () => this.metrics.watchFailures.inc({ informer: "Pod" }),
-      onEvent: (event) => this.onPod(event),
-    });
+    this.pods = this.podInformer("Pod", InstrumentedPodLabel);
     this.core = [
       ...Object.values(this.workloads),
       this.namespaces,
@@ -309,11 +320,61 @@ class Caches implements ClusterStateApi {
       decode: (raw) => Either.map(decode(raw), withOdigosAnnotationsOnly),
       resourceVersionOf,
       onFailure: () => this.metrics.watchFailures.inc({ informer: name }),
+      onReceived: (count) => this.metrics.watchEvents.inc({ informer: name }, count),
       onEvent: (event) => {
         if (event.type === "invalid") this.report.invalid(name, event.error);
         onEvent(event);
       },
     });
+  }
+
+  private podInformer(name: string, labelSelector: string | undefined): Informer<Pod> {
+    return createInformer(this.client, this.log, {
+      name,
+      resource: Resources.Pod,
+      labelSelector,
+      decode: (raw) => Either.map(decodePod(raw), withOdigosAnnotationsOnly),
+      resourceVersionOf,
+      keep: podCarriesDevices,
+      onFailure: () => this.metrics.watchFailures.inc({ informer: name }),
+      onReceived: (count) => this.metrics.watchEvents.inc({ informer: name }, count),
+      onEvent: (event) => this.onPod(event),
+    });
+  }
+
+  /**
+   * Watches every pod (as before the label) until `until`, in its own scope, then only labelled
+   * pods again: the index keeps only what the labelled informer holds.
+   */
+  watchLegacyPods(until: number): Effect.Effect<void> {
+    const legacy = this.podInformer("LegacyPod", undefined);
+    return Effect.gen(this, function* () {
+      const scope = yield* Scope.make();
+      this.legacyPods = legacy;
+      yield* Scope.extend(legacy.start, scope);
+      yield* Effect.sleep(Math.max(0, until - this.now()));
+      yield* Scope.close(scope, Exit.void);
+      this.legacyPods = undefined;
+      this.podsByWorkload.clear();
+      for (const pod of this.pods.values()) {
+        const owner = workloadOfPod(pod);
+        if (owner !== undefined)
+          indexBy(this.podsByWorkload, workloadKey(owner), podKey(pod), true);
+      }
+      this.log.info(
+        { informer: "LegacyPod" },
+        "the rollback windows of the workloads an earlier version instrumented have passed: only pods with the instrumented label are watched now",
+      );
+    });
+  }
+
+  /** Workloads an earlier version instrumented within the window (devices, no label): until when. */
+  legacyUntil(now: number, windowMs: number): { count: number; until: number } | undefined {
+    return legacyRolloutsUntil(
+      WorkloadKinds.flatMap((kind) => [...this.workloads[kind].values()]),
+      now,
+      windowMs,
+    );
   }
 
   private workloadInformer(kind: WorkloadKind): Informer<Workload> {
@@ -322,7 +383,10 @@ class Caches implements ClusterStateApi {
       kind,
       workloadResource(kind),
       undefined,
-      (raw) => Either.map(decodeWorkload(raw), withLastOtherSpecWriteOnly),
+      (raw) =>
+        Either.map(decodeWorkload(raw), (workload) =>
+          withInstrumentedLabelOnly(withLastOtherSpecWriteOnly(workload)),
+        ),
       (event) => {
         const ref = refOf(kind, event.key);
         indexBy(this.byNamespace, ref.namespace, workloadKey(ref), event.type !== "delete");
@@ -398,14 +462,17 @@ class Caches implements ClusterStateApi {
   instrumentedPods = (ref: WorkloadRef): ReadonlyArray<Pod> => {
     const keys = this.podsByWorkload.get(workloadKey(ref));
     if (keys === undefined) return [];
-    return [...keys].flatMap((key) => this.pods.get(key) ?? []);
+    return [...keys].flatMap((key) => this.pods.get(key) ?? this.legacyPods?.get(key) ?? []);
   };
   collectorsNotReadySince = () => this.notReadySince;
 
   // ClusterStateApi ---------------------------------------------------------------------------
 
   hasSynced = () => this.core.every((one) => one.hasSynced());
-  sizes = () => this.all.map((one) => [one.name, one.size()] as const);
+  sizes = () =>
+    [...this.all, ...(this.legacyPods === undefined ? [] : [this.legacyPods])].map(
+      (one) => [one.name, one.size()] as const,
+    );
   allWorkloads = function* (this: Caches): Generator<WorkloadRef> {
     for (const kind of WorkloadKinds)
       for (const key of keysOf(this.workloads[kind])) yield refOf(kind, key);
@@ -426,6 +493,9 @@ class Caches implements ClusterStateApi {
     return worst;
   };
 }
+
+/** A pod's cache key, as its informer keys it. */
+const podKey = (pod: Pod): string => `${pod.metadata.namespace ?? ""}/${pod.metadata.name}`;
 
 /** Adds `member` to (or removes it from) the set of `key` in `index`; empty sets go. */
 const indexBy = (
@@ -450,9 +520,11 @@ const indexBy = (
 /** Builds the caches, registers their health checks and starts them in the layer's scope. */
 const make = Effect.gen(function* () {
   const metrics = yield* Metrics;
+  const log = yield* Log;
+  const { rollbackWindowMs } = yield* Config;
   const caches = new Caches(
     yield* KubeClient,
-    yield* Log,
+    log,
     yield* CacheEventHandler,
     metrics,
     yield* makeReporter,
@@ -467,11 +539,34 @@ const make = Effect.gen(function* () {
   });
   // Started only once all exist: every event handler may read every cache.
   yield* Effect.forEach(caches.all, (one) => one.start, { discard: true });
+  yield* Effect.forkScoped(watchLegacyRollouts(caches, log, rollbackWindowMs));
   metrics.onScrape(() => {
     for (const [name, size] of caches.sizes()) metrics.cacheObjects.set({ informer: name }, size);
   });
   return caches as ClusterStateApi;
 });
+
+/**
+ * Once the caches have synced: when workloads an earlier version instrumented (devices, no
+ * label) are within their rollback window, every pod is watched until the last window ends.
+ */
+const watchLegacyRollouts = (caches: Caches, log: Logger, windowMs: number) =>
+  Effect.gen(function* () {
+    yield* caches.synced;
+    const now = yield* Clock.currentTimeMillis;
+    const legacy = caches.legacyUntil(now, windowMs);
+    if (legacy === undefined) return;
+    log.info(
+      {
+        informer: "LegacyPod",
+        reason: "InstrumentedByEarlierVersion",
+        workloads: legacy.count,
+        until: new Date(legacy.until).toISOString(),
+      },
+      `${legacy.count} workloads were instrumented by an earlier version (no instrumented label on their pods) within the rollback window: every pod is watched until ${new Date(legacy.until).toISOString()}, so that they are still rolled back if they crash-loop`,
+    );
+    yield* caches.watchLegacyPods(legacy.until);
+  });
 
 /** Now, on the program's `Clock` (tests run it on `TestClock`), for synchronous callers. */
 const clockNow = Effect.map(Effect.clock, (clock) => () => clock.unsafeCurrentTimeMillis());

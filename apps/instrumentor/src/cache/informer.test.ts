@@ -117,6 +117,47 @@ describe("informer", () => {
     }),
   );
 
+  it.scopedLive(
+    "counts every object the server sent, kept or not, decoded or not; not bookmarks nor what the selector filtered",
+    () =>
+      Effect.gen(function* () {
+        const fake = new FakeApiServer();
+        const picked = { picked: "yes" };
+        fake.put(Resources.Namespace, { metadata: { name: "a", labels: picked } });
+        fake.put(Resources.Namespace, { metadata: { name: "skipped", labels: picked } });
+        fake.put(Resources.Namespace, { metadata: { name: "other" } });
+        const seen: Array<string> = [];
+        const received: Array<number> = [];
+        const informer = yield* makeInformer<Namespace>({
+          name: "Namespace",
+          resource: Resources.Namespace,
+          labelSelector: "picked=yes",
+          decode: decodeNamespace,
+          resourceVersionOf: (namespace) => namespace.metadata.resourceVersion,
+          keep: (namespace) => namespace.metadata.name !== "skipped",
+          onEvent: (event: InformerEvent<Namespace>) => seen.push(`${event.type} ${event.key}`),
+          onReceived: (count) => received.push(count),
+          retryBaseMs: 1,
+        }).pipe(
+          Effect.provide(Layer.merge(fake.layer, Layer.succeed(Log, capturingLogger().logger))),
+        );
+        yield* informer.start;
+        yield* informer.synced;
+        // The list: the two labelled namespaces, the one not kept included.
+        expect(received).toEqual([2]);
+        fake.put(Resources.Namespace, { metadata: { name: "other", labels: { x: "y" } } });
+        fake.bookmark();
+        fake.put(Resources.Namespace, {
+          metadata: { name: "bad", labels: picked, annotations: { x: 1 } as never },
+        });
+        fake.put(Resources.Namespace, { metadata: { name: "b", labels: picked } });
+        yield* eventually(() => seen.includes("upsert b"), "the last event");
+        expect(seen).toEqual(["upsert a", "invalid bad", "upsert b"]);
+        // The watch: the one that failed to decode and b; neither the bookmark nor "other".
+        expect(received.reduce((sum, count) => sum + count, 0)).toBe(4);
+      }),
+  );
+
   it.scopedLive("retries a failing list with backoff and says since when it fails", () =>
     Effect.gen(function* () {
       const fake = new FakeApiServer();

@@ -59,6 +59,8 @@ export interface InformerOptions<A> {
   readonly resource: Resource;
   /** Only this namespace; all when absent. */
   readonly namespace?: string | undefined;
+  /** Only objects with these labels (a label selector), listed and watched so by the API server. */
+  readonly labelSelector?: string | undefined;
   readonly decode: (raw: unknown) => Either.Either<A, DecodeError>;
   readonly resourceVersionOf: (value: A) => string;
   /** Called synchronously for every change, in order. */
@@ -67,6 +69,11 @@ export interface InformerOptions<A> {
   readonly keep?: ((value: A) => boolean) | undefined;
   /** Called for every failed list or watch (for metrics). */
   readonly onFailure?: (() => void) | undefined;
+  /**
+   * Called with the number of objects the API server sent, before any is decoded or kept: a list
+   * page's items, a watch chunk's events (bookmarks excluded). For metrics: what the informer costs.
+   */
+  readonly onReceived?: ((count: number) => void) | undefined;
   /** Items per list page. Default {@link listPageSize}. */
   readonly pageSize?: number | undefined;
   /** Drop a watch that delivered nothing (not even a bookmark) for this long. */
@@ -208,9 +215,11 @@ class Reflector<A> implements Informer<A> {
       do {
         const page = yield* this.client.list(this.options.resource, {
           namespace: this.options.namespace,
+          labelSelector: this.options.labelSelector,
           limit: this.options.pageSize ?? listPageSize,
           continue: next,
         });
+        this.options.onReceived?.(page.items.length);
         for (const raw of page.items) {
           const key = keyOfRaw(raw);
           if (key === undefined) continue;
@@ -235,9 +244,11 @@ class Reflector<A> implements Informer<A> {
 
   private onEvents(events: Chunk.Chunk<WatchEvent>): void {
     this.failing = undefined;
+    let received = 0;
     for (const event of events) {
       const object: KubeObject = event.object;
       if (event.type !== "BOOKMARK") {
+        received += 1;
         const key = keyOfRaw(object);
         if (key === undefined) continue;
         if (event.type === "DELETED") this.remove(key);
@@ -247,6 +258,7 @@ class Reflector<A> implements Informer<A> {
       const version = object.metadata?.resourceVersion;
       if (version !== undefined && version !== "") this.resumeVersion = version;
     }
+    if (received > 0) this.options.onReceived?.(received);
   }
 
   /** One watch from the resume version; ends when the server ends it. */
@@ -257,6 +269,7 @@ class Reflector<A> implements Informer<A> {
       this.stats.watches += 1;
       const stream = this.client.watch(this.options.resource, {
         namespace: this.options.namespace,
+        labelSelector: this.options.labelSelector,
         resourceVersion: this.resumeVersion,
         allowBookmarks: true,
         timeoutSeconds,

@@ -1,6 +1,7 @@
 /**
  * What the caches keep of an object beyond what decoding keeps, for a cache of every workload in
- * the cluster: of its annotations and, for a workload, of its `managedFields`.
+ * the cluster: of its annotations and, for a workload, of its `managedFields` and of its pod
+ * template's labels.
  *
  * Of its annotations, only Odigos's own (`odigos.io/…` and its
  * subdomains', such as `instrumentation.odigos.io/…`). The instrumentor reads no other, and
@@ -12,7 +13,11 @@
  * adds `/metadata/annotations` only when the object has none (adding it over an existing map
  * would replace every annotation on it).
  */
-import { InstrumentorFieldManager, type ManagedFieldsEntry } from "@odigos/crd-types";
+import {
+  InstrumentedPodLabel,
+  InstrumentorFieldManager,
+  type ManagedFieldsEntry,
+} from "@odigos/crd-types";
 
 type Annotated = {
   readonly metadata: { readonly annotations?: Readonly<Record<string, string>> | undefined };
@@ -58,7 +63,8 @@ export const lastOtherSpecWrite = (
 
 /**
  * `object` whose `managedFields` keep only {@link lastOtherSpecWrite}, as its manager and time:
- * all that fight detection reads. A workload has an entry per writer (its controller's status
+ * all that fight detection reads from the cache (when a removal's writer is not recorded, it
+ * lists the one workload for every manager, to name the candidates). A workload has an entry per writer (its controller's status
  * writes, `kubectl`, Helm, the instrumentor), each a few hundred bytes in a cache of every
  * workload in the cluster.
  */
@@ -75,4 +81,35 @@ export const withLastOtherSpecWriteOnly = <A extends Written>(object: A): A => {
             : { manager: last.manager, time: last.time },
         ];
   return { ...object, metadata: { ...object.metadata, managedFields: kept } };
+};
+
+type Templated = {
+  readonly spec: {
+    readonly template: {
+      readonly metadata?:
+        | { readonly labels?: Readonly<Record<string, string>> | undefined }
+        | undefined;
+    };
+  };
+};
+
+/**
+ * `workload` whose pod-template labels keep only `instrumentor.odigos.io/instrumented`: all the
+ * device planner reads of them (whether to add or remove it). A template with labels keeps a
+ * labels map, empty if the instrumentor's is not there (the planner adds its key to it).
+ */
+export const withInstrumentedLabelOnly = <A extends Templated>(workload: A): A => {
+  const labels = workload.spec.template.metadata?.labels;
+  if (labels === undefined) return workload;
+  const keys = Object.keys(labels);
+  if (keys.length === 0 || (keys.length === 1 && keys[0] === InstrumentedPodLabel)) return workload;
+  const value = labels[InstrumentedPodLabel];
+  const kept = value === undefined ? {} : { [InstrumentedPodLabel]: value };
+  return {
+    ...workload,
+    spec: {
+      ...workload.spec,
+      template: { ...workload.spec.template, metadata: { labels: kept } },
+    },
+  };
 };

@@ -13,10 +13,15 @@ import {
 } from "@odigos/crd-types";
 import { type DevicePlan, type DevicePlanTarget, planDevices } from "@odigos/device-patcher";
 import {
+  describeFightWriter,
+  type FightWriter,
+  fightCandidates,
+  fightRemedy,
   instrumentationFingerprint,
   type RollbackRecord,
   type RolloutAction,
   readRollbackRecord,
+  unrecordedWriterNote,
 } from "@odigos/instrumentation-rules";
 import type { KubeError } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
@@ -24,6 +29,7 @@ import type { Logger } from "pino";
 import { type ClusterStateApi, carriesDevices } from "../cache/cluster-state.js";
 import type { EventRecorderApi } from "../observability/events.js";
 import type { MetricsApi } from "../observability/metrics.js";
+import type { FightVerdict } from "../rollouts/guards.js";
 import type { Observation, RolloutsApi } from "../rollouts/rollouts.js";
 import { type Verdict, workloadTarget } from "./verdict.js";
 
@@ -61,6 +67,12 @@ const fieldsOf = (ref: WorkloadRef) => ({
 });
 const hold = (recheckMs?: number): Step => ({ _tag: "Hold", recheckMs });
 const uninstrumented: DevicePlanTarget = { _tag: "Uninstrument" };
+/** The writer in a log line: in words, whether `managedFields` records it, and the candidates if not. */
+const writerFields = (writer: FightWriter) => ({
+  writer: describeFightWriter(writer),
+  writerRecorded: writer._tag === "Recorded",
+  ...(writer._tag === "Unrecorded" ? { candidates: writer.candidates } : {}),
+});
 const formatMs = (ms: number) =>
   ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
 
@@ -173,36 +185,69 @@ export class DeviceStepPlanner {
     });
     const addsDevices = devices._tag === "Patch" && devices.summary.added.length > 0;
     if (!addsDevices) return Effect.succeed(write());
-    const blocked = this.blocked(input, fingerprint);
-    if (blocked !== undefined) return Effect.succeed(blocked);
+    // The circuit breaker, or a fight with another writer, holds a write that adds devices.
+    const breaker = this.rollouts.breaker.state(this.configVersion(), now);
+    if (breaker.changed) this.reportBreaker(breaker.open, breaker.count);
+    if (breaker.open) return Effect.succeed(hold(60_000));
+    const fight = this.rollouts.fights.judge(workloadKey(ref), workload, fingerprint, now);
+    if (fight._tag === "Stop") return this.paused(ref, workload, fight, now);
+    if (fight._tag === "PutBack") this.putBack(ref, fight);
     if (carriesDevices(workload)) return Effect.succeed(write());
     return Effect.map(this.rollouts.crashLoopingBefore(ref, workload), (problem) =>
       problem?._tag === "CrashLoop" ? this.unhealthy(ref, workload, problem.detail) : write(),
     );
   }
 
-  /** The circuit breaker, or a fight with another writer, holds a write that adds devices. */
-  private blocked(input: StepInput, fingerprint: string): Step | undefined {
-    const { ref, workload, now } = input;
-    const breaker = this.rollouts.breaker.state(this.configVersion(), now);
-    if (breaker.changed) this.reportBreaker(breaker.open, breaker.count);
-    if (breaker.open) return hold(60_000);
-    const fight = this.rollouts.fights.judge(workloadKey(ref), workload, fingerprint, now);
-    if (fight._tag === "Stop") {
-      if (fight.newly) this.reportFight(ref, workload, fight.manager, fight.putBacks);
-      return hold(this.rollouts.settings.fightWindowMs);
-    }
-    if (fight._tag === "PutBack")
-      this.log.info(
-        {
-          ...fieldsOf(ref),
-          reason: "DevicesRemovedByAnotherWriter",
-          writer: fight.manager,
-          putBacks: fight.putBacks,
-        },
-        `${fight.manager} removed the instrumentation devices: putting them back (${fight.putBacks} of at most ${this.rollouts.settings.fightLimit} in ${formatMs(this.rollouts.settings.fightWindowMs)})`,
-      );
-    return undefined;
+  private putBack(ref: WorkloadRef, fight: Extract<FightVerdict, { _tag: "PutBack" }>): void {
+    const { fightLimit, fightWindowMs } = this.rollouts.settings;
+    const writer = describeFightWriter(fight.writer);
+    this.log.info(
+      {
+        ...fieldsOf(ref),
+        reason: "DevicesRemovedByAnotherWriter",
+        ...writerFields(fight.writer),
+        putBacks: fight.putBacks,
+      },
+      `${writer} removed the instrumentation devices: putting them back (${fight.putBacks} of at most ${fightLimit} in ${formatMs(fightWindowMs)})`,
+    );
+  }
+
+  /** Put-backs stopped: said once, with the fullest account of the writer there is. */
+  private paused(
+    ref: WorkloadRef,
+    workload: Workload,
+    fight: Extract<FightVerdict, { _tag: "Stop" }>,
+    now: number,
+  ): Effect.Effect<Step> {
+    // Looked at again when the pause ends (not a window after each look during it).
+    const held = hold(Math.max(1, fight.retryAt - now));
+    if (!fight.newly) return Effect.succeed(held);
+    return Effect.map(this.fullAccount(ref, fight.writer), (writer) => {
+      this.rollouts.fights.attributed(workloadKey(ref), writer);
+      this.reportFight(ref, workload, writer, fight.putBacks);
+      return held;
+    });
+  }
+
+  /**
+   * An unrecorded writer's candidates from every field manager the API server has for the
+   * workload (the cache keeps only the newest other one); the cache's if that cannot be read.
+   */
+  private fullAccount(ref: WorkloadRef, writer: FightWriter): Effect.Effect<FightWriter> {
+    if (writer._tag === "Recorded") return Effect.succeed(writer);
+    return Effect.match(this.rollouts.managedFieldsOf(ref), {
+      onFailure: (error) => {
+        this.log.debug(
+          { ...fieldsOf(ref), error: error.message },
+          "field managers not read: the fight's candidates are the cache's",
+        );
+        return writer;
+      },
+      onSuccess: (entries): FightWriter => ({
+        _tag: "Unrecorded",
+        candidates: fightCandidates(entries),
+      }),
+    });
   }
 
   private unhealthy(ref: WorkloadRef, workload: Workload, detail: string): Step {
@@ -220,12 +265,18 @@ export class DeviceStepPlanner {
   private reportFight(
     ref: WorkloadRef,
     workload: Workload,
-    manager: string,
+    writer: FightWriter,
     putBacks: number,
   ): void {
     const window = formatMs(this.rollouts.settings.fightWindowMs);
-    const note = `${manager} keeps removing the instrumentation devices (put back ${putBacks} times in ${window}): stopped putting them back until it has been quiet for ${window} or the workload's inputs change. Remedy: make ${manager} ignore resources.limits["instrumentation.odigos.io/*"] of this workload's containers (e.g. Argo CD ignoreDifferences, Flux a kustomize patch), or opt the workload out`;
-    this.log.warn({ ...fieldsOf(ref), reason: "FightDetected", writer: manager, putBacks }, note);
+    const who = writer._tag === "Recorded" ? writer.manager : "another writer";
+    const unrecorded =
+      writer._tag === "Recorded" ? "" : `; ${unrecordedWriterNote(writer.candidates)}`;
+    const note = `${who} keeps removing the instrumentation devices (put back ${putBacks} times in ${window}): stopped putting them back until it has been quiet for ${window} or the workload's inputs change${unrecorded}. Remedy: ${fightRemedy(writer)} (e.g. Argo CD ignoreDifferences, Flux a kustomize patch), or opt the workload out`;
+    this.log.warn(
+      { ...fieldsOf(ref), reason: "FightDetected", ...writerFields(writer), putBacks },
+      note,
+    );
     this.events.warning(workloadTarget(ref, workload), "FightDetected", "Instrument", note);
     this.metrics.fightsTotal.inc();
   }
@@ -239,13 +290,16 @@ export class DeviceStepPlanner {
       name: "odigos-config",
     };
     this.metrics.breakerOpen.set(open ? 1 : 0);
+    // The odigos-config version the rollbacks are counted under names the opening: a second one
+    // (after a reset) is news, not a repeat the Event recorder would suppress for 10 minutes.
+    const configVersion = this.configVersion();
     if (open) {
-      const note = `circuit breaker open: ${count} instrumentations rolled back within ${formatMs(breakerWindowMs)} (threshold ${breakerThreshold}): no new instrumentation starts anywhere until odigos-config changes (e.g. kubectl -n ${this.state.odigosNamespace} annotate odigosconfiguration odigos-config odigos.io/reset-breaker=$(date +%s) --overwrite); removals and rollbacks go on`;
-      this.log.error({ reason: "CircuitBreakerOpen", rollbacks: count }, note);
+      const note = `circuit breaker open: ${count} instrumentations rolled back within ${formatMs(breakerWindowMs)} (threshold ${breakerThreshold}) under odigos-config version ${configVersion}: no new instrumentation starts anywhere until odigos-config changes (e.g. kubectl -n ${this.state.odigosNamespace} annotate odigosconfiguration odigos-config odigos.io/reset-breaker=$(date +%s) --overwrite); removals and rollbacks go on`;
+      this.log.error({ reason: "CircuitBreakerOpen", rollbacks: count, configVersion }, note);
       this.events.warning(target, "CircuitBreakerOpen", "Instrument", note);
     } else {
-      const note = "circuit breaker closed: instrumentation starts again";
-      this.log.info({ reason: "CircuitBreakerClosed" }, note);
+      const note = `circuit breaker closed (odigos-config version ${configVersion}): instrumentation starts again`;
+      this.log.info({ reason: "CircuitBreakerClosed", configVersion }, note);
       this.events.normal(target, "CircuitBreakerClosed", "Instrument", note);
     }
   }

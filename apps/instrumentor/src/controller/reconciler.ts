@@ -378,7 +378,7 @@ class Reconciler {
     return Effect.map(writeDevicePlanWith(this.patcher, ref, plan), (outcome): DeviceOutcome => {
       if (outcome._tag === "Unchanged") return { wrote: false, recheckMs: inFlight };
       this.writtenFrom.set(key, { version: workload.metadata.resourceVersion, at: now });
-      this.rollouts.written(ref, step.action, (workload.metadata.generation ?? 0) + 1);
+      this.rollouts.written(ref, step.action, workload, now);
       this.announce(subject, step, outcome.summary);
       const touchesRollback =
         step.action === "rollback" ||

@@ -8,6 +8,7 @@
  */
 import { workloadKey } from "@odigos/crd-types";
 import {
+  describeFightWriter,
   type InstrumentorFacts,
   type StatusReport,
   type StatusReportEntry,
@@ -55,11 +56,16 @@ const workloadFacts = (
   if (waiting === undefined && fight === undefined) return undefined;
   return {
     ...(waiting === undefined ? {} : { waitingForSlot: waiting }),
-    ...(fight === undefined
-      ? {}
-      : { fight: { writer: fight.writer, retryAt: new Date(fight.retryAt).toISOString() } }),
+    ...(fight === undefined ? {} : { fight: fightFacts(fight) }),
   };
 };
+
+/** A paused fight as `/status` gives it: who (in words, and the candidates when not recorded), until when. */
+const fightFacts = (fight: NonNullable<ReturnType<RolloutsApi["fights"]["stoppedFor"]>>) => ({
+  writer: describeFightWriter(fight.writer),
+  ...(fight.writer._tag === "Unrecorded" ? { candidates: fight.writer.candidates } : {}),
+  retryAt: new Date(fight.retryAt).toISOString(),
+});
 
 /**
  * Every cached workload's status, with the counts by state and reason and what the process

@@ -109,6 +109,11 @@ const instruments = (registry: Registry) => {
     cacheObjects: gauge("odigos_instrumentor_cache_objects", "Objects held in each watch cache", [
       "informer",
     ]),
+    watchEvents: counter(
+      "odigos_instrumentor_watch_events_total",
+      "Objects each informer received from the API server (list items and watch events, bookmarks excluded), before decoding",
+      ["informer"],
+    ),
     watchFailures: counter(
       "odigos_instrumentor_watch_failures_total",
       "Lists and watches that failed and were retried, by informer",

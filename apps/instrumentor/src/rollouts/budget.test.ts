@@ -30,6 +30,18 @@ describe("rollout budget", () => {
     expect(ask(budget, pending)).toEqual([pending[0]]);
   });
 
+  it("a rollback keeps the slot of the rollout it undoes, counted from the rollback's write", () => {
+    const budget = new RolloutBudget(1);
+    expect(ask(budget, ["a"], 1_000)).toEqual(["a"]);
+    budget.fail("a");
+    budget.restart("a", 61_000);
+    expect(budget.inFlightSince("a")).toBe(61_000);
+    expect(budget.figures).toMatchObject({ inFlight: 1, window: 1 });
+    // Only a rollout in flight is restarted: nothing else takes a slot by it.
+    budget.restart("b", 61_000);
+    expect(budget.isInFlight("b")).toBe(false);
+  });
+
   it("serves waiting workloads oldest first, and puts a rollback at the front of the line", () => {
     const budget = new RolloutBudget(1);
     expect(ask(budget, ["a"])).toEqual(["a"]);

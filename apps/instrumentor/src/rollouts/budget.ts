@@ -115,6 +115,14 @@ export class RolloutBudget {
     this.waveFailed = true;
   }
 
+  /**
+   * `key`'s rollback was written: a rollout of its own in the slot of the one it undoes, counted
+   * (and its deadline) from now, as a restart reads it from the rollback's record.
+   */
+  restart(key: string, now: number): void {
+    if (this.inFlight.has(key)) this.inFlight.set(key, now);
+  }
+
   /** A waiting workload that no longer needs a slot. */
   withdraw(key: string): void {
     this.waiting.delete(key);

@@ -6,18 +6,19 @@
  * round of put-backs).
  */
 import type { Workload } from "@odigos/crd-types";
-import type { RollbackRecord } from "@odigos/instrumentation-rules";
-import { lastOtherSpecWrite } from "../cache/slim.js";
+import {
+  attributeRemoval,
+  type FightWriter,
+  type OwnDeviceWrite,
+  otherSpecWrites,
+  type RollbackRecord,
+} from "@odigos/instrumentation-rules";
 
 /** Why an instrumenting write is held back. */
 export type Hold =
   | { readonly _tag: "RolledBack"; readonly record: RollbackRecord }
   | { readonly _tag: "BreakerOpen"; readonly rollbacks: number }
-  | { readonly _tag: "Fight"; readonly manager: string; readonly putBacks: number };
-
-/** The last writer of a workload's spec other than the instrumentor, by `managedFields` time. */
-export const otherWriter = (workload: Workload): string =>
-  lastOtherSpecWrite(workload.metadata.managedFields ?? [])?.manager ?? "an unknown writer";
+  | { readonly _tag: "Fight"; readonly writer: FightWriter; readonly putBacks: number };
 
 /** Rollbacks recorded on workloads, as the circuit breaker counts them. */
 export class Breaker {
@@ -67,28 +68,33 @@ const noPutBacks: ReadonlyArray<number> = [];
 interface FightState {
   /** Our instrumenting write: the generation it produced. */
   instrumentedGeneration: number;
+  /** Our last instrumenting write: when, and the newest other writer then (attribution). */
+  ownWrite: OwnDeviceWrite;
   /** When we put devices back after another writer removed them, within the window. */
   putBacks: ReadonlyArray<number>;
   lastRevertAt: number;
-  stopped: { readonly manager: string; readonly fingerprint: string } | undefined;
+  stopped: { writer: FightWriter; readonly fingerprint: string } | undefined;
 }
 
 export type FightVerdict =
   | { readonly _tag: "NoFight" }
   /** Another writer removed the devices: put them back (counted). */
-  | { readonly _tag: "PutBack"; readonly manager: string; readonly putBacks: number }
-  /** Too many put-backs within the window: stop, report `manager`. */
+  | { readonly _tag: "PutBack"; readonly writer: FightWriter; readonly putBacks: number }
+  /** Too many put-backs within the window: stop, report `writer`. */
   | {
       readonly _tag: "Stop";
-      readonly manager: string;
+      readonly writer: FightWriter;
       readonly putBacks: number;
       readonly newly: boolean;
+      /** When put-backs may start again (ms since the epoch). */
+      readonly retryAt: number;
     };
 
 /**
  * Fights over a workload's devices: when another writer takes them away again and again, put
  * them back at most `limit` times per window, then stop until it has been quiet for the window
- * or the workload's inputs (fingerprint) change.
+ * or the workload's inputs (fingerprint) change. Who the writer is comes from `managedFields`
+ * when it records the write (`attributeRemoval`).
  */
 export class Fights {
   private readonly states = new Map<string, FightState>();
@@ -104,28 +110,45 @@ export class Fights {
   }
 
   /** The writer put-backs stopped for, and when they may start again, if they stopped. */
-  stoppedFor(key: string): { readonly writer: string; readonly retryAt: number } | undefined {
+  stoppedFor(key: string): { readonly writer: FightWriter; readonly retryAt: number } | undefined {
     const state = this.states.get(key);
     if (state?.stopped === undefined) return undefined;
-    return { writer: state.stopped.manager, retryAt: state.lastRevertAt + this.windowMs };
+    return { writer: state.stopped.writer, retryAt: state.lastRevertAt + this.windowMs };
   }
 
-  /** An instrumenting write of ours went through, producing `generation`. */
-  instrumented(key: string, generation: number): void {
+  /**
+   * An instrumenting write of ours went through, producing `generation`; `from` is the copy it
+   * was written from (its resourceVersion was the write's precondition), `at` when.
+   */
+  instrumented(key: string, generation: number, from: Workload, at: number): void {
+    const ownWrite: OwnDeviceWrite = {
+      at,
+      newestOther: otherSpecWrites(from.metadata.managedFields ?? [])[0],
+    };
     const state = this.states.get(key);
     if (state === undefined)
       this.states.set(key, {
         instrumentedGeneration: generation,
+        ownWrite,
         putBacks: noPutBacks,
         lastRevertAt: 0,
         stopped: undefined,
       });
-    else state.instrumentedGeneration = generation;
+    else {
+      state.instrumentedGeneration = generation;
+      state.ownWrite = ownWrite;
+    }
   }
 
   /** We removed the devices ourselves: whatever follows is no fight. */
   forget(key: string): void {
     this.states.delete(key);
+  }
+
+  /** A fuller account of a stopped fight's writer (the candidates from every field manager). */
+  attributed(key: string, writer: FightWriter): void {
+    const state = this.states.get(key);
+    if (state?.stopped !== undefined) state.stopped.writer = writer;
   }
 
   /**
@@ -135,29 +158,31 @@ export class Fights {
   judge(key: string, workload: Workload, fingerprint: string, now: number): FightVerdict {
     const state = this.states.get(key);
     if (state === undefined || this.limit === 0) return { _tag: "NoFight" };
-    const manager = otherWriter(workload);
     const reverted = (workload.metadata.generation ?? 0) > state.instrumentedGeneration;
     if (state.stopped !== undefined) {
       const quiet = now - state.lastRevertAt >= this.windowMs;
       if (!quiet && state.stopped.fingerprint === fingerprint)
         return {
           _tag: "Stop",
-          manager: state.stopped.manager,
+          writer: state.stopped.writer,
           putBacks: state.putBacks.length,
           newly: false,
+          retryAt: state.lastRevertAt + this.windowMs,
         };
       state.stopped = undefined;
       state.putBacks = noPutBacks;
     }
     if (!reverted) return { _tag: "NoFight" };
+    const writer = attributeRemoval(state.ownWrite, workload.metadata.managedFields ?? []);
     state.lastRevertAt = now;
     state.instrumentedGeneration = workload.metadata.generation ?? 0;
     state.putBacks = state.putBacks.filter((at) => now - at < this.windowMs);
     if (state.putBacks.length >= this.limit) {
-      state.stopped = { manager, fingerprint };
-      return { _tag: "Stop", manager, putBacks: state.putBacks.length, newly: true };
+      state.stopped = { writer, fingerprint };
+      const retryAt = now + this.windowMs;
+      return { _tag: "Stop", writer, putBacks: state.putBacks.length, newly: true, retryAt };
     }
     state.putBacks = [...state.putBacks, now];
-    return { _tag: "PutBack", manager, putBacks: state.putBacks.length };
+    return { _tag: "PutBack", writer, putBacks: state.putBacks.length };
   }
 }

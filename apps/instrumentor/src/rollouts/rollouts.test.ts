@@ -20,7 +20,7 @@ import { ClusterState } from "../cache/cluster-state.js";
 import type { InstrumentorConfig } from "../config.js";
 import { Controller } from "../controller/controller.js";
 import { WorkloadQueue } from "../controller/work-queue.js";
-import type { Metrics } from "../observability/metrics.js";
+import { Metrics } from "../observability/metrics.js";
 import {
   appLayer,
   completeRollout,
@@ -81,7 +81,12 @@ const podOf = (name: string, containerStatus: Record<string, unknown>): KubeObje
   metadata: {
     name: `${name}-abc-1`,
     namespace: "shop",
-    labels: { app: name, "pod-template-hash": "abc" },
+    // A pod of the instrumented revision: the template label came with the device.
+    labels: {
+      app: name,
+      "pod-template-hash": "abc",
+      "instrumentor.odigos.io/instrumented": "true",
+    },
     ownerReferences: [{ kind: "ReplicaSet", name: `${name}-abc`, controller: true }],
   },
   spec: { containers: [{ name: "app", resources: { limits: { [goDevice]: "1" } } }] },
@@ -93,6 +98,15 @@ const crashLooping = {
   restartCount: 4,
   state: { waiting: { reason: "CrashLoopBackOff" } },
 };
+
+/** `odigos_instrumentor_rollbacks_total` by reason. */
+const rollbacksCounted = Effect.flatMap(Metrics, (metrics) =>
+  Effect.promise(async () =>
+    Object.fromEntries(
+      (await metrics.rollbacks.get()).values.map((entry) => [entry.labels.reason, entry.value]),
+    ),
+  ),
+);
 
 const eventsOf = (fake: FakeApiServer, reason: string) =>
   fake.list(Resources.Event).filter((event) => event.reason === reason);
@@ -247,6 +261,7 @@ describe("rollouts", () => {
             /^instrumentation rolled back: container app of pod cart-abc-1: CrashLoopBackOff/,
           );
           yield* eventually(() => eventsOf(fake, "RolledBack").length === 1, "a RolledBack Event");
+          expect(yield* rollbacksCounted).toEqual({ CrashLoopBackOff: 1 });
           // The old pods go; the same inputs are not instrumented again.
           fake.remove(Resources.Pod, "cart-abc-1", "shop");
           yield* idle;
@@ -263,6 +278,60 @@ describe("rollouts", () => {
               RollbackAnnotation
             ],
           ).toBeUndefined();
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "pods running but never ready are rolled back at the deadline; the rollback is a rollout of its own, with its own deadline",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["cart"]);
+      return start(fake, { breakerThreshold: 0, rolloutTimeoutMs: 60_000 }, (lines) =>
+        Effect.gen(function* () {
+          const state = yield* ClusterState;
+          const cart = { kind: "Deployment", namespace: "shop", name: "cart" } as const;
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 1, "instrumented");
+          fake.put(
+            Resources.Pod,
+            podOf("cart", { ready: false, restartCount: 0, state: { running: {} } }),
+          );
+          yield* eventually(
+            () => state.instrumentedPods(cart).length === 1,
+            "the pod not ready in the cache",
+          );
+          yield* idle;
+          yield* TestClock.adjust(59_000);
+          yield* idle;
+          expect(instrumented(fake, ["cart"])).toEqual(["cart"]);
+          yield* TestClock.adjust(1_000);
+          yield* eventually(() => instrumented(fake, ["cart"]).length === 0, "rolled back");
+          const annotations =
+            fake.get(Resources.Deployment, "cart", "shop")?.metadata.annotations ?? {};
+          expect(JSON.parse(annotations[RollbackAnnotation] ?? "{}")).toMatchObject({
+            reason: "NotReady",
+            container: "app",
+            message: "container app of pod cart-abc-1 is running but not ready",
+          });
+          // The rollback came back through the watch and was decided on again: it is rolling,
+          // in its slot, until its own deadline, not stuck at once (its write came at the deadline
+          // of the rollout it undoes).
+          yield* eventually(
+            () => state.workload(cart)?.metadata.annotations?.[RollbackAnnotation] !== undefined,
+            "the rollback in the cache",
+          );
+          yield* idle;
+          expect(yield* rollbacksCounted).toEqual({ NotReady: 1 });
+          yield* TestClock.adjust(59_000);
+          yield* idle;
+          expect(lines.filter((line) => line.reason === "RolloutStuck")).toEqual([]);
+          completeRollout(fake, "cart");
+          yield* eventually(
+            () => lines.some((line) => line.reason === "RolloutComplete"),
+            "the rollback's rollout complete",
+          );
+          expect(lines.filter((line) => line.reason === "RolloutStuck")).toEqual([]);
         }),
       );
     },
@@ -305,6 +374,55 @@ describe("rollouts", () => {
             "web instrumented after the reset",
           );
           expect(lines.some((line) => line.reason === "CircuitBreakerClosed")).toBe(true);
+        }),
+      );
+    },
+  );
+
+  it.scoped(
+    "the breaker says every time it opens and closes, in an Event too: a second opening is news, not a repeat",
+    () => {
+      const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
+      seedShop(fake, ["cart"]);
+      const goDetails = (name: string) =>
+        runtimeDetails("Deployment", name, [{ containerName: "app", language: "go" }]);
+      return start(fake, { breakerThreshold: 1 }, (lines) =>
+        Effect.gen(function* () {
+          const said = (reason: string) => lines.filter((line) => line.reason === reason).length;
+          const events = (reason: string) => eventsOf(fake, reason).length;
+          /** `crashed` crash-loops and is rolled back; then `next` asks to be instrumented. */
+          const open = (crashed: string, next: string, times: number) =>
+            Effect.gen(function* () {
+              yield* eventually(() => instrumented(fake, [crashed]).length === 1, crashed);
+              fake.put(Resources.Pod, podOf(crashed, crashLooping));
+              yield* eventually(() => instrumented(fake, [crashed]).length === 0, "rolled back");
+              fake.put(Resources.Deployment, workload(next));
+              fake.put(OdigosResources.InstrumentedApplication, goDetails(next));
+              yield* eventually(() => said("CircuitBreakerOpen") === times, `opened ${times}`);
+              yield* eventually(
+                () => events("CircuitBreakerOpen") === times,
+                `${times} CircuitBreakerOpen Events`,
+              );
+            });
+          const reset = (value: string, released: string, times: number) =>
+            Effect.gen(function* () {
+              fake.update(OdigosResources.OdigosConfiguration, OdigosConfigName, odigosNamespace, {
+                metadata: { annotations: { "odigos.io/reset-breaker": value } },
+              });
+              yield* eventually(() => instrumented(fake, [released]).length === 1, released);
+              expect(said("CircuitBreakerClosed")).toBe(times);
+              yield* eventually(
+                () => events("CircuitBreakerClosed") === times,
+                `${times} CircuitBreakerClosed Events`,
+              );
+            });
+          yield* open("cart", "web", 1);
+          yield* reset("1", "web", 1);
+          // Within minutes, under the new odigos-config: opened and cleared again.
+          yield* open("web", "api", 2);
+          yield* reset("2", "api", 2);
+          yield* idle;
+          expect([events("CircuitBreakerOpen"), events("CircuitBreakerClosed")]).toEqual([2, 2]);
         }),
       );
     },

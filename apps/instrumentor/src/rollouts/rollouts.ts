@@ -6,12 +6,14 @@
  * with another writer; the check that a workload is healthy before it is instrumented.
  */
 import {
+  type ManagedFieldsEntry,
   type Pod,
   RollbackAnnotation,
   RolloutAnnotation,
   type Workload,
   type WorkloadRef,
   workloadKey,
+  workloadResource,
 } from "@odigos/crd-types";
 import {
   type PodProblem,
@@ -49,6 +51,8 @@ export type Observation =
       readonly detail: string;
     };
 
+type RollBack = Extract<Observation, { readonly _tag: "RollBack" }>;
+
 /** What `observe` found, and the waiting workloads a slot it freed wakes (to be queued). */
 export interface Observed {
   readonly observation: Observation;
@@ -78,12 +82,22 @@ export interface RolloutsApi {
     now: number,
     rollback?: RollbackRecord,
   ) => Record<string, string | null>;
-  /** A device change was written; `generation` is the one it produced. */
-  readonly written: (ref: WorkloadRef, action: RolloutAction, generation: number) => void;
+  /**
+   * A device change was written from the cached copy `from` (its resourceVersion the write's
+   * precondition), decided at `at`.
+   */
+  readonly written: (ref: WorkloadRef, action: RolloutAction, from: Workload, at: number) => void;
   readonly breaker: Breaker;
   readonly fights: Fights;
   /** Each waiting workload's place in line for a slot (workload keys). */
   readonly waitingLine: () => ReturnType<RolloutBudget["waitingLine"]>;
+  /**
+   * Every field manager of the workload as the API server has it now (the cache keeps only the
+   * newest other writer): a list by name, asked only when a fight's writer is not recorded.
+   */
+  readonly managedFieldsOf: (
+    ref: WorkloadRef,
+  ) => Effect.Effect<ReadonlyArray<ManagedFieldsEntry>, KubeError>;
   /** Whether the workload's current pods already crash-loop (before it is instrumented). */
   readonly crashLoopingBefore: (
     ref: WorkloadRef,
@@ -115,6 +129,8 @@ class Tracker implements RolloutsApi {
   readonly fights: Fights;
   /** The slow-start window last logged, so each change of it is said once. */
   private announcedWindow = 0;
+  /** Why each workload `observe` said to roll back is rolled back, until the rollback is written. */
+  private readonly rollingBack = new Map<string, RollbackRecord["reason"]>();
 
   constructor(
     readonly settings: RolloutSettings,
@@ -166,11 +182,12 @@ class Tracker implements RolloutsApi {
 
   observe(ref: WorkloadRef, workload: Workload, now: number): Observed {
     const key = workloadKey(ref);
+    this.rollingBack.delete(key);
     const annotations = workload.metadata.annotations;
     this.breaker.note(key, readRollbackRecord(annotations));
     const record = readRolloutRecord(annotations);
     const crash = record?.action === "instrument" ? this.crashLoop(ref, record, now) : undefined;
-    if (crash !== undefined) return { observation: crash, woken: nothingWoken };
+    if (crash !== undefined) return this.rollBack(key, crash);
     const since = this.budget.inFlightSince(key);
     if (since === undefined) return { observation: idle, woken: nothingWoken };
     // Another writer replaced the template (and our record): the rollout is no longer ours.
@@ -192,16 +209,18 @@ class Tracker implements RolloutsApi {
       notReady?._tag === "NotReady" &&
       this.settings.rollbackRestarts > 0
     )
-      return {
-        observation: {
-          _tag: "RollBack",
-          reason: "NotReady",
-          container: notReady.container,
-          detail: notReady.detail,
-        },
-        woken: nothingWoken,
-      };
+      return this.rollBack(key, {
+        _tag: "RollBack",
+        reason: "NotReady",
+        container: notReady.container,
+        detail: notReady.detail,
+      });
     return { observation: idle, woken: this.reportStuck(ref, workload, elapsed) };
+  }
+
+  private rollBack(key: string, observation: RollBack): Observed {
+    this.rollingBack.set(key, observation.reason);
+    return { observation, woken: nothingWoken };
   }
 
   private podProblems(ref: WorkloadRef): ReadonlyArray<PodProblem> {
@@ -213,7 +232,7 @@ class Tracker implements RolloutsApi {
   }
 
   /** A crash loop of the instrumented revision, within the rollback window of instrumenting it. */
-  private crashLoop(ref: WorkloadRef, record: RolloutRecord, now: number): Observation | undefined {
+  private crashLoop(ref: WorkloadRef, record: RolloutRecord, now: number): RollBack | undefined {
     if (
       this.settings.rollbackRestarts === 0 ||
       now - Date.parse(record.at) >= this.settings.rollbackWindowMs
@@ -302,9 +321,25 @@ class Tracker implements RolloutsApi {
     return changes;
   }
 
-  written(ref: WorkloadRef, action: RolloutAction, generation: number): void {
-    if (action === "instrument") this.fights.instrumented(workloadKey(ref), generation);
-    else this.fights.forget(workloadKey(ref));
+  written(ref: WorkloadRef, action: RolloutAction, from: Workload, at: number): void {
+    const key = workloadKey(ref);
+    const generation = (from.metadata.generation ?? 0) + 1;
+    if (action === "instrument") this.fights.instrumented(key, generation, from, at);
+    else this.fights.forget(key);
+    if (action !== "rollback") return;
+    // The rollback is a rollout of its own: its deadline counts from now, not from the write it
+    // undoes (a rollback for pods not ready comes at that deadline, and was reported stuck at once).
+    this.budget.restart(key, this.now());
+    this.metrics.rollbacks.inc({ reason: this.rollingBack.get(key) ?? "unknown" });
+    this.rollingBack.delete(key);
+  }
+
+  managedFieldsOf(ref: WorkloadRef): Effect.Effect<ReadonlyArray<ManagedFieldsEntry>, KubeError> {
+    const selector = { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` };
+    return Effect.map(this.client.list(workloadResource(ref.kind), selector), (page) => {
+      const entries = page.items[0]?.metadata.managedFields;
+      return Array.isArray(entries) ? (entries as ReadonlyArray<ManagedFieldsEntry>) : [];
+    });
   }
 
   crashLoopingBefore(

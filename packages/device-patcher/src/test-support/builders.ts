@@ -18,7 +18,12 @@ export const container = (
 /** A decoded Deployment `shop/cart` with these containers. */
 export const deployment = (
   containers: ReadonlyArray<Container>,
-  options: { readonly annotations?: StringMap; readonly resourceVersion?: string } = {},
+  options: {
+    readonly annotations?: StringMap;
+    readonly resourceVersion?: string;
+    /** The pod template's labels (default `app: cart`); `null`: a template without labels. */
+    readonly templateLabels?: StringMap | null;
+  } = {},
 ): Deployment => ({
   kind: "Deployment",
   metadata: {
@@ -28,7 +33,15 @@ export const deployment = (
     resourceVersion: options.resourceVersion ?? "7",
     ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
   },
-  spec: { template: { spec: { containers } } },
+  spec: {
+    template: {
+      metadata:
+        options.templateLabels === null
+          ? {}
+          : { labels: options.templateLabels ?? { app: "cart" } },
+      spec: { containers },
+    },
+  },
 });
 
 export const cartRef = { kind: "Deployment", namespace: "shop", name: "cart" } as const;

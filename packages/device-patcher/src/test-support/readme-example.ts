@@ -19,6 +19,7 @@ cluster.put(Resources.Deployment, {
   metadata: { name: "cart", namespace: "shop" },
   spec: {
     template: {
+      metadata: { labels: { app: "cart" } },
       spec: {
         containers: [
           { name: "app", image: "cart:1", resources: { limits: { cpu: "1", memory: "1Gi" } } },
@@ -42,7 +43,8 @@ const plan = planDevices(cart, instrument);
 if (plan._tag === "Patch") {
   console.log(JSON.stringify(plan.operations[0])); // {"op":"replace","path":"/metadata/resourceVersion","value":"1"}
   console.log(JSON.stringify(plan.operations[1])); // {"op":"add","path":"/spec/template/spec/containers/0/resources/limits/instrumentation.odigos.io~1go-ebpf-community","value":"1"}
-  console.log(plan.operations.length, JSON.stringify(plan.summary.added)); // 2 [{"container":"app","device":"instrumentation.odigos.io/go-ebpf-community"}]
+  console.log(plan.operations.length, JSON.stringify(plan.summary.added)); // 3 [{"container":"app","device":"instrumentation.odigos.io/go-ebpf-community"}]
+  console.log(JSON.stringify(plan.operations[2])); // {"op":"add","path":"/spec/template/metadata/labels/instrumentor.odigos.io~1instrumented","value":"true"}
 }
 
 // Applying it: WorkloadPatcherLive sends one JSON Patch through whatever KubeClient is provided.

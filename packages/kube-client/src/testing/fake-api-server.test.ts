@@ -87,6 +87,19 @@ describe("FakeApiServer", () => {
     expect(current?.spec).toMatchObject({ replicas: 3 });
   });
 
+  it("records no managedFields entry for a write that only removes (updateUnrecorded)", async () => {
+    const fake = new FakeApiServer({ fieldManager: "tester" });
+    await run(fake.client.create(Resources.Deployment, deployment("a", { spec: { replicas: 2 } })));
+    const before = fake.get(Resources.Deployment, "a", "shop")?.metadata.managedFields;
+    const removed = fake.updateUnrecorded(Resources.Deployment, "a", "shop", {
+      spec: { replicas: null },
+    });
+    expect(removed.spec).toEqual({});
+    expect(removed.metadata.generation).toBe(2);
+    expect(removed.metadata.managedFields).toEqual(before);
+    expect(before).toEqual([expect.objectContaining({ manager: "tester" })]);
+  });
+
   it("answers a write asked for metadata with the written object's metadata alone", async () => {
     const fake = new FakeApiServer();
     const created = await run(

@@ -282,6 +282,33 @@ export class FakeApiServer {
     merge: unknown,
     subresource?: string,
   ): KubeObject {
+    return this.mergeAs(resource, name, namespace, merge, subresource, "test");
+  }
+
+  /**
+   * Another client's merge patch that takes no field, as a write that changes nothing but
+   * removals does (a JSON Patch that removes a field, a PUT of an otherwise identical manifest):
+   * the API server records no `managedFields` entry for its writer. (That the patch only
+   * removes is the caller's word: the fake does not check it.)
+   */
+  updateUnrecorded(
+    resource: Resource,
+    name: string,
+    namespace: string | undefined,
+    merge: unknown,
+  ): KubeObject {
+    return this.mergeAs(resource, name, namespace, merge, undefined, undefined);
+  }
+
+  /** A merge patch of a stored object, recorded for `manager` (none: no `managedFields` entry). */
+  private mergeAs(
+    resource: Resource,
+    name: string,
+    namespace: string | undefined,
+    merge: unknown,
+    subresource: string | undefined,
+    manager: string | undefined,
+  ): KubeObject {
     const existing = this.store(resource).get(keyOf(namespace, name));
     if (existing === undefined)
       throw new Error(`${resource.kind} ${keyOf(namespace, name)} does not exist`);
@@ -290,7 +317,7 @@ export class FakeApiServer {
       existing,
       mergePatch(existing, merge) as Mutable,
       subresource,
-      "test",
+      manager,
     );
   }
 
