@@ -1,15 +1,17 @@
 /** fast-check properties of the rules: order independence, precedence, the "iff", determinism. */
 import {
+  type CollectorsGroup,
   DefaultOdigosNamespace,
   DeviceResourcePrefix,
   type InstrumentedApplication,
+  type OdigosConfiguration,
 } from "@odigos/crd-types";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { collectorsReady, hasLanguages, shouldInstrument } from "./decision.js";
+import { collectorsReady, shouldInstrument } from "./decision.js";
 import { desiredDevices, deviceName, isDeviceName } from "./devices.js";
 import { deviceIntent } from "./intent.js";
-import { ignoredNamespaces, isOptedIn, type Marked, readMarker } from "./opt-in.js";
+import { ignoredNamespaces, isOptedIn, type Marked } from "./opt-in.js";
 import {
   collectorsGroups,
   completeDefaultSdks,
@@ -48,6 +50,153 @@ const workloadState = containers.chain((podContainers) =>
     ),
   }),
 );
+
+/**
+ * Independent oracle for the "should instrument" decision, written from the
+ * wording of SPEC sections 2 and 3 alone: it calls no function of this package
+ * and uses the literal marker keys and values the SPEC names.
+ */
+type SpecMarker = "enabled" | "disabled" | "none";
+
+/**
+ * SPEC 2: an object "carries a marker" when it has the annotation
+ * `odigos.io/instrument` (`"true"` enables, any other value disables) or the
+ * legacy label `odigos-instrumentation` (`enabled` enables, any other value
+ * disables); "when both are present on one object the annotation wins".
+ */
+const specMarker = (object: Marked | undefined): SpecMarker => {
+  const annotations = object?.annotations ?? {};
+  if (Object.hasOwn(annotations, "odigos.io/instrument")) {
+    return annotations["odigos.io/instrument"] === "true" ? "enabled" : "disabled";
+  }
+  const labels = object?.labels ?? {};
+  if (Object.hasOwn(labels, "odigos-instrumentation")) {
+    return labels["odigos-instrumentation"] === "enabled" ? "enabled" : "disabled";
+  }
+  return "none";
+};
+
+const specOptInBranches = [
+  "odigos-namespace",
+  "ignored-namespace",
+  "own-enabled",
+  "own-disabled",
+  "namespace-enabled",
+  "namespace-disabled",
+  "no-marker",
+] as const;
+const specDecisionBranches = [
+  "not-opted-in",
+  "no-runtime-details",
+  "no-languages",
+  "collectors-not-ready",
+  "instrument",
+] as const;
+
+/** The raw cluster state one workload's decision is read from. */
+interface ClusterState {
+  readonly workload: Marked;
+  readonly namespace: string;
+  readonly namespaceMetadata: Marked | undefined;
+  readonly config: OdigosConfiguration | undefined;
+  readonly runtimeDetails: InstrumentedApplication | undefined;
+  readonly groups: ReadonlyArray<CollectorsGroup>;
+}
+
+const specShouldInstrument = (state: ClusterState, odigosNamespace: string) => {
+  const optInBranch = ((): (typeof specOptInBranches)[number] => {
+    // SPEC 2: "A namespace listed in odigos-config spec.ignoredNamespaces, and the
+    // Odigos namespace itself, are never instrumented, whatever the markers say."
+    if (state.namespace === odigosNamespace) return "odigos-namespace";
+    if ((state.config?.spec.ignoredNamespaces ?? []).includes(state.namespace)) {
+      return "ignored-namespace";
+    }
+    // SPEC 2, rule 1: "it carries a marker, and that marker says enabled"; and
+    // "A workload's own disabling marker beats an enabling namespace."
+    const own = specMarker(state.workload);
+    if (own === "enabled") return "own-enabled";
+    if (own === "disabled") return "own-disabled";
+    // SPEC 2, rule 2: "it carries no marker, and its namespace carries a marker
+    // that says enabled".
+    const inherited = specMarker(state.namespaceMetadata);
+    if (inherited === "enabled") return "namespace-enabled";
+    if (inherited === "disabled") return "namespace-disabled";
+    return "no-marker";
+  })();
+  const optedIn = optInBranch === "own-enabled" || optInBranch === "namespace-enabled";
+  // SPEC 3.2: "its InstrumentedApplication exists and has at least one language entry".
+  const detailsExist = state.runtimeDetails !== undefined;
+  const languageCount = state.runtimeDetails?.spec?.languages?.length ?? 0;
+  // SPEC 3.3: "at least one CollectorsGroup in the Odigos namespace has
+  // spec.role: DATA_COLLECTION and status.ready: true".
+  const ready = state.groups.some(
+    (group) =>
+      group.metadata.namespace === odigosNamespace &&
+      group.spec.role === "DATA_COLLECTION" &&
+      group.status?.ready === true,
+  );
+  // SPEC 3: devices "if and only if all three hold".
+  const instrument = optedIn && detailsExist && languageCount >= 1 && ready;
+  const decisionBranch: (typeof specDecisionBranches)[number] = !optedIn
+    ? "not-opted-in"
+    : !detailsExist
+      ? "no-runtime-details"
+      : languageCount === 0
+        ? "no-languages"
+        : !ready
+          ? "collectors-not-ready"
+          : "instrument";
+  return { optedIn, instrument, optInBranch, decisionBranch };
+};
+
+/**
+ * Raw cluster state built from the arbitraries, biased so that every branch of
+ * the oracle is taken: workloads with and without markers, namespaces that are
+ * ignored or the Odigos namespace, unknown namespaces, missing config, runtime
+ * details with and without languages, collectors groups with and without a
+ * ready data-collection one.
+ */
+const withMarker = (marker: typeof ownMarker) =>
+  fc.tuple(markedMetadata, marker).map(([base, { apply }]) => apply(base));
+const enablingMarker = ownMarker.filter((marker) => marker.enabled);
+const clusterState: fc.Arbitrary<ClusterState> = fc
+  .record({
+    workload: fc.oneof(
+      markedMetadata,
+      unmarkedMetadata,
+      withMarker(ownMarker),
+      withMarker(enablingMarker),
+    ),
+    namespaceMetadata: fc.option(
+      fc.oneof(markedMetadata, withMarker(ownMarker), withMarker(enablingMarker)),
+      { nil: undefined },
+    ),
+    config: fc.option(odigosConfiguration(), { nil: undefined }),
+    runtimeDetails: fc.oneof(
+      containers.chain((podContainers) =>
+        languageEntries(podContainers.map((container) => container.name)).map(runtimeDetailsOf),
+      ),
+      runtimeDetailsWithoutLanguages,
+    ),
+    groups: fc.oneof(
+      collectorsGroups,
+      collectorsGroups.chain((others) => shuffled([...others, readyDataCollection])),
+    ),
+  })
+  .chain((state) =>
+    fc
+      .oneof(
+        { weight: 4, arbitrary: namespaceName },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            DefaultOdigosNamespace,
+            ...(state.config?.spec.ignoredNamespaces ?? []),
+          ),
+        },
+      )
+      .map((namespace) => ({ ...state, namespace })),
+  );
 
 describe("properties", () => {
   it("the decision and device set do not depend on list order", () => {
@@ -133,12 +282,12 @@ describe("properties", () => {
           odigosNamespace: DefaultOdigosNamespace,
           ignoredNamespaces: ignoredNamespaces(undefined, DefaultOdigosNamespace),
         });
-        const inherited = readMarker(namespaceMetadata);
-        expect(result.optedIn).toBe(inherited._tag === "Enabled");
+        const inherited = specMarker(namespaceMetadata);
+        expect(result.optedIn).toBe(inherited === "enabled");
         expect(result.reason).toBe(
-          inherited._tag === "Enabled"
+          inherited === "enabled"
             ? "NamespaceEnabled"
-            : inherited._tag === "Disabled"
+            : inherited === "disabled"
               ? "NamespaceDisabled"
               : "NoMarker",
         );
@@ -168,25 +317,37 @@ describe("properties", () => {
     );
   });
 
-  it("instruments if and only if opted in, with languages, and collectors ready", () => {
+  it("instruments if and only if opted in, with languages, and collectors ready (SPEC oracle)", () => {
+    const seen = new Map<string, number>();
+    const count = (branch: string) => seen.set(branch, (seen.get(branch) ?? 0) + 1);
     fc.assert(
-      fc.property(
-        workloadState,
-        fc.option(runtimeDetailsWithoutLanguages, { freq: 3 }),
-        ({ optIn, languages, groups }, noLanguages) => {
-          const details = noLanguages === null ? runtimeDetailsOf(languages) : noLanguages;
-          const ready = collectorsReady(groups);
-          const decision = shouldInstrument({
-            optIn,
-            runtimeDetails: details,
-            collectorsReady: ready,
-          });
-          expect(decision.instrument).toBe(optIn.optedIn && hasLanguages(details) && ready);
-          expect(decision.reason === "Instrument").toBe(decision.instrument);
-          expect(decision.optIn).toBe(optIn);
-        },
-      ),
+      fc.property(clusterState, (state) => {
+        const { workload, namespace, namespaceMetadata, config, runtimeDetails, groups } = state;
+        // The code under test, composed as judge.ts composes it.
+        const optIn = isOptedIn({ namespace, metadata: workload }, namespaceMetadata, {
+          odigosNamespace: DefaultOdigosNamespace,
+          ignoredNamespaces: ignoredNamespaces(config, DefaultOdigosNamespace),
+        });
+        const decision = shouldInstrument({
+          optIn,
+          runtimeDetails,
+          collectorsReady: collectorsReady(groups),
+        });
+        // The oracle: SPEC sections 2 and 3 only.
+        const expected = specShouldInstrument(state, DefaultOdigosNamespace);
+        count(expected.optInBranch);
+        count(expected.decisionBranch);
+        expect(optIn.optedIn).toBe(expected.optedIn);
+        expect(decision.instrument).toBe(expected.instrument);
+        expect(decision.reason === "Instrument").toBe(expected.instrument);
+        expect(decision.optIn).toBe(optIn);
+      }),
+      { numRuns: 3_000 },
     );
+    // Every branch of the oracle was taken.
+    for (const branch of [...specOptInBranches, ...specDecisionBranches]) {
+      expect(seen.get(branch) ?? 0, branch).toBeGreaterThan(0);
+    }
   });
 
   it("taking away any one of the three conditions makes the decision false", () => {

@@ -39,7 +39,10 @@ import {
   processesMentioning,
 } from "../support/proc.js";
 import { isRunning } from "../support/processes.js";
-import { type RolloutSampler, sampleRollouts } from "../support/rollout-sampler.js";
+import {
+  type RecordRolloutSampler as RolloutSampler,
+  sampleRolloutsByRecord as sampleRollouts,
+} from "../support/rollout-record-sampler.js";
 import { waitFor } from "../support/wait-for.js";
 
 const namespace = "demo";

@@ -1,13 +1,13 @@
 // SPEC section 8, the rollout budget, on a cluster with pods: 200 Deployments x 2 replicas opted
 // in at once with a budget of 10. Sampled every 200 ms from the cluster alone, the workloads
 // rolling because of the instrumentor never exceed 10, and never exceed the slow start's window
-// of the moment, which grows 1, 2, 4, 8; the leader is SIGKILLed about half way and the bound
+// of the moment, which grows 1, 2, 4, 8 (judged from the audit log and the workloads' status); the leader is SIGKILLed about half way and the bound
 // holds across the handover; nothing is written twice. Then the same for a mass un-instrument.
-import { type InstrumentorProcess, type LogLine, startInstrumentor } from "@odigos/harness";
+import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { device } from "../support/odigos.js";
 import { type PodsBed, startPodsBed } from "../support/pods-cluster.js";
-import { type RolloutSampler, type Sample, sampleRollouts } from "../support/rollout-sampler.js";
+import { type RolloutSampler, sampleRollouts, type Wave } from "../support/rollout-sampler.js";
 import { waitFor } from "../support/wait-for.js";
 
 const workloads = 200;
@@ -15,21 +15,35 @@ const budget = 10;
 const names = Array.from({ length: workloads }, (_, i) => `w${String(i).padStart(3, "0")}`);
 const flags = [`--max-concurrent-rollouts=${budget}`, "--leader-elect", "--rollout-timeout=5m"];
 
-/** The slow start's window as the instrumentor announced it, with when. */
-const windows = (logs: readonly LogLine[]) =>
-  logs
-    .filter((line) => line.reason === "RolloutWindow")
-    .map((line) => ({ at: Date.parse(String(line.time)), window: Number(line.window) }));
+/**
+ * The slow start's window of each wave, judged from the audit log and the workloads' status (the
+ * sampler's waves), not from the instrumentor: a wave may be at most twice the one before it by
+ * the same instrumentor, and at most the budget; the first wave of an instrumentor (a new leader,
+ * or a slow start already grown before the phase) is bounded by the budget alone.
+ */
+const windows = (waves: readonly Wave[]) =>
+  waves.map((wave, index) => {
+    const before = waves[index - 1];
+    const window =
+      before === undefined || before.writer !== wave.writer
+        ? budget
+        : Math.min(2 * before.workloads.length, budget);
+    return { at: wave.at, window, size: wave.workloads.length };
+  });
 
-/** Every sample within the bound, and within the window announced before it was taken. */
-const expectWithinBudget = (
-  samples: readonly Sample[],
-  announced: ReadonlyArray<{ at: number; window: number }>,
-) => {
+/** Every sample within the bound, and within the window of the wave in progress when it was taken. */
+const expectWithinBudget = (sampler: RolloutSampler) => {
+  const { samples } = sampler;
+  const announced = windows(sampler.waves);
   expect(samples.length).toBeGreaterThan(20);
   const peak = Math.max(...samples.map((sample) => sample.rolling.length));
   expect(peak, "the most workloads rolling at once").toBeLessThanOrEqual(budget);
   expect(peak).toBeGreaterThan(1);
+  for (const wave of announced)
+    if (wave.size > wave.window && wave.window < budget)
+      throw new Error(
+        `the wave at ${new Date(wave.at).toISOString()} started ${wave.size} rollouts with a window of ${wave.window}`,
+      );
   for (const sample of samples) {
     const window = [...announced].reverse().find((entry) => entry.at <= sample.at)?.window ?? 0;
     if (sample.rolling.length > window)
@@ -96,7 +110,12 @@ describe("rollout budget on a cluster with pods", { timeout: 900_000 }, () => {
   it("opting in 200 workloads at once: waves of 1, 2, 4, 8, never more than 10 rolling, a new leader keeps the bound, no workload written twice", async () => {
     const started = Date.now();
     const leader = bed.instrumentor;
-    const sampler: RolloutSampler = sampleRollouts(bed.cluster, ns, started);
+    const sampler: RolloutSampler = sampleRollouts(
+      bed.cluster,
+      ns,
+      started,
+      bed.controlPlane.readAuditEvents,
+    );
     await bed.cluster.annotateNamespace(ns, { "odigos.io/instrument": "true" });
     // As the node agent does once they are opted in: it reports each workload's language.
     for (const name of names)
@@ -121,15 +140,15 @@ describe("rollout budget on a cluster with pods", { timeout: 900_000 }, () => {
     });
     await sampler.stop();
 
-    const announced = [...windows(leader.logs), ...windows(follower?.logs ?? [])].sort(
-      (a, b) => a.at - b.at,
-    );
+    // The slow start, from the audit log: the first instrumentor's first waves are 1, 2, 4, 8.
+    const first = sampler.waves[0]?.writer;
     expect(
-      windows(leader.logs)
+      sampler.waves
+        .filter((wave) => wave.writer === first)
         .slice(0, 4)
-        .map((entry) => entry.window),
+        .map((wave) => wave.workloads.length),
     ).toEqual([1, 2, 4, 8]);
-    expectWithinBudget(sampler.samples, announced);
+    expectWithinBudget(sampler);
     const patches = await devicePatches(started);
     expect([...patches.values()].filter((count) => count !== 1)).toEqual([]);
     expect(patches.size).toBe(workloads);
@@ -142,7 +161,7 @@ describe("rollout budget on a cluster with pods", { timeout: 900_000 }, () => {
 
   it("opting the 200 out again: the same budget for removals, no workload written twice", async () => {
     const started = Date.now();
-    const sampler = sampleRollouts(bed.cluster, ns, started);
+    const sampler = sampleRollouts(bed.cluster, ns, started, bed.controlPlane.readAuditEvents);
     await bed.cluster.annotateNamespace(ns, { "odigos.io/instrument": null });
     await waitFor(async () => (await countWithDevices(false)) === workloads, {
       timeoutMs: 400_000,
@@ -155,8 +174,7 @@ describe("rollout budget on a cluster with pods", { timeout: 900_000 }, () => {
       description: "every rollout complete",
     });
     await sampler.stop();
-    const logs = follower?.logs ?? [];
-    expectWithinBudget(sampler.samples, windows(logs));
+    expectWithinBudget(sampler);
     const patches = await devicePatches(started);
     // A device patch each; the reported-name removal never applies here (none was set).
     expect([...patches.values()].filter((count) => count !== 1)).toEqual([]);

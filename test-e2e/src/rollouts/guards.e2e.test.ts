@@ -114,7 +114,7 @@ describe("collectors grace on a cluster with pods", { timeout: 300_000 }, () => 
     expect(await podUids(bed, ns, names)).toEqual(pods);
 
     const notReadyAt = Date.now();
-    const sampler = sampleRollouts(bed.cluster, ns, notReadyAt);
+    const sampler = sampleRollouts(bed.cluster, ns, notReadyAt, bed.controlPlane.readAuditEvents);
     await bed.cluster.setCollectorsReady(bed.odigosNamespace, "data-collection", false);
     for (const name of names)
       await waitForTemplateDevices(bed.cluster, "Deployment", ns, name, {}, 120_000);
