@@ -11,7 +11,6 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { ensureBinaries, podStageAnnotations } from "@odigos/control-plane";
-import { RollbackAnnotation } from "@odigos/crd-types";
 import {
   type InstrumentorProcess,
   type LogLine,
@@ -23,6 +22,7 @@ import { evaluatedBy } from "../support/evaluated.js";
 import { defaultSdks, device } from "../support/odigos.js";
 import {
   type PodsBed,
+  rollbackOf,
   startPodsBed,
   waitForRollout,
   waitForTemplateDevices,
@@ -123,12 +123,6 @@ const expectBreakerEvents = async (bed: PodsBed, opened: number, closed: number)
 
 const breakerGauge = async (process: InstrumentorProcess) =>
   metricSum(await process.metrics(), "odigos_instrumentor_circuit_breaker_open");
-
-const rollbackOf = async (bed: PodsBed, namespace: string, name: string) => {
-  const deployment = await bed.cluster.apps.readNamespacedDeployment({ namespace, name });
-  const text = deployment.metadata?.annotations?.[RollbackAnnotation];
-  return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-};
 
 /** The next line of `process` matching `predicate` that it had not logged yet. */
 const nextLog = (process: InstrumentorProcess, predicate: (line: LogLine) => boolean) => {

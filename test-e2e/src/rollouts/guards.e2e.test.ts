@@ -6,7 +6,6 @@
 // the manifest is answered a few times, then reported by its field manager, and the device comes
 // back once the fight window after its last removal ends, not before.
 import { podStageAnnotations } from "@odigos/control-plane";
-import { RollbackAnnotation } from "@odigos/crd-types";
 import { credentialsFromKubeconfig, makeKubeClient, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { evaluatedBy } from "../support/evaluated.js";
 import { device } from "../support/odigos.js";
 import {
   type PodsBed,
+  rollbackOf,
   startPodsBed,
   waitForRollout,
   waitForTemplateDevices,
@@ -53,12 +53,6 @@ const podUids = async (bed: PodsBed, namespace: string, names: readonly string[]
     .flat()
     .map((pod) => pod.uid)
     .sort();
-
-const rollbackOf = async (bed: PodsBed, namespace: string, name: string) => {
-  const deployment = await bed.cluster.apps.readNamespacedDeployment({ namespace, name });
-  const text = deployment.metadata?.annotations?.[RollbackAnnotation];
-  return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-};
 
 const eventsWithReason = async (bed: PodsBed, reason: string) =>
   (await bed.cluster.core.listEventForAllNamespaces({ fieldSelector: `reason=${reason}` })).items;

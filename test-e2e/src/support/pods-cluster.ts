@@ -6,6 +6,7 @@ import {
   type PodsOptions,
   startControlPlane,
 } from "@odigos/control-plane";
+import { RollbackAnnotation } from "@odigos/crd-types";
 import { type InstrumentorProcess, startInstrumentor } from "@odigos/harness";
 import { Cluster, defaultSdks, type WorkloadKind } from "./odigos.js";
 import { waitFor } from "./wait-for.js";
@@ -326,4 +327,15 @@ export async function waitForPods(
   ).catch((error: Error) => {
     throw new Error(`${error.message}; pods: ${JSON.stringify(last, null, 1)}`);
   });
+}
+
+/** A Deployment's rollback record (`odigos.io/rollback`), as the API server holds it, parsed. */
+export async function rollbackOf(
+  bed: PodsCluster,
+  namespace: string,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
+  const deployment = await bed.cluster.apps.readNamespacedDeployment({ namespace, name });
+  const text = deployment.metadata?.annotations?.[RollbackAnnotation];
+  return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
 }
