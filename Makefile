@@ -9,7 +9,7 @@ endif
 export PATH := $(NODE_BIN):$(PATH)
 PNPM := $(shell command -v pnpm >/dev/null 2>&1 && echo pnpm || echo npx --yes pnpm@10.34.8)
 
-.PHONY: start test install bench image node
+.PHONY: start test install bench image node stress-e2e
 
 ## Prints the pinned Node's directory (fetched into ~/.cache/odigos-ts/node when missing).
 node:
@@ -33,6 +33,11 @@ test: install
 ## The benchmark on the pinned Node; its flags in ARGS, e.g. make bench ARGS="--workloads 5000".
 bench: install
 	$(PNPM) bench $(ARGS)
+
+## The end-to-end suite RUNS times in a row under stress-ng --cpu <cores> (test-e2e/bin/under-load.sh).
+RUNS ?= 5
+stress-e2e: install
+	PATH="$(PATH)" bash test-e2e/bin/under-load.sh $(RUNS)
 
 ## The container image from the Dockerfile, built with podman on bases made here from Debian
 ## packages and Node from npm (no registry needed), then run as the chart runs it against a local

@@ -6,6 +6,7 @@ import * as Deferred from "effect/Deferred";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
+import * as FiberId from "effect/FiberId";
 import * as Layer from "effect/Layer";
 import * as Scope from "effect/Scope";
 import * as TestClock from "effect/TestClock";
@@ -52,6 +53,16 @@ const controllerWith = (reconcile: (ref: WorkloadRef) => Effect.Effect<Reconcile
       liveness: get(Liveness),
       close: Scope.close(scope, Exit.void),
     };
+  });
+
+/** Polls `probe` on the wall clock (the test's clock is TestClock) until it holds; fails after 10 s. */
+const until = (probe: Effect.Effect<boolean>, what: string) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + 10_000;
+    while (!(yield* probe)) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`);
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)));
+    }
   });
 
 /** A reconciler answering `results` in turn (then Done), counting its calls. */
@@ -170,7 +181,18 @@ describe("controller", () => {
         );
         yield* eventually(() => controller.queue.inFlight() === 1, "a reconcile in flight");
         const closing = yield* Effect.fork(controller.close);
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)));
+        // Evidence that the close got as far as it can: intake stopped, and the closing fiber
+        // suspended on another fiber (the worker whose reconcile is in flight).
+        yield* until(
+          Effect.map(
+            Fiber.status(closing),
+            (status) =>
+              controller.queue.isShutDown() &&
+              status._tag === "Suspended" &&
+              FiberId.isRuntime(status.blockingOn),
+          ),
+          "the close waiting on the worker",
+        );
         expect(closing.unsafePoll()).toBeNull();
         expect(controller.queue.isShutDown()).toBe(true);
         yield* Deferred.succeed(release, undefined);

@@ -3,7 +3,8 @@
  * a change the caches took in can affect, put on the work queue, and the bookkeeping of the
  * reconciler's own writes:
  * - a workload change queues that workload, unless it is the reconciler's own write coming back
- *   and nothing else queued the workload since (see `expectOwnWrite`);
+ *   and nothing else queued the workload since (see `expectOwnWrite`), or only its status changed
+ *   and it has no Odigos state (the replica counts of someone else's rollout decide nothing);
  * - a namespace whose opt-in marker changed queues its workloads;
  * - runtime details queue their workload; an instrumented pod queues its workload;
  * - a CollectorsGroup or `odigos-config` change queues every workload with Odigos state
@@ -110,7 +111,7 @@ class Handlers implements EventHandlersApi {
   handle = (change: CacheEvent, view: ClusterStateApi): void => {
     switch (change._tag) {
       case "Workload":
-        this.onWorkload(change.ref, change.event);
+        this.onWorkload(change.ref, change.event, view);
         break;
       case "Namespace":
         this.onNamespace(change.event, view);
@@ -139,12 +140,22 @@ class Handlers implements EventHandlersApi {
     if (before !== after) for (const ref of view.workloadsIn(event.key)) this.enqueue(ref);
   }
 
-  private onWorkload(ref: WorkloadRef, event: InformerEvent<Workload>): void {
+  private onWorkload(
+    ref: WorkloadRef,
+    event: InformerEvent<Workload>,
+    view: ClusterStateApi,
+  ): void {
     if (event.type !== "upsert") {
       this.enqueue(ref);
       return;
     }
     if (this.isOwnWrite(workloadKey(ref), event.current)) return;
+    if (
+      event.previous !== undefined &&
+      onlyStatusChanged(event.previous, event.current) &&
+      !hasOdigosState(view, ref, event.current)
+    )
+      return;
     this.enqueue(ref, "own", event.current.metadata.resourceVersion);
   }
 
@@ -265,6 +276,26 @@ function* withOdigosState(view: ClusterStateApi): Generator<WorkloadRef> {
     if (hasState) yield ref;
   }
 }
+
+/**
+ * Whether a workload has anything the instrumentor acts on or keeps: runtime details, devices, or
+ * any Odigos annotation (the cache keeps no other): its opt-in marker, a reported name, a rollout
+ * or rollback record.
+ */
+const hasOdigosState = (view: ClusterStateApi, ref: WorkloadRef, workload: Workload): boolean =>
+  view.runtimeDetailsOf(ref) !== undefined ||
+  carriesDevices(workload) ||
+  Object.keys(workload.metadata.annotations ?? {}).length > 0;
+
+/**
+ * The same spec (the API server bumps `generation` with every spec change) and metadata: only
+ * `status` (and the resourceVersion) moved, as a controller reports a rollout's progress.
+ */
+const onlyStatusChanged = (previous: Workload, current: Workload): boolean =>
+  previous.metadata.generation === current.metadata.generation &&
+  previous.metadata.generation !== undefined &&
+  JSON.stringify({ ...previous.metadata, resourceVersion: undefined }) ===
+    JSON.stringify({ ...current.metadata, resourceVersion: undefined });
 
 const specOf = (state: ConfigurationState) =>
   state._tag === "Available" ? state.config.spec : state._tag;

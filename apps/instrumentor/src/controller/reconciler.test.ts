@@ -10,48 +10,27 @@ import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as TestClock from "effect/TestClock";
 import { ClusterState } from "../cache/cluster-state.js";
-import type { Metrics } from "../observability/metrics.js";
 import {
-  appLayer,
   completeRollout,
   devicesOf,
+  evaluated,
   eventually,
   goDevice,
+  idle,
   namespace,
   reconciles,
+  reevaluated,
   runtimeDetails,
   seedOdigos,
   setCollectorsReady,
   testConfig,
+  withInstrumentor,
   workload,
 } from "../test-support/harness.js";
 import { quietMs } from "./cause-events.js";
-import { Controller } from "./controller.js";
 import { awaitOwnWriteMs, orphanGraceMs } from "./reconciler.js";
-import { WorkloadQueue } from "./work-queue.js";
 
 const newFake = () => new FakeApiServer({ fieldManager: InstrumentorFieldManager });
-
-/** Runs `body` with the instrumentor started over `fake` (caches synced, controller running). */
-const withInstrumentor = <A>(
-  fake: FakeApiServer,
-  body: (
-    lines: ReadonlyArray<Record<string, unknown>>,
-  ) => Effect.Effect<A, never, WorkloadQueue | ClusterState | Metrics>,
-  config = testConfig(),
-) => {
-  const { layer, lines } = appLayer(fake, config);
-  return Effect.gen(function* () {
-    yield* (yield* ClusterState).synced;
-    yield* (yield* Controller).start;
-    return yield* body(lines);
-  }).pipe(Effect.provide(layer));
-};
-
-/** Waits until the queue is empty and no worker is busy. */
-const idle = Effect.flatMap(WorkloadQueue, (queue) =>
-  eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
-);
 
 const patchesOf = (fake: FakeApiServer, name: string) =>
   fake.writes({ verb: "patch", resource: "deployments", name }).length;
@@ -93,7 +72,7 @@ describe("reconciler", () => {
     () => {
       const fake = newFake();
       seedShop(fake, ["cart", "web"]);
-      return withInstrumentor(fake, () =>
+      return withInstrumentor(fake, {}, (lines) =>
         Effect.gen(function* () {
           yield* eventually(
             () => devicesOf(fake, "Deployment", "cart").app?.includes(goDevice),
@@ -103,13 +82,13 @@ describe("reconciler", () => {
             () => devicesOf(fake, "Deployment", "web").app?.includes(goDevice),
             "web's device",
           );
-          yield* idle;
+          // Both patches came back through the watch and were decided on.
+          yield* evaluated(fake, lines, "Deployment", "shop/cart");
+          yield* evaluated(fake, lines, "Deployment", "shop/web");
           const writes = fake.writes().length;
           expect(patchesOf(fake, "cart")).toBe(1);
           expect(fake.writes({ verb: "patch" })[0]?.fieldManager).toBe(InstrumentorFieldManager);
-          const queue = yield* WorkloadQueue;
-          for (const name of ["cart", "web"]) queue.add(`Deployment/shop/${name}`);
-          yield* idle;
+          yield* reevaluated(["Deployment/shop/cart", "Deployment/shop/web"]);
           expect(fake.writes().length).toBe(writes);
         }),
       );
@@ -121,7 +100,7 @@ describe("reconciler", () => {
     () => {
       const fake = newFake();
       seedShop(fake, ["cart"]);
-      return withInstrumentor(fake, () =>
+      return withInstrumentor(fake, {}, () =>
         Effect.gen(function* () {
           yield* eventually(
             () => devicesOf(fake, "Deployment", "cart").app?.length === 1,
@@ -155,7 +134,7 @@ describe("reconciler", () => {
     () => {
       const fake = newFake();
       seedShop(fake, ["a", "b", "c"], { ready: false });
-      return withInstrumentor(fake, () =>
+      return withInstrumentor(fake, {}, (lines) =>
         Effect.gen(function* () {
           setCollectorsReady(fake, true);
           for (const name of ["a", "b", "c"])
@@ -163,7 +142,8 @@ describe("reconciler", () => {
               () => devicesOf(fake, "Deployment", name).app?.length === 1,
               `${name}'s device`,
             );
-          yield* idle;
+          for (const name of ["a", "b", "c"])
+            yield* evaluated(fake, lines, "Deployment", `shop/${name}`);
           yield* TestClock.adjust(quietMs * 2);
           yield* eventually(
             () => eventsAbout(fake, "CollectorsGroup").length === 1,
@@ -201,7 +181,7 @@ describe("reconciler", () => {
       const fake = newFake();
       const names = ["a", "b", "c"];
       seedShop(fake, names, { ready: false });
-      return withInstrumentor(fake, () =>
+      return withInstrumentor(fake, {}, () =>
         Effect.gen(function* () {
           const state = yield* ClusterState;
           yield* idle;
@@ -249,35 +229,33 @@ describe("reconciler", () => {
       seedShop(fake, names, { ready: false });
       const instrumented = () =>
         names.filter((name) => devicesOf(fake, "Deployment", name).app?.length === 1);
-      return withInstrumentor(
-        fake,
-        () =>
-          Effect.gen(function* () {
-            setCollectorsReady(fake, true);
-            const done = new Set<string>();
-            while (done.size < names.length) {
-              yield* eventually(() => instrumented().length > done.size, "the next wave");
-              // Rollouts take longer than a burst's quiet period: the waiting keep it open.
-              yield* idle;
-              yield* TestClock.adjust(quietMs * 2);
-              for (const name of instrumented())
-                if (!done.has(name)) {
-                  done.add(name);
-                  completeRollout(fake, name);
-                }
-            }
+      return withInstrumentor(fake, { maxConcurrentRollouts: 2 }, (lines) =>
+        Effect.gen(function* () {
+          setCollectorsReady(fake, true);
+          const done = new Set<string>();
+          while (done.size < names.length) {
+            yield* eventually(() => instrumented().length > done.size, "the next wave");
+            // Rollouts take longer than a burst's quiet period: the waiting keep it open.
             yield* idle;
             yield* TestClock.adjust(quietMs * 2);
-            yield* eventually(
-              () => eventsAbout(fake, "CollectorsGroup").length === 1,
-              "the group's Event",
-            );
-            expect(eventsAbout(fake, "CollectorsGroup")[0]?.note).toBe(
-              "collectors became ready: instrumented 4 workloads (shop/a, shop/b, shop/c, shop/d)",
-            );
-            expect(eventsAbout(fake, "Deployment")).toEqual([]);
-          }),
-        testConfig({ maxConcurrentRollouts: 2 }),
+            for (const name of instrumented())
+              if (!done.has(name)) {
+                done.add(name);
+                completeRollout(fake, name);
+              }
+          }
+          // Every completion (the last wave's too) was seen before the burst may end.
+          for (const name of names) yield* evaluated(fake, lines, "Deployment", `shop/${name}`);
+          yield* TestClock.adjust(quietMs * 2);
+          yield* eventually(
+            () => eventsAbout(fake, "CollectorsGroup").length === 1,
+            "the group's Event",
+          );
+          expect(eventsAbout(fake, "CollectorsGroup")[0]?.note).toBe(
+            "collectors became ready: instrumented 4 workloads (shop/a, shop/b, shop/c, shop/d)",
+          );
+          expect(eventsAbout(fake, "Deployment")).toEqual([]);
+        }),
       );
     },
   );
@@ -295,7 +273,7 @@ describe("reconciler", () => {
         OdigosResources.InstrumentedApplication,
         runtimeDetails("Deployment", "gone", [{ containerName: "app", language: "go" }]),
       );
-      return withInstrumentor(fake, (lines) =>
+      return withInstrumentor(fake, {}, (lines) =>
         Effect.gen(function* () {
           // "late" exists, but the workload watch lags behind (as after an API-server restart).
           fake.holdWatches("deployments");
@@ -334,7 +312,7 @@ describe("reconciler", () => {
     () => {
       const fake = newFake();
       seedShop(fake, ["cart"], { ready: false });
-      return withInstrumentor(fake, (lines) =>
+      return withInstrumentor(fake, {}, (lines) =>
         Effect.gen(function* () {
           yield* idle;
           fake.holdWatches("deployments");
@@ -354,7 +332,8 @@ describe("reconciler", () => {
           );
           fake.releaseWatches();
           yield* TestClock.adjust(60_000);
-          yield* idle;
+          // The patch, released, came back and was decided on again: still no second change.
+          yield* evaluated(fake, lines, "Deployment", "shop/cart");
           expect(patchesOf(fake, "cart")).toBe(1);
           expect(devicesOf(fake, "Deployment", "cart")).toEqual({ app: [goDevice] });
         }),
@@ -382,7 +361,7 @@ describe("reconciler", () => {
           { language: "java" },
         ]),
       );
-      return withInstrumentor(fake, (lines) =>
+      return withInstrumentor(fake, {}, (lines) =>
         Effect.gen(function* () {
           yield* eventually(
             () => devicesOf(fake, "Deployment", "cart").side?.length === 1,
@@ -409,7 +388,7 @@ describe("reconciler", () => {
     const fake = newFake();
     seedShop(fake, ["cart"]);
     fake.failNext({ verb: "patch", resource: "deployments" }, 500, 2);
-    return withInstrumentor(fake, (lines) =>
+    return withInstrumentor(fake, {}, (lines) =>
       Effect.gen(function* () {
         yield* eventually(
           () =>

@@ -13,19 +13,18 @@ import { Routes } from "../observability/health.js";
 import { Metrics } from "../observability/metrics.js";
 import { Rollouts } from "../rollouts/rollouts.js";
 import {
-  appLayer,
   devicesOf,
+  evaluated,
   eventually,
   goDevice,
   namespace,
   runtimeDetails,
   seedOdigos,
   testConfig,
+  withInstrumentor,
   workload,
 } from "../test-support/harness.js";
-import { Controller } from "./controller.js";
 import { statusReport } from "./status.js";
-import { WorkloadQueue } from "./work-queue.js";
 
 const seed = (fake: FakeApiServer) => {
   seedOdigos(fake);
@@ -45,59 +44,58 @@ describe("workload status in the operator", () => {
   it.scoped("reports each workload's state and reason, and counts them in the gauge", () => {
     const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
     seed(fake);
-    const { layer } = appLayer(fake, testConfig());
-    return Effect.gen(function* () {
-      yield* (yield* ClusterState).synced;
-      yield* (yield* Controller).start;
-      yield* eventually(
-        () => devicesOf(fake, "Deployment", "cart").app?.includes(goDevice),
-        "cart's device",
-      );
-      const queue = yield* WorkloadQueue;
-      yield* eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue");
-      const now = yield* Clock.currentTimeMillis;
-      const report = statusReport(yield* ClusterState, yield* Rollouts, yield* Config, now);
-      const of = (name: string) => report.workloads.find((entry) => entry.name === name);
-      // cart: written, and no controller manager here to complete its rollout.
-      expect(of("cart")).toMatchObject({ state: "RollingOut", reason: "RollingOut" });
-      expect(of("cart")?.devices.present).toEqual({ app: [goDevice] });
-      expect(of("web")).toMatchObject({
-        state: "NotInstrumented",
-        reason: "WaitingForRuntimeDetails",
-      });
-      expect(of("db")).toMatchObject({ state: "NotInstrumented", reason: "NotOptedIn" });
-      expect(report.summary.byState).toEqual({ RollingOut: 1, NotInstrumented: 2 });
-      const metrics = yield* Metrics;
-      const text = yield* Effect.promise(() => metrics.scrape());
-      expect(text).toContain(
-        'odigos_instrumentor_workloads{state="NotInstrumented",reason="WaitingForRuntimeDetails"} 1',
-      );
-      expect(text).toContain(
-        'odigos_instrumentor_workloads{state="RollingOut",reason="RollingOut"} 1',
-      );
-      const route = (yield* Routes).get("/status");
-      const answer = route === undefined ? undefined : yield* route;
-      expect(answer?.contentType).toBe("application/json");
-      expect(JSON.parse(answer?.body ?? "{}").summary.byReason).toEqual({
-        RollingOut: 1,
-        WaitingForRuntimeDetails: 1,
-        NotOptedIn: 1,
-      });
-      // What the kubectl plugin reads through the pods proxy: the same body, by the library's schema.
-      const view = decodeLiveView(answer?.body ?? "");
-      expect(Either.isRight(view)).toBe(true);
-      if (Either.isRight(view)) {
-        expect(view.right.instrumentor).toMatchObject({
-          rolloutTimeoutMs: testConfig().rolloutTimeoutMs,
-          breakerOpen: false,
-          dryRun: false,
+    return withInstrumentor(fake, {}, (lines) =>
+      Effect.gen(function* () {
+        yield* eventually(
+          () => devicesOf(fake, "Deployment", "cart").app?.includes(goDevice),
+          "cart's device",
+        );
+        // cart's patch came back and was decided on: the report is of a settled cluster.
+        yield* evaluated(fake, lines, "Deployment", "shop/cart");
+        const now = yield* Clock.currentTimeMillis;
+        const report = statusReport(yield* ClusterState, yield* Rollouts, yield* Config, now);
+        const of = (name: string) => report.workloads.find((entry) => entry.name === name);
+        // cart: written, and no controller manager here to complete its rollout.
+        expect(of("cart")).toMatchObject({ state: "RollingOut", reason: "RollingOut" });
+        expect(of("cart")?.devices.present).toEqual({ app: [goDevice] });
+        expect(of("web")).toMatchObject({
+          state: "NotInstrumented",
+          reason: "WaitingForRuntimeDetails",
         });
-        expect(view.right.byWorkload.get("Deployment/shop/cart")).toEqual({
-          breakerOpen: false,
-          collectorsGraceLeftMs: 0,
-          dryRun: false,
+        expect(of("db")).toMatchObject({ state: "NotInstrumented", reason: "NotOptedIn" });
+        expect(report.summary.byState).toEqual({ RollingOut: 1, NotInstrumented: 2 });
+        const metrics = yield* Metrics;
+        const text = yield* Effect.promise(() => metrics.scrape());
+        expect(text).toContain(
+          'odigos_instrumentor_workloads{state="NotInstrumented",reason="WaitingForRuntimeDetails"} 1',
+        );
+        expect(text).toContain(
+          'odigos_instrumentor_workloads{state="RollingOut",reason="RollingOut"} 1',
+        );
+        const route = (yield* Routes).get("/status");
+        const answer = route === undefined ? undefined : yield* route;
+        expect(answer?.contentType).toBe("application/json");
+        expect(JSON.parse(answer?.body ?? "{}").summary.byReason).toEqual({
+          RollingOut: 1,
+          WaitingForRuntimeDetails: 1,
+          NotOptedIn: 1,
         });
-      }
-    }).pipe(Effect.provide(layer));
+        // What the kubectl plugin reads through the pods proxy: the same body, by the library's schema.
+        const view = decodeLiveView(answer?.body ?? "");
+        expect(Either.isRight(view)).toBe(true);
+        if (Either.isRight(view)) {
+          expect(view.right.instrumentor).toMatchObject({
+            rolloutTimeoutMs: testConfig().rolloutTimeoutMs,
+            breakerOpen: false,
+            dryRun: false,
+          });
+          expect(view.right.byWorkload.get("Deployment/shop/cart")).toEqual({
+            breakerOpen: false,
+            collectorsGraceLeftMs: 0,
+            dryRun: false,
+          });
+        }
+      }),
+    );
   });
 });

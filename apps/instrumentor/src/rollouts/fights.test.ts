@@ -11,40 +11,20 @@ import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Clock from "effect/Clock";
 import * as Effect from "effect/Effect";
 import { ClusterState } from "../cache/cluster-state.js";
-import { Config, type InstrumentorConfig } from "../config.js";
-import { Controller } from "../controller/controller.js";
+import { Config } from "../config.js";
 import { statusReport } from "../controller/status.js";
-import { WorkloadQueue } from "../controller/work-queue.js";
 import {
-  appLayer,
   devicesOf,
+  evaluated,
   eventually,
+  type Lines,
   namespace,
   runtimeDetails,
   seedOdigos,
-  testConfig,
+  withInstrumentor,
   workload,
 } from "../test-support/harness.js";
 import { Rollouts } from "./rollouts.js";
-
-type Lines = ReadonlyArray<Record<string, unknown>>;
-
-const start = <A, E>(
-  fake: FakeApiServer,
-  overrides: Partial<InstrumentorConfig>,
-  body: (lines: Lines) => Effect.Effect<A, E, WorkloadQueue | ClusterState | Rollouts | Config>,
-) => {
-  const { layer, lines } = appLayer(fake, testConfig(overrides));
-  return Effect.gen(function* () {
-    yield* (yield* ClusterState).synced;
-    yield* (yield* Controller).start;
-    return yield* body(lines);
-  }).pipe(Effect.provide(layer));
-};
-
-const idle = Effect.flatMap(WorkloadQueue, (queue) =>
-  eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
-);
 
 const instrumented = (fake: FakeApiServer) =>
   (devicesOf(fake, "Deployment", "cart").app ?? []).length > 0;
@@ -81,7 +61,8 @@ const fight = (fake: FakeApiServer, lines: Lines, remove: (round: number) => Eff
   Effect.gen(function* () {
     for (let round = 0; round < 3; round++) {
       yield* eventually(() => instrumented(fake), `devices back (${round})`);
-      yield* idle;
+      // The put-back came back through the watch: the next removal is a change of its own.
+      yield* evaluated(fake, lines, "Deployment", "shop/cart");
       // managedFields times: a later one than the entry of the round before.
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)));
       yield* remove(round);
@@ -110,15 +91,15 @@ describe("fight attribution", () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       return Effect.gen(function* () {
         yield* seed(fake);
-        yield* start(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
+        yield* withInstrumentor(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
           Effect.gen(function* () {
             const report = yield* fight(fake, lines, () =>
               Effect.sync(() => {
                 fake.updateUnrecorded(Resources.Deployment, "cart", "shop", withoutDevice);
               }),
             );
-            // The report came from the last removal: the instrumentor observed it.
-            yield* idle;
+            // The last removal, seen and decided on: not put back.
+            yield* evaluated(fake, lines, "Deployment", "shop/cart");
             expect(instrumented(fake)).toBe(false);
             // Not kubectl-label, the newest entry (and the only one the cache keeps), nor helm:
             // every field manager, read from the API server, as candidates.
@@ -169,7 +150,7 @@ describe("fight attribution", () => {
     const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
     return Effect.gen(function* () {
       yield* seed(fake);
-      yield* start(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
+      yield* withInstrumentor(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
         Effect.gen(function* () {
           // A deploy script that replaces the template and stamps its revision: it takes a field.
           const report = yield* fight(fake, lines, (round) =>
@@ -190,7 +171,7 @@ describe("fight attribution", () => {
               ),
             ),
           );
-          yield* idle;
+          yield* evaluated(fake, lines, "Deployment", "shop/cart");
           expect(instrumented(fake)).toBe(false);
           expect(report).toMatchObject({
             writer: "deploy-script",

@@ -17,45 +17,24 @@ import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as TestClock from "effect/TestClock";
 import { ClusterState } from "../cache/cluster-state.js";
-import type { InstrumentorConfig } from "../config.js";
-import { Controller } from "../controller/controller.js";
-import { WorkloadQueue } from "../controller/work-queue.js";
 import { Metrics } from "../observability/metrics.js";
 import {
-  appLayer,
   completeRollout,
   devicesOf,
+  evaluated,
   eventually,
   goDevice,
+  idle,
   namespace,
   odigosNamespace,
   reconciles,
   runtimeDetails,
   seedOdigos,
   setCollectorsReady,
-  testConfig,
+  withInstrumentor,
   workload,
 } from "../test-support/harness.js";
 import { DryRun } from "./dry-run.js";
-
-type Lines = ReadonlyArray<Record<string, unknown>>;
-
-const start = <A, E>(
-  fake: FakeApiServer,
-  overrides: Partial<InstrumentorConfig>,
-  body: (lines: Lines) => Effect.Effect<A, E, WorkloadQueue | ClusterState | DryRun | Metrics>,
-) => {
-  const { layer, lines } = appLayer(fake, testConfig(overrides));
-  return Effect.gen(function* () {
-    yield* (yield* ClusterState).synced;
-    yield* (yield* Controller).start;
-    return yield* body(lines);
-  }).pipe(Effect.provide(layer));
-};
-
-const idle = Effect.flatMap(WorkloadQueue, (queue) =>
-  eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
-);
 
 const seedShop = (
   fake: FakeApiServer,
@@ -99,6 +78,9 @@ const crashLooping = {
   state: { waiting: { reason: "CrashLoopBackOff" } },
 };
 
+/** The DATA_COLLECTION group `seedOdigos` makes, as the informer keys it. */
+const collectors = `${odigosNamespace}/data-collection`;
+
 /** `odigos_instrumentor_rollbacks_total` by reason. */
 const rollbacksCounted = Effect.flatMap(Metrics, (metrics) =>
   Effect.promise(async () =>
@@ -118,10 +100,10 @@ describe("rollouts", () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       const names = ["a", "b", "c", "d", "e", "f"];
       seedShop(fake, names, { ready: false });
-      return start(fake, { maxConcurrentRollouts: 2 }, () =>
+      return withInstrumentor(fake, { maxConcurrentRollouts: 2 }, (lines) =>
         Effect.gen(function* () {
           setCollectorsReady(fake, true);
-          yield* idle;
+          yield* evaluated(fake, lines, "CollectorsGroup", collectors);
           const first = instrumented(fake, names);
           expect(first).toHaveLength(1);
           const record = JSON.parse(
@@ -132,11 +114,12 @@ describe("rollouts", () => {
           expect(record).toMatchObject({ action: "instrument", generation: 2 });
           completeRollout(fake, first[0] ?? "");
           yield* eventually(() => instrumented(fake, names).length === 3, "a wave of 2");
-          yield* idle;
+          yield* evaluated(fake, lines, "Deployment", `shop/${first[0]}`);
           expect(instrumented(fake, names)).toHaveLength(3);
-          for (const name of instrumented(fake, names)) completeRollout(fake, name);
+          const wave = instrumented(fake, names);
+          for (const name of wave) completeRollout(fake, name);
           yield* eventually(() => instrumented(fake, names).length === 5, "2 more (the budget)");
-          yield* idle;
+          for (const name of wave) yield* evaluated(fake, lines, "Deployment", `shop/${name}`);
           expect(instrumented(fake, names)).toHaveLength(5);
         }),
       );
@@ -148,21 +131,24 @@ describe("rollouts", () => {
     () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["a", "b"], { ready: false });
-      return start(fake, { maxConcurrentRollouts: 1, rolloutTimeoutMs: 60_000 }, (lines) =>
-        Effect.gen(function* () {
-          setCollectorsReady(fake, true);
-          yield* idle;
-          expect(instrumented(fake, ["a", "b"])).toHaveLength(1);
-          yield* TestClock.adjust(60_000);
-          yield* eventually(() => instrumented(fake, ["a", "b"]).length === 2, "the second one");
-          expect(lines.find((line) => line.reason === "RolloutStuck")).toMatchObject({
-            level: "warn",
-          });
-          yield* eventually(
-            () => eventsOf(fake, "RolloutStuck").length === 1,
-            "a RolloutStuck Event",
-          );
-        }),
+      return withInstrumentor(
+        fake,
+        { maxConcurrentRollouts: 1, rolloutTimeoutMs: 60_000 },
+        (lines) =>
+          Effect.gen(function* () {
+            setCollectorsReady(fake, true);
+            yield* evaluated(fake, lines, "CollectorsGroup", collectors);
+            expect(instrumented(fake, ["a", "b"])).toHaveLength(1);
+            yield* TestClock.adjust(60_000);
+            yield* eventually(() => instrumented(fake, ["a", "b"]).length === 2, "the second one");
+            expect(lines.find((line) => line.reason === "RolloutStuck")).toMatchObject({
+              level: "warn",
+            });
+            yield* eventually(
+              () => eventsOf(fake, "RolloutStuck").length === 1,
+              "a RolloutStuck Event",
+            );
+          }),
       );
     },
   );
@@ -172,11 +158,11 @@ describe("rollouts", () => {
     () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["a"], { ready: false });
-      return start(fake, { rolloutTimeoutMs: 600_000 }, (lines) =>
+      return withInstrumentor(fake, { rolloutTimeoutMs: 600_000 }, (lines) =>
         Effect.gen(function* () {
           setCollectorsReady(fake, true);
           yield* eventually(() => instrumented(fake, ["a"]).length === 1, "a instrumented");
-          yield* idle;
+          yield* evaluated(fake, lines, "Deployment", "shop/a");
           // Someone else's change that moves nothing: decided on while the rollout is in flight.
           const before = yield* reconciles;
           fake.update(Resources.Deployment, "a", "shop", { metadata: { labels: { team: "x" } } });
@@ -210,21 +196,21 @@ describe("rollouts", () => {
     () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["a", "b"]);
-      return start(fake, { collectorsUnreadyGraceMs: 120_000 }, () =>
+      return withInstrumentor(fake, { collectorsUnreadyGraceMs: 120_000 }, (lines) =>
         Effect.gen(function* () {
           yield* eventually(() => instrumented(fake, ["a", "b"]).length === 2, "both instrumented");
           yield* idle;
           const writes = fake.writes({ resource: "deployments" }).length;
           setCollectorsReady(fake, false);
-          yield* idle;
+          yield* evaluated(fake, lines, "CollectorsGroup", collectors);
           yield* TestClock.adjust(60_000);
           setCollectorsReady(fake, true);
-          yield* idle;
+          yield* evaluated(fake, lines, "CollectorsGroup", collectors);
           yield* TestClock.adjust(120_000);
           yield* idle;
           expect(fake.writes({ resource: "deployments" }).length).toBe(writes);
           setCollectorsReady(fake, false);
-          yield* idle;
+          yield* evaluated(fake, lines, "CollectorsGroup", collectors);
           yield* TestClock.adjust(119_000);
           yield* idle;
           expect(instrumented(fake, ["a", "b"])).toHaveLength(2);
@@ -243,7 +229,7 @@ describe("rollouts", () => {
     () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["cart"]);
-      return start(fake, { breakerThreshold: 0 }, (lines) =>
+      return withInstrumentor(fake, { breakerThreshold: 0 }, (lines) =>
         Effect.gen(function* () {
           yield* eventually(() => instrumented(fake, ["cart"]).length === 1, "instrumented");
           fake.put(Resources.Pod, podOf("cart", crashLooping));
@@ -264,7 +250,7 @@ describe("rollouts", () => {
           expect(yield* rollbacksCounted).toEqual({ CrashLoopBackOff: 1 });
           // The old pods go; the same inputs are not instrumented again.
           fake.remove(Resources.Pod, "cart-abc-1", "shop");
-          yield* idle;
+          yield* evaluated(fake, lines, "Pod", "shop/cart-abc-1");
           expect(instrumented(fake, ["cart"])).toEqual([]);
           // The node agent re-creates the runtime details (a new object): tried again.
           fake.remove(OdigosResources.InstrumentedApplication, "deployment-cart", "shop");
@@ -288,7 +274,7 @@ describe("rollouts", () => {
     () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["cart"]);
-      return start(fake, { breakerThreshold: 0, rolloutTimeoutMs: 60_000 }, (lines) =>
+      return withInstrumentor(fake, { breakerThreshold: 0, rolloutTimeoutMs: 60_000 }, (lines) =>
         Effect.gen(function* () {
           const state = yield* ClusterState;
           const cart = { kind: "Deployment", namespace: "shop", name: "cart" } as const;
@@ -342,7 +328,7 @@ describe("rollouts", () => {
     () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["cart"]);
-      return start(fake, { breakerThreshold: 1 }, (lines) =>
+      return withInstrumentor(fake, { breakerThreshold: 1 }, (lines) =>
         Effect.gen(function* () {
           yield* eventually(() => instrumented(fake, ["cart"]).length === 1, "instrumented");
           fake.put(Resources.Pod, podOf("cart", crashLooping));
@@ -356,7 +342,8 @@ describe("rollouts", () => {
             () => lines.some((line) => line.reason === "CircuitBreakerOpen"),
             "the breaker open",
           );
-          yield* idle;
+          yield* evaluated(fake, lines, "Deployment", "shop/web");
+          yield* evaluated(fake, lines, "InstrumentedApplication", "shop/deployment-web");
           expect(instrumented(fake, ["web"])).toEqual([]);
           yield* eventually(
             () => eventsOf(fake, "CircuitBreakerOpen").length === 1,
@@ -386,7 +373,7 @@ describe("rollouts", () => {
       seedShop(fake, ["cart"]);
       const goDetails = (name: string) =>
         runtimeDetails("Deployment", name, [{ containerName: "app", language: "go" }]);
-      return start(fake, { breakerThreshold: 1 }, (lines) =>
+      return withInstrumentor(fake, { breakerThreshold: 1 }, (lines) =>
         Effect.gen(function* () {
           const said = (reason: string) => lines.filter((line) => line.reason === reason).length;
           const events = (reason: string) => eventsOf(fake, reason).length;
@@ -434,7 +421,7 @@ describe("rollouts", () => {
       const fake = new FakeApiServer({ fieldManager: InstrumentorFieldManager });
       seedShop(fake, ["cart"]);
       const manifest = workload("cart");
-      return start(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
+      return withInstrumentor(fake, { fightLimit: 2, fightWindowMs: 600_000 }, (lines) =>
         Effect.gen(function* () {
           const gitops = (round: number) =>
             Effect.gen(function* () {
@@ -458,7 +445,8 @@ describe("rollouts", () => {
             () => lines.some((line) => line.reason === "FightDetected"),
             "the fight reported",
           );
-          yield* idle;
+          // The last removal, seen and decided on: not put back.
+          yield* evaluated(fake, lines, "Deployment", "shop/cart");
           expect(instrumented(fake, ["cart"])).toEqual([]);
           const report = lines.find((line) => line.reason === "FightDetected");
           expect(report).toMatchObject({ level: "warn", writer: "argocd-controller", putBacks: 2 });
@@ -486,7 +474,7 @@ describe("rollouts", () => {
       OdigosResources.InstrumentedApplication,
       runtimeDetails("Deployment", "out", [{ containerName: "app", language: "go" }]),
     );
-    return start(fake, { dryRun: true }, () =>
+    return withInstrumentor(fake, { dryRun: true }, () =>
       Effect.gen(function* () {
         const dryRun = yield* DryRun;
         yield* eventually(
@@ -517,7 +505,7 @@ describe("rollouts", () => {
       OdigosResources.InstrumentedApplication,
       runtimeDetails("Deployment", "sick", [{ containerName: "app", language: "go" }]),
     );
-    return start(fake, {}, (lines) =>
+    return withInstrumentor(fake, {}, (lines) =>
       Effect.gen(function* () {
         yield* eventually(
           () => lines.some((line) => line.reason === "UnhealthyBeforeInstrumentation"),

@@ -11,11 +11,14 @@ import {
   type WorkloadKind,
   workloadResource,
 } from "@odigos/crd-types";
-import { KubeClient, type KubeObject, Resources } from "@odigos/kube-client";
+import { KubeClient, type KubeObject, type Resource, Resources } from "@odigos/kube-client";
 import { eventually, FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
+import { ClusterState } from "../cache/cluster-state.js";
 import type { InstrumentorConfig } from "../config.js";
+import { Controller } from "../controller/controller.js";
+import { WorkloadQueue } from "../controller/work-queue.js";
 import { instrumentorLayer } from "../manager.js";
 import { makeLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
@@ -61,6 +64,97 @@ export const appLayer = (fake: FakeApiServer, config: InstrumentorConfig = testC
   const layer = instrumentorLayer(config, logger, Layer.succeed(KubeClient, fake.client));
   return { layer, lines };
 };
+
+/** The JSON lines the instrumentor logged, oldest first. */
+export type Lines = ReadonlyArray<Record<string, unknown>>;
+
+/** What a test body can ask of the running instrumentor: every service of its layer graph. */
+export type InstrumentorServices = Layer.Layer.Success<ReturnType<typeof instrumentorLayer>>;
+
+/**
+ * Runs `body` with the instrumentor started over `fake` as `main.ts` starts it (caches synced,
+ * controller running), given the lines it logs; `overrides` change the test configuration.
+ */
+export const withInstrumentor = <A, E>(
+  fake: FakeApiServer,
+  overrides: Partial<InstrumentorConfig>,
+  body: (lines: Lines) => Effect.Effect<A, E, InstrumentorServices>,
+) => {
+  const { layer, lines } = appLayer(fake, testConfig(overrides));
+  return Effect.gen(function* () {
+    yield* (yield* ClusterState).synced;
+    yield* (yield* Controller).start;
+    return yield* body(lines);
+  }).pipe(Effect.provide(layer));
+};
+
+/** Waits until the queue is empty and no worker is busy (it says nothing of changes not yet seen). */
+export const idle = Effect.flatMap(WorkloadQueue, (queue) =>
+  eventually(() => queue.depth() === 0 && queue.inFlight() === 0, "an idle queue"),
+);
+
+/** The informers' names, as the cache logs them, and what each one watches. */
+const informerResources = {
+  Deployment: Resources.Deployment,
+  StatefulSet: Resources.StatefulSet,
+  DaemonSet: Resources.DaemonSet,
+  Namespace: Resources.Namespace,
+  Pod: Resources.Pod,
+  InstrumentedApplication: OdigosResources.InstrumentedApplication,
+  CollectorsGroup: OdigosResources.CollectorsGroup,
+  OdigosConfiguration: OdigosResources.OdigosConfiguration,
+} satisfies Record<string, Resource>;
+
+/**
+ * Evidence that the instrumentor has evaluated an object as `fake` holds it now: its cache logged
+ * `"observed"` for the object's current resourceVersion or a later one (for an object deleted,
+ * its deletion), then the queue was idle, so every reconcile the change queued is done. A check
+ * that something did *not* happen comes after this (as test-e2e's `evaluatedBy`). `key` is
+ * `namespace/name`, or the name of a cluster-scoped object.
+ */
+export const evaluated = (
+  fake: FakeApiServer,
+  lines: Lines,
+  informer: keyof typeof informerResources,
+  key: string,
+) =>
+  Effect.gen(function* () {
+    const [namespace, name] = key.includes("/") ? key.split("/") : [undefined, key];
+    const stored = fake.get(informerResources[informer], name ?? "", namespace);
+    const version = Number(stored?.metadata.resourceVersion ?? Number.NaN);
+    yield* eventually(
+      () =>
+        lines.some(
+          (line) =>
+            line.msg === "observed" &&
+            line.informer === informer &&
+            line.key === key &&
+            (stored === undefined
+              ? line.type === "DELETED"
+              : Number(line.resourceVersion) >= version),
+        ),
+      `the instrumentor to observe ${informer} ${key}${stored === undefined ? "'s deletion" : ` at ${version}`}`,
+    );
+    yield* idle;
+  });
+
+/**
+ * Queues `keys` for a look as the controller would, then waits until that many more reconciles
+ * ran and the queue is idle: evidence that they were evaluated again.
+ */
+export const reevaluated = (keys: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    yield* idle;
+    const before = yield* reconciles;
+    const queue = yield* WorkloadQueue;
+    for (const key of keys) queue.add(key);
+    const deadline = Date.now() + 10_000;
+    while ((yield* reconciles) < before + keys.length) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out re-evaluating ${keys}`);
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)));
+    }
+    yield* idle;
+  });
 
 /** Reconciles run so far, whatever their result (controller-runtime's counter). */
 export const reconciles = Effect.flatMap(Metrics, (metrics) =>

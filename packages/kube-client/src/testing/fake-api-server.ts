@@ -481,10 +481,13 @@ export class FakeApiServer {
     const generation = Number(previous.metadata.generation ?? 1);
     const specChanged = JSON.stringify(previous.spec) !== JSON.stringify(merged.spec);
     const now = new Date().toISOString();
+    // One entry per manager and subresource, as the API server keeps them: a controller's
+    // status writes are its own entry (`subresource: status`), apart from its writes of the rest.
+    const status = subresource === "status" ? { subresource } : {};
     const managed = (
       (previous.metadata.managedFields as Array<Record<string, unknown>>) ?? []
-    ).filter((entry) => entry.manager !== manager);
-    if (manager !== undefined) managed.push({ manager, operation, time: now });
+    ).filter((entry) => entry.manager !== manager || entry.subresource !== status.subresource);
+    if (manager !== undefined) managed.push({ manager, operation, time: now, ...status });
     this.revision += 1;
     merged.metadata = {
       ...merged.metadata,
