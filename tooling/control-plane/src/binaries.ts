@@ -43,7 +43,7 @@ const etcdModule = "go.etcd.io/etcd/server/v3";
 const kwokModule = "sigs.k8s.io/kwok";
 
 /** The version a go.mod requires of `module` (the `require` lines, not `replace`). */
-function requiredVersion(goMod: string, module: string): string {
+export function requiredVersion(goMod: string, module: string): string {
   const escaped = module.replace(/[.]/g, "\\.");
   const match = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\S+)`, "m").exec(goMod);
   if (match?.[1] === undefined) {
@@ -179,7 +179,7 @@ export function kwokCacheKey(
   return `kwok-${version}_${platform.goos}-${platform.goarch}_${recipeDigest(recipe)}`;
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -260,12 +260,21 @@ export function missingKwokMessage(cacheDir: string, version: string): string {
   ].join("\n");
 }
 
-/** The paths a finished build folder holds, or undefined when any is missing (a partial build). */
-function cachedBuild(dir: string, recipe: GoBuildRecipe): Map<string, string> | undefined {
+/**
+ * The paths a finished build folder holds, or undefined when any command or any of `files`
+ * (paths relative to the folder) is missing (a partial build).
+ */
+function cachedBuild(
+  dir: string,
+  recipe: GoBuildRecipe,
+  files: readonly string[] = [],
+): Map<string, string> | undefined {
   const paths = new Map(
     recipe.packages.map((pkg) => [commandName(pkg), join(dir, commandName(pkg))]),
   );
-  return [...paths.values()].every(isExecutable) ? paths : undefined;
+  const complete =
+    [...paths.values()].every(isExecutable) && files.every((file) => existsSync(join(dir, file)));
+  return complete ? paths : undefined;
 }
 
 function isProcessAlive(pid: number): boolean {
@@ -323,6 +332,13 @@ async function withBuildLock<T>(
   }
 }
 
+/** The environment a recipe's `go` commands run with: the host platform, no go.work, the recipe's settings. */
+export function goCommandEnv(env: Env, recipe: GoBuildRecipe): Env {
+  // Build for the host whatever GOOS/GOARCH say, and ignore any go.work above the module.
+  const { GOOS: _goos, GOARCH: _goarch, ...inherited } = env;
+  return { ...inherited, GOWORK: "off", ...recipe.env };
+}
+
 function runGoBuild(
   go: string,
   moduleDir: string,
@@ -333,9 +349,7 @@ function runGoBuild(
 ): Promise<void> {
   const args = ["build", "-trimpath", "-ldflags", recipe.ldflags, "-o", `${outDir}/`];
   args.push(...recipe.packages);
-  // Build for the host whatever GOOS/GOARCH say, and ignore any go.work above the module.
-  const { GOOS: _goos, GOARCH: _goarch, ...inherited } = env;
-  const buildEnv = { ...inherited, GOWORK: "off", ...recipe.env };
+  const buildEnv = goCommandEnv(env, recipe);
   const shown = args.map((arg) => (arg.includes(" ") ? `'${arg}'` : arg)).join(" ");
   const envShown = Object.entries(recipe.env)
     .map(([name, value]) => `${name}=${value} `)
@@ -365,27 +379,31 @@ function runGoBuild(
   });
 }
 
-interface CachedGoBuild {
+export interface CachedGoBuild {
   readonly what: string;
   readonly moduleDir: string;
   readonly recipe: GoBuildRecipe;
   readonly key: string;
   /** The message when there is neither a cached build nor `go`. */
   readonly noGoMessage: (finalDir: string) => string;
+  /** Other files (relative paths) a finished build folder holds; one missing makes it partial. */
+  readonly files?: readonly string[];
+  /** Writes those files into the build folder after `go build`, before it is renamed into place. */
+  readonly addFiles?: (buildDir: string, go: string) => Promise<void>;
 }
 
 /**
  * The commands of `build` from `<cache>/<key>`, building them there first when needed: into
  * `<cache>/.building-<key>-<pid>`, renamed only once every command exists, under a lock.
  */
-async function ensureGoBuild(
+export async function ensureGoBuild(
   build: CachedGoBuild,
   env: Env,
   log: (line: string) => void,
 ): Promise<Map<string, string>> {
   const cacheDir = binaryCacheDir(env);
   const finalDir = join(cacheDir, build.key);
-  const cached = cachedBuild(finalDir, build.recipe);
+  const cached = cachedBuild(finalDir, build.recipe, build.files);
   if (cached !== undefined) return cached;
 
   const go = findOnPath("go", env);
@@ -395,7 +413,7 @@ async function ensureGoBuild(
   return withBuildLock(
     join(cacheDir, `${build.key}.lock`),
     log,
-    () => cachedBuild(finalDir, build.recipe),
+    () => cachedBuild(finalDir, build.recipe, build.files),
     async () => {
       const tempDir = join(cacheDir, `.building-${build.key}-${process.pid}`);
       await rm(tempDir, { recursive: true, force: true });
@@ -404,6 +422,7 @@ async function ensureGoBuild(
       const started = Date.now();
       try {
         await runGoBuild(go, build.moduleDir, build.recipe, tempDir, env, log);
+        await build.addFiles?.(tempDir, go);
         // A leftover partial folder from a crashed run would make rename fail; it is not a usable build.
         if (existsSync(finalDir)) await rm(finalDir, { recursive: true, force: true });
         await rename(tempDir, finalDir);
@@ -411,7 +430,7 @@ async function ensureGoBuild(
         await rm(tempDir, { recursive: true, force: true });
       }
       log(`Built in ${Math.round((Date.now() - started) / 1000)} s.`);
-      const built = cachedBuild(finalDir, build.recipe);
+      const built = cachedBuild(finalDir, build.recipe, build.files);
       if (built === undefined)
         throw new BinariesUnavailableError(`go build did not produce all of ${names}`);
       return built;
@@ -419,11 +438,11 @@ async function ensureGoBuild(
   );
 }
 
-const defaultLog = (line: string): void => {
+export const defaultLog = (line: string): void => {
   process.stderr.write(`[control-plane] ${line}\n`);
 };
 
-function required(paths: Map<string, string>, name: string): string {
+export function required(paths: Map<string, string>, name: string): string {
   const path = paths.get(name);
   if (path === undefined) throw new BinariesUnavailableError(`the build has no ${name}`);
   return path;

@@ -1,4 +1,25 @@
 export {
+  type ArgoRolloutsController,
+  argoRolloutsArgs,
+  argoRolloutsDefaultNamespace,
+  argoRolloutsStartedLine,
+  type StartArgoRolloutsOptions,
+  startArgoRolloutsController,
+} from "./argo-rollouts.js";
+export {
+  type ArgoRollouts,
+  type ArgoRolloutsPins,
+  argoRolloutsBuildRecipe,
+  argoRolloutsCacheKey,
+  argoRolloutsControllerPackage,
+  argoRolloutsCrdFiles,
+  argoRolloutsModule,
+  type EnsureArgoRolloutsOptions,
+  ensureArgoRollouts,
+  missingArgoRolloutsMessage,
+  readArgoRolloutsPins,
+} from "./argo-rollouts-binary.js";
+export {
   type AuditFilter,
   type AuditLine,
   AuditTail,
@@ -64,6 +85,7 @@ export {
   resolvePodsOptions,
 } from "./kwok.js";
 export {
+  argoRolloutsBuildModuleDir,
   binaryCacheDir,
   cacheRoot,
   clusterStateFile,

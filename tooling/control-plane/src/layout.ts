@@ -14,6 +14,9 @@ export const goBuildModuleDir = join(repoRoot, "tooling", "k8s-binaries");
 /** The Go module that builds kwok (fake nodes and pod lifecycles for `pods: true`). */
 export const kwokBuildModuleDir = join(repoRoot, "tooling", "kwok-binary");
 
+/** The Go module that builds the Argo Rollouts controller (`ensureArgoRollouts`). */
+export const argoRolloutsBuildModuleDir = join(repoRoot, "tooling", "argo-rollouts-binary");
+
 /** The real Odigos CRDs shared by the project, beside the repo checkout. */
 export const defaultCrdDir = join(repoRoot, "..", "shared", "fixtures", "odigos-crds");
 
