@@ -8,6 +8,7 @@
 import { DefaultOdigosNamespace } from "@odigos/crd-types";
 import {
   demoCollectorsGroup,
+  demoCronJob,
   demoExtraWorkloads,
   demoNamespace,
   demoWorkload,
@@ -83,7 +84,7 @@ const workloadSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
         `instrumentor add it (deployment-${demoWorkload}):`,
       commands: [
         `${inDemo} get deployment ${demoWorkload} -o jsonpath='{.spec.template.spec.containers[0].resources.limits}{"\\n"}'`,
-        `${inDemo} get instrumentedapplications`,
+        `${inDemo} get instrumentedapplication deployment-${demoWorkload}`,
       ],
     },
     {
@@ -109,7 +110,33 @@ const workloadSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
 };
 
 /**
- * Step 6: `kubectl odigos-instrumentor` on the demo. kubectl takes no flag before a plugin's
+ * Step 6: the CronJob. Its device is written into its Job template at once, with no rollout; the
+ * Jobs scheduled after that start from the template, so their pods carry it.
+ */
+const cronJobStep = (input: GuideInput): GuideStep => {
+  const { inDemo } = kubectlOf(input);
+  const name = demoCronJob.name;
+  const limits = "{.spec.jobTemplate.spec.template.spec.containers[0].resources.limits}";
+  return {
+    text:
+      `The CronJob ${name}, opted in by its own annotation, runs a Job every minute. Once the pod ` +
+      "of its first Job has run, the stand-in creates its runtime details " +
+      `(cronjob-${name}, app=${demoCronJob.language}) as for ${demoWorkload}, and the instrumentor ` +
+      "writes the device into its Job template at once: no rollout and no rollout slot, for " +
+      "changing a CronJob restarts nothing. The Jobs scheduled after that start from the " +
+      "template: their pods carry the device (DEVICES), the first Job's did not. A Job's pod " +
+      "completes here once Ready and the last Job is kept, so allow 2 minutes from make start:",
+    commands: [
+      `${inDemo} get cronjob ${name} -o jsonpath='${limits}{"\\n"}'`,
+      `${inDemo} get instrumentedapplication cronjob-${name}`,
+      `${inDemo} get jobs,pods -l app=${name}`,
+      `${inDemo} get pods -l app=${name} -o custom-columns='NAME:.metadata.name,STATUS:.status.phase,DEVICES:.spec.containers[*].resources.limits'`,
+    ],
+  };
+};
+
+/**
+ * Step 7: `kubectl odigos-instrumentor` on the demo. kubectl takes no flag before a plugin's
  * name, so each line names the kubeconfig in KUBECONFIG, and puts the plugin first on PATH.
  */
 const pluginStep = (input: GuideInput): GuideStep => {
@@ -124,21 +151,25 @@ const pluginStep = (input: GuideInput): GuideStep => {
     text:
       "What is instrumented, and why, with this repository's kubectl plugin (make start built it; " +
       "each line puts it and the Node it runs on first on PATH). status counts the " +
-      `${1 + demoExtraWorkloads.length} Deployments of ${demoNamespace} by state and by reason ` +
-      `(Instrumented 1, NotOptedIn ${demoExtraWorkloads.length}), then gives one row each: ` +
-      `${demoWorkload} Instrumented, reason Instrumented, with app:${device}. explain gives ` +
-      `${demoWorkload}'s chain: opted in by its own annotation, its runtime details (app=go), the ` +
-      "collectors ready, the device wanted and present, its last rollout. The instrumentor runs " +
-      "here as a process, not a pod, so both also say that the live facts only it knows (a " +
-      "place in line for a rollout slot, a fight, the breaker) are unavailable:",
+      `${2 + demoExtraWorkloads.length} workloads of ${demoNamespace} (${1 + demoExtraWorkloads.length} ` +
+      "Deployments and the CronJob) by state and by reason " +
+      `(Instrumented 2, NotOptedIn ${demoExtraWorkloads.length}), then gives one row each: ` +
+      `${demoWorkload} and ${demoCronJob.name} Instrumented, reason Instrumented, with ` +
+      `app:${device}. explain gives ${demoWorkload}'s chain: opted in by its own annotation, its ` +
+      "runtime details (app=go), the collectors ready, the device wanted and present, its last " +
+      `rollout; for ${demoCronJob.name}, the same chain but no rollout: its next Job picks the ` +
+      "template up. The instrumentor runs here as a process, not a pod, so all three also say " +
+      "that the live facts only it knows (a place in line for a rollout slot, a fight, the " +
+      "breaker) are unavailable:",
     commands: [
       `${plugin} status -n ${demoNamespace}${odigos}`,
       `${plugin} explain ${demoNamespace}/deployment/${demoWorkload}${odigos}`,
+      `${plugin} explain ${demoNamespace}/cronjob/${demoCronJob.name}${odigos}`,
     ],
   };
 };
 
-/** Steps 7-9: the rollout budget and the collectors grace period. */
+/** Steps 8-10: the rollout budget and the collectors grace period. */
 const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
   const { k, inDemo } = kubectlOf(input);
   const budget =
@@ -154,7 +185,7 @@ const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
       text:
         `The rollout budget: watch the ${all} Deployments (UP-TO-DATE below 2 while one rolls) ` +
         `and opt the whole namespace in. ${others.join(", ")} get runtime details, then devices, ` +
-        `${budget}.` +
+        `${budget}; ${demoCronJob.name} takes no slot: a CronJob has no rollout.` +
         (input.metricsUrl === undefined
           ? ""
           : " The instrumentor's metrics show the rollouts in flight, those waiting for a slot, " +
@@ -172,7 +203,8 @@ const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
         "The collectors grace period: make the collectors not ready. Nothing changes for " +
         `${seconds(input.collectorsUnreadyGraceMs)} (this demo runs with ` +
         `--collectors-unready-grace=${seconds(input.collectorsUnreadyGraceMs).replace(" ", "")}; ` +
-        `the default is 2m), then every device goes, under the same budget (in the watch of 7.):`,
+        `the default is 2m), then every device goes, under the same budget (in the watch of 8.; ` +
+        `${demoCronJob.name}'s at once, outside it):`,
       commands: [patchCollectors(false)],
     },
     {
@@ -185,6 +217,7 @@ const rolloutSteps = (input: GuideInput): ReadonlyArray<GuideStep> => {
 /** The numbered steps make start prints once the demo workload is instrumented. */
 export const guideSteps = (input: GuideInput): ReadonlyArray<GuideStep> => [
   ...workloadSteps(input),
+  cronJobStep(input),
   pluginStep(input),
   ...rolloutSteps(input),
 ];

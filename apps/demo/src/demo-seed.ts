@@ -1,8 +1,8 @@
 /**
  * The demo's objects: an Odigos namespace with ready collectors, and a namespace with one
- * opted-in Deployment and four without a marker, 2 replicas each, whose pods declare their
- * language for the stand-in node agent. No runtime details: the stand-in creates them, as the
- * node agent would.
+ * opted-in Deployment and four without a marker, 2 replicas each, and one opted-in CronJob that
+ * runs every minute, whose pods declare their language for the stand-in node agent. No runtime
+ * details: the stand-in creates them, as the node agent would.
  */
 import {
   DeviceResourcePrefix,
@@ -32,6 +32,47 @@ export const demoExtraWorkloads = [
   { name: "payments", language: "javascript" },
   { name: "frontend", language: "dotnet" },
 ] as const;
+
+/**
+ * The demo's CronJob, opted in by its own annotation: a Job every minute (its pod completes once
+ * Ready, by the local cluster's KWOK stages), the last one kept. Its Jobs and their pods carry
+ * the label `app=<name>`.
+ */
+export const demoCronJob = {
+  name: "nightly-report",
+  language: "go",
+  schedule: "* * * * *",
+} as const;
+
+const cronJobObject = () => ({
+  metadata: {
+    name: demoCronJob.name,
+    namespace: demoNamespace,
+    annotations: { [InstrumentAnnotation]: "true" },
+  },
+  spec: {
+    schedule: demoCronJob.schedule,
+    concurrencyPolicy: "Forbid",
+    successfulJobsHistoryLimit: 1,
+    failedJobsHistoryLimit: 1,
+    jobTemplate: {
+      metadata: { labels: { app: demoCronJob.name } },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: {
+            labels: { app: demoCronJob.name },
+            annotations: { [demoLanguageAnnotation]: demoCronJob.language },
+          },
+          spec: {
+            restartPolicy: "Never",
+            containers: [{ name: "app", image: `registry.example/${demoCronJob.name}:1.0` }],
+          },
+        },
+      },
+    },
+  },
+});
 
 export const seedDemo = (odigosNamespace: string): Effect.Effect<void, KubeError, KubeClient> =>
   Effect.gen(function* () {
@@ -90,6 +131,7 @@ export const seedDemo = (odigosNamespace: string): Effect.Effect<void, KubeError
           },
         },
       });
+    yield* client.create(Resources.CronJob, cronJobObject());
   });
 
 /** What the demo says once its Deployment is instrumented. */

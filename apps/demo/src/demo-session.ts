@@ -15,7 +15,7 @@ import { demoNamespace, demoWorkload, waitForInstrumented } from "./demo-seed.js
 import { demoPods, type LocalCluster } from "./local-cluster.js";
 import { runNodeAgentStandIn } from "./node-agent-stand-in.js";
 
-/** From a demo Deployment qualifying to its runtime details, as the node agent would take to inspect it. */
+/** From a demo workload qualifying to its runtime details, as the node agent would take to inspect it. */
 const agentDelayMs = 2000;
 
 /** The stand-in node agent for namespace demo, with a client (and User-Agent) of its own. */
@@ -121,7 +121,8 @@ export const showGuideWhenReady = (options: GuideOptions): Effect.Effect<void, n
     const endpoints = yield* Endpoints;
     say(
       `the Odigos node agent does not run here: a stand-in (part of this demo, for namespace ${demoNamespace} only) ` +
-        `creates the runtime details of an opted-in Deployment of ${demoNamespace} ${agentDelayMs / 1000} s after one of its pods runs, as the agent would after inspecting it`,
+        `creates the runtime details of an opted-in Deployment of ${demoNamespace} ${agentDelayMs / 1000} s after one of its pods runs ` +
+        `(of a CronJob: after a pod of one of its Jobs runs), as the agent would after inspecting it`,
     );
     const seen = yield* waitForDemoWorkload(cluster.credentials);
     printGuide(cluster, config, seen, endpoints.metrics);

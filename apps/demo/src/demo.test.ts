@@ -45,12 +45,32 @@ const pod = (
   status: { phase: options.phase ?? "Running" },
 });
 
+/** A pod of the Job `<cronJob>-<minute>` the CronJob controller created. */
+const jobPod = (cronJob: string, minute: number, phase: string, job = `${cronJob}-${minute}`) =>
+  ({
+    metadata: {
+      name: `${job}-x7k2p`,
+      namespace: "demo",
+      labels: { app: cronJob, "job-name": job },
+      annotations: { [demoLanguageAnnotation]: "go" },
+      ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name: job, controller: true }],
+    },
+    spec: { containers: [{ name: "app" }] },
+    status: { phase },
+  }) satisfies KubeObject;
+
+const cronJob = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
+  metadata: { name, namespace: "demo", annotations, resourceVersion: "1" },
+  spec: { schedule: "* * * * *", jobTemplate: { spec: { template: {} } } },
+});
+
 const view = (overrides: Partial<AgentView> = {}): AgentView => ({
   namespace: "demo",
   odigosNamespace: "odigos-system",
   namespaceObject: { metadata: { name: "demo" } },
   config: undefined,
   deployments: [],
+  cronJobs: [],
   pods: [pod("cart", "cart-1")],
   runtimeDetails: new Set(),
   ...overrides,
@@ -135,6 +155,48 @@ describe("the stand-in node agent's decision", () => {
   });
 });
 
+describe("the stand-in node agent's decision for a CronJob", () => {
+  const optedIn = cronJob("nightly-report", { "odigos.io/instrument": "true" });
+  const reason = (pods: KubeObject[], overrides: Partial<AgentView> = {}, workload = optedIn) => {
+    const answer = eligibility(view({ pods, ...overrides }), workload, "CronJob");
+    return answer._tag === "NotEligible" ? answer.reason : answer._tag;
+  };
+
+  it("inspects a pod of one of its Jobs that runs, or ran: a Job's pod ends by itself", () => {
+    expect(
+      eligibility(
+        view({ pods: [jobPod("nightly-report", 29380620, "Succeeded")] }),
+        optedIn,
+        "CronJob",
+      ),
+    ).toEqual({
+      _tag: "Eligible",
+      pod: "nightly-report-29380620-x7k2p",
+      language: "go",
+      containers: ["app"],
+    });
+    expect(reason([jobPod("nightly-report", 29380620, "Running")])).toBe("Eligible");
+  });
+
+  it("not a pending or failed one, one of another CronJob's Jobs or a Job not named for the CronJob; nor when not opted in or it has runtime details", () => {
+    expect(reason([jobPod("nightly-report", 29380620, "Pending")])).toBe("NoRunningPod");
+    expect(reason([jobPod("nightly-report", 29380620, "Failed")])).toBe("NoRunningPod");
+    expect(reason([jobPod("weekly-report", 29380620, "Succeeded")])).toBe("NoRunningPod");
+    expect(reason([jobPod("nightly-report", 1, "Running", "nightly-report")])).toBe("NoRunningPod");
+    // A Deployment's pod with the same label is not the CronJob's.
+    expect(reason([pod("nightly-report", "nightly-report-1")])).toBe("NoRunningPod");
+    const succeeded = [jobPod("nightly-report", 29380620, "Succeeded")];
+    expect(reason(succeeded, {}, cronJob("nightly-report"))).toBe("NotOptedIn");
+    expect(reason(succeeded, { runtimeDetails: new Set(["cronjob-nightly-report"]) })).toBe(
+      "HasRuntimeDetails",
+    );
+    // A Deployment's runtime details of the same name are not the CronJob's.
+    expect(reason(succeeded, { runtimeDetails: new Set(["deployment-nightly-report"]) })).toBe(
+      "Eligible",
+    );
+  });
+});
+
 describe("the stand-in node agent", () => {
   it.scoped(
     "creates runtime details a delay after a Deployment qualifies, and again after an opt-out and back in",
@@ -208,6 +270,32 @@ describe("the stand-in node agent", () => {
         expect(fake.writes({ verb: "create" })).toHaveLength(3);
       }),
   );
+
+  it.scoped("creates a CronJob's runtime details a delay after a pod of one of its Jobs ran", () =>
+    Effect.gen(function* () {
+      const fake = new FakeApiServer();
+      fake.put(Resources.Namespace, { metadata: { name: "demo" } });
+      fake.put(Resources.CronJob, cronJob("nightly-report", { "odigos.io/instrument": "true" }));
+      fake.put(Resources.Pod, jobPod("nightly-report", 29380620, "Succeeded"));
+      const lines = yield* startStandIn(fake);
+      const details = () =>
+        fake.get(OdigosResources.InstrumentedApplication, "cronjob-nightly-report", "demo");
+      yield* eventually(
+        () => lines.some((line) => line.reason === "Inspecting" && line.kind === "CronJob"),
+        "inspecting nightly-report's Job's pod",
+      );
+      yield* TestClock.adjust(1_999);
+      expect(details()).toBeUndefined();
+      yield* TestClock.adjust(1);
+      const created = yield* eventually(details, "nightly-report's runtime details");
+      expect(created.spec).toEqual({ languages: [{ containerName: "app", language: "go" }] });
+      expect(lines.find((line) => line.reason === "RuntimeDetailsCreated")).toMatchObject({
+        kind: "CronJob",
+        workload: "nightly-report",
+        pod: "nightly-report-29380620-x7k2p",
+      });
+    }),
+  );
 });
 
 describe("the stand-in node agent, when the API server refuses", () => {
@@ -271,9 +359,9 @@ describe("the printed guide", () => {
       );
     for (const line of lines.filter((one) => !one.startsWith("       ")))
       expect(line.length).toBeLessThanOrEqual(100);
-    expect(
-      lines.filter((line) => /^ {2}\d+\. /.test(line)).map((line) => line.slice(2, 4)),
-    ).toEqual(steps.map((_, index) => `${index + 1}.`));
+    expect(lines.flatMap((line) => /^ {2}(\d+)\. /.exec(line)?.[1] ?? []).map(Number)).toEqual(
+      steps.map((_, index) => index + 1),
+    );
   });
 
   it("says the figures the demo runs with, and uses the built kubectl by its path when none is on PATH", () => {
@@ -317,17 +405,20 @@ describe("the printed guide's plugin step", () => {
       step.commands.some((command) => command.includes("odigos-instrumentor")),
     );
 
-  it("comes right after opting checkout back in, and runs status -n demo and one explain", () => {
+  it("comes right after the CronJob's step, and runs status -n demo and two explains", () => {
     const steps = guideSteps(input);
     const index = steps.findIndex((step) => step.text.startsWith("What is instrumented, and why"));
-    expect(steps[index - 1]?.text).toMatch(/^Opt it back in/);
+    expect(steps[index - 1]?.text).toMatch(/^The CronJob nightly-report/);
     expect(steps[index]?.commands).toEqual([
       "PATH=/repo/apps/kubectl-plugin/bin:/cache/node/v24/bin:$PATH KUBECONFIG=/tmp/odigos-control-plane-x/kubeconfig kubectl odigos-instrumentor status -n demo",
       "PATH=/repo/apps/kubectl-plugin/bin:/cache/node/v24/bin:$PATH KUBECONFIG=/tmp/odigos-control-plane-x/kubeconfig kubectl odigos-instrumentor explain demo/deployment/checkout",
+      "PATH=/repo/apps/kubectl-plugin/bin:/cache/node/v24/bin:$PATH KUBECONFIG=/tmp/odigos-control-plane-x/kubeconfig kubectl odigos-instrumentor explain demo/cronjob/nightly-report",
     ]);
-    expect(steps[index]?.text).toContain("(Instrumented 1, NotOptedIn 4)");
     expect(steps[index]?.text).toContain(
-      "checkout Instrumented, reason Instrumented, with app:go-ebpf-community",
+      "status counts the 6 workloads of demo (5 Deployments and the CronJob) by state and by reason (Instrumented 2, NotOptedIn 4)",
+    );
+    expect(steps[index]?.text).toContain(
+      "checkout and nightly-report Instrumented, reason Instrumented, with app:go-ebpf-community",
     );
   });
 
@@ -344,6 +435,46 @@ describe("the printed guide's plugin step", () => {
     expect(step?.commands[1]).toMatch(
       / odigos-instrumentor explain demo\/deployment\/checkout --odigos-namespace odigos$/,
     );
+  });
+});
+
+describe("the printed guide's CronJob step", () => {
+  const steps = guideSteps({
+    kubectl: "kubectl",
+    kubeconfigPath: "/tmp/k",
+    odigosNamespace: "odigos-system",
+    metricsUrl: undefined,
+    maxConcurrentRollouts: 2,
+    collectorsUnreadyGraceMs: 30_000,
+    agentDelayMs: 2_000,
+    serverVersion: "v1.36.3",
+    deviceNodeLabel: "kwok.odigos.io/instrumentation-devices",
+    nodesWithDevices: 3,
+    nodesWithoutDevices: 1,
+    device: "instrumentation.odigos.io/go-ebpf-community",
+    pluginPath: ["/p"],
+  });
+  const index = steps.findIndex((step) => step.text.startsWith("The CronJob nightly-report"));
+
+  it("comes right after opting checkout back in, and says there is no rollout", () => {
+    expect(steps[index - 1]?.text).toMatch(/^Opt it back in/);
+    expect(steps[index]?.text).toContain("writes the device into its Job template at once");
+    expect(steps[index]?.text).toContain("no rollout and no rollout slot");
+    expect(steps[index]?.text).toContain("(cronjob-nightly-report, app=go)");
+  });
+
+  it("reads the Job template's limits, the runtime details, the Jobs and their pods' devices", () => {
+    expect(steps[index]?.commands).toEqual([
+      `kubectl --kubeconfig /tmp/k -n demo get cronjob nightly-report -o jsonpath='{.spec.jobTemplate.spec.template.spec.containers[0].resources.limits}{"\\n"}'`,
+      "kubectl --kubeconfig /tmp/k -n demo get instrumentedapplication cronjob-nightly-report",
+      "kubectl --kubeconfig /tmp/k -n demo get jobs,pods -l app=nightly-report",
+      "kubectl --kubeconfig /tmp/k -n demo get pods -l app=nightly-report -o custom-columns='NAME:.metadata.name,STATUS:.status.phase,DEVICES:.spec.containers[*].resources.limits'",
+    ]);
+  });
+
+  it("keeps the rollout budget's promise: the CronJob takes no slot", () => {
+    const budget = steps.find((step) => step.text.startsWith("The rollout budget"));
+    expect(budget?.text).toContain("; nightly-report takes no slot: a CronJob has no rollout.");
   });
 });
 

@@ -9,7 +9,7 @@ import { type ClusterCredentials, layer as kubeClientLayer } from "@odigos/kube-
 import * as Effect from "effect/Effect";
 import type { Logger } from "pino";
 import { say } from "./demo-log.js";
-import { demoNamespace, demoWorkload, seedDemo } from "./demo-seed.js";
+import { demoCronJob, demoNamespace, demoWorkload, seedDemo } from "./demo-seed.js";
 
 /** The local cluster: 3 nodes that advertise the devices and 1 that does not; pods get Ready in 2-3 s. */
 export const demoPods = {
@@ -76,7 +76,8 @@ const seedPlane = async (
   );
   say(
     `created namespace ${odigosNamespace} (odigos-config, a ready data-collection CollectorsGroup) and ` +
-      `namespace ${demoNamespace}: Deployment ${demoWorkload} (odigos.io/instrument=true) and 4 without a marker, 2 pods each`,
+      `namespace ${demoNamespace}: Deployment ${demoWorkload} (odigos.io/instrument=true) and 4 without a marker, 2 pods each, ` +
+      `and CronJob ${demoCronJob.name} (odigos.io/instrument=true, a Job every minute)`,
   );
   return credentials;
 };

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `make start` for people: runs the instrumentor against the configured cluster, or, when none
- * is configured, against a local cluster with pods started here, with a demo: five Deployments,
- * a stand-in for the Odigos node agent (namespace `demo` only), and printed steps to paste.
+ * is configured, against a local cluster with pods started here, with a demo: five Deployments
+ * and a CronJob, a stand-in for the Odigos node agent (namespace `demo` only), and printed steps
+ * to paste.
  * Ctrl-C (or `ODIGOS_DEMO_SECONDS`) stops everything and leaves nothing behind. The instrumentor
  * runs in-process on its exported API: the same layer graph as its own `main.js`.
  */

@@ -1,6 +1,6 @@
 /** `status` and `explain` over the fake API server: what a person reads, from the operator's rules. */
 import { describe, expect, it } from "@effect/vitest";
-import { OdigosResources } from "@odigos/crd-types";
+import { OdigosResources, workloadResource } from "@odigos/crd-types";
 import { type KubeObject, Resources } from "@odigos/kube-client";
 import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
@@ -259,4 +259,191 @@ describe("kubectl odigos-instrumentor", () => {
       }).pipe(Effect.provide(fake.layer));
     },
   );
+});
+
+const Rollouts = workloadResource("Rollout");
+const opted = { "odigos.io/instrument": "true" };
+const goDetails = (name: string) => ({
+  metadata: { name, namespace: "shop" },
+  spec: { languages: [{ containerName: "app", language: "go" }] },
+});
+
+/**
+ * A CronJob `nightly` carrying the device, with a running pod of its Job `nightly-29000000`; a
+ * Rollout `canary` of 2 replicas to instrument; a Rollout `split` whose template is a
+ * Deployment's (`spec.workloadRef`); runtime details of a Job `migrate` (a kind not handled).
+ */
+const seedKinds = (fake: FakeApiServer) => {
+  fake.put(Resources.CronJob, {
+    metadata: { name: "nightly", namespace: "shop", annotations: opted },
+    spec: {
+      schedule: "0 3 * * *",
+      jobTemplate: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: "app", image: "app:1", resources: { limits: { [goDevice]: "1" } } },
+              ],
+            },
+          },
+        },
+      },
+    },
+  });
+  fake.put(Resources.Pod, {
+    metadata: {
+      name: "nightly-29000000-abcde",
+      namespace: "shop",
+      ownerReferences: [{ kind: "Job", name: "nightly-29000000", controller: true }],
+    },
+    spec: {
+      containers: [{ name: "app", image: "app:1", resources: { limits: { [goDevice]: "1" } } }],
+    },
+    status: { phase: "Running" },
+  });
+  const canary = deployment("canary", opted);
+  fake.put(Rollouts, {
+    ...canary,
+    spec: { ...(canary.spec as object), replicas: 2, strategy: { canary: {} } },
+  });
+  fake.put(Rollouts, {
+    metadata: { name: "split", namespace: "shop", annotations: opted },
+    spec: {
+      replicas: 3,
+      workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "split-template" },
+    },
+  });
+  for (const name of ["cronjob-nightly", "rollout-canary", "rollout-split", "job-migrate"])
+    fake.put(OdigosResources.InstrumentedApplication, goDetails(name));
+};
+
+interface Row {
+  readonly kind: string;
+  readonly name: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly pods: unknown;
+}
+
+describe("CronJobs, Argo Rollouts and the kinds the instrumentor does not handle", () => {
+  it.effect(
+    "status: a row for each kind, what needs a person first, unsupported kinds last",
+    () => {
+      const fake = seed();
+      seedKinds(fake);
+      return Effect.gen(function* () {
+        const report = JSON.parse(yield* statusCommand({ ...args, output: "json" }));
+        expect(
+          report.rows.map((row: Row) => [row.kind, row.name, row.state, row.reason, row.pods]),
+        ).toEqual([
+          ["Deployment", "web", "Waiting", "ChangePending", { withDevice: 0, desired: 1 }],
+          ["Rollout", "canary", "Waiting", "ChangePending", { withDevice: 0, desired: 2 }],
+          [
+            "Rollout",
+            "split",
+            "NotInstrumented",
+            "WorkloadRefNotSupported",
+            { withDevice: 0, desired: 3 },
+          ],
+          ["CronJob", "nightly", "Instrumented", "Instrumented", { withDevice: 1, desired: null }],
+          ["Deployment", "cart", "Instrumented", "Instrumented", { withDevice: 0, desired: 1 }],
+          ["Deployment", "legacy", "NotInstrumented", "NotOptedIn", { withDevice: 0, desired: 1 }],
+          ["Job", "migrate", "NotInstrumented", "KindNotSupported", null],
+        ]);
+        const job = report.rows.find((row: Row) => row.kind === "Job");
+        expect(job.message).toMatch(
+          /^Job is not a kind the instrumentor handles .*\(a CronJob's Jobs are instrumented through the CronJob\)$/,
+        );
+        const text = yield* statusCommand({ ...args, output: "table" });
+        expect(text).toMatch(
+          /\nshop\s+CronJob\s+nightly\s+Instrumented\s+Instrumented\s+app:go-ebpf-community\s+1\/-\n/,
+        );
+        expect(text).toMatch(/\nshop\s+Rollout\s+canary\s+Waiting\s+ChangePending\s+-\s+0\/2\n/);
+        expect(text).toMatch(
+          /\nshop\s+Job\s+migrate\s+NotInstrumented\s+KindNotSupported\s+-\s+-\n$/,
+        );
+      }).pipe(Effect.provide(fake.layer));
+    },
+  );
+
+  it.effect("explain: a CronJob has no rollout; a Rollout's workloadRef is said, and why", () => {
+    const fake = seed();
+    seedKinds(fake);
+    return Effect.gen(function* () {
+      const cronJob = yield* explainCommand({
+        ...instrumentor,
+        target: "shop/cronjob/nightly",
+        output: "table",
+      });
+      expect(cronJob).toContain("CronJob/shop/nightly\n  state:    Instrumented (Instrumented)");
+      expect(cronJob).toContain("runtime details: cronjob-nightly: app=go");
+      expect(cronJob).toContain(
+        "rollout:    none for a CronJob: its next Job picks the template up (no record)",
+      );
+      expect(cronJob).toContain(
+        "pods:       1 of its Jobs' pods (it wants none between runs) carry a device (nightly-29000000-abcde); 0 without",
+      );
+      expect(cronJob).toContain(
+        "next:       nothing: its Job template carries its devices, and every Job it starts from now on runs with them",
+      );
+      const split = yield* explainCommand({
+        ...instrumentor,
+        target: "shop/Rollout/split",
+        output: "table",
+      });
+      expect(split).toContain("state:    NotInstrumented (WorkloadRefNotSupported)");
+      expect(split).toContain("remedy:   move the pod template into the Rollout's spec.template");
+      expect(split).toContain(
+        "template:   spec.workloadRef Deployment split-template (apps/v1): not supported",
+      );
+      expect(split).toContain("next:       nothing until the Rollout's pod template is its own");
+      const json = JSON.parse(
+        yield* explainCommand({ ...instrumentor, target: "shop/cronjob/nightly", output: "json" }),
+      );
+      expect(json.pods).toEqual({
+        withDevice: ["nightly-29000000-abcde"],
+        withoutDevice: [],
+        desired: null,
+      });
+      const job = yield* Effect.flip(
+        explainCommand({ ...instrumentor, target: "shop/job/migrate", output: "table" }),
+      );
+      expect(job.message).toContain("a Job is not a kind the instrumentor handles");
+    }).pipe(Effect.provide(fake.layer));
+  });
+
+  it.effect("no Argo Rollouts CRD: the 404 of rollouts is no Rollouts, not an error", () => {
+    const fake = seed();
+    seedKinds(fake);
+    // The fake serves every resource (an empty list for one it holds nothing of), so the API
+    // server's answer for a group it does not serve is injected.
+    fake.failNext({ verb: "list", resource: "rollouts" }, 404);
+    return Effect.gen(function* () {
+      const report = JSON.parse(yield* statusCommand({ ...args, output: "json" }));
+      expect(report.rows.filter((row: Row) => row.kind === "Rollout")).toEqual([]);
+      expect(report.total).toBe(5);
+      fake.failNext({ verb: "list", resource: "rollouts" }, 404);
+      const missing = yield* Effect.flip(
+        explainCommand({ ...instrumentor, target: "shop/rollout/canary", output: "table" }),
+      );
+      expect(missing.message).toBe(
+        "Rollout shop/canary not found (Argo Rollouts' CRD rollouts.argoproj.io is not installed)",
+      );
+    }).pipe(Effect.provide(fake.layer));
+  });
+
+  it.effect("a refused list of rollouts or cronjobs fails the command, as for any kind", () => {
+    const fake = seed();
+    return Effect.gen(function* () {
+      for (const resource of ["rollouts", "cronjobs", "deployments"]) {
+        fake.failNext({ verb: "list", resource }, 403);
+        const refused = yield* Effect.flip(statusCommand({ ...args, output: "json" }));
+        expect(refused.message).toMatch(
+          new RegExp(`/namespaces/shop/${resource}: HTTP 403 Forbidden`),
+        );
+      }
+    }).pipe(Effect.provide(fake.layer));
+  });
 });

@@ -1,5 +1,5 @@
 /** What `status` and `explain` do, as Effects over `KubeClient`: read a snapshot, then render. */
-import { workloadKey } from "@odigos/crd-types";
+import { ArgoRolloutsCrd, workloadKey } from "@odigos/crd-types";
 import type { KubeClient, KubeError } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
@@ -97,7 +97,10 @@ export const explainCommand = (
     if (workload === undefined) {
       const invalid = snapshot.invalid.find((error) => error.kind === kind && error.name === name);
       return yield* Effect.fail(
-        new BadTarget(invalid?.message ?? `${kind} ${namespace}/${name} not found`),
+        new BadTarget(
+          invalid?.message ??
+            `${kind} ${namespace}/${name} not found${kind === "Rollout" && !snapshot.rolloutsServed ? ` (Argo Rollouts' CRD ${ArgoRolloutsCrd} is not installed)` : ""}`,
+        ),
       );
     }
     const pods = snapshot.pods.get(workloadKey({ kind, namespace, name }));

@@ -5,7 +5,9 @@
  * with what happens next.
  */
 import {
+  rollsOut,
   runtimeObjectName,
+  UnsupportedKinds,
   type Workload,
   type WorkloadKind,
   WorkloadKinds,
@@ -32,10 +34,12 @@ export const parseTarget = (
 ): Either.Either<{ namespace: string; kind: WorkloadKind; name: string }, string> => {
   const [namespace = "", kindText = "", name = "", ...rest] = text.split("/");
   const kind = WorkloadKinds.find((known) => known.toLowerCase() === kindText.toLowerCase());
-  if (namespace === "" || name === "" || rest.length > 0 || kind === undefined)
+  if (namespace === "" || name === "" || rest.length > 0 || kind === undefined) {
+    const unsupported = UnsupportedKinds.get(kindText.toLowerCase());
     return Either.left(
-      `"${text}" is not NAMESPACE/KIND/NAME with KIND one of ${WorkloadKinds.join(", ")}`,
+      `"${text}" is not NAMESPACE/KIND/NAME with KIND one of ${WorkloadKinds.join(", ")}${unsupported === undefined ? "" : ` (a ${unsupported} is not a kind the instrumentor handles: status shows its runtime details as KindNotSupported)`}`,
     );
+  }
   return Either.right({ namespace, kind, name });
 };
 
@@ -70,6 +74,8 @@ const nextStep: Readonly<Record<StatusReason, string>> = {
   CircuitBreakerOpen:
     "starts no new instrumentation until the breaker is reset or odigos-config changes",
   KindNotSupported: "nothing",
+  WorkloadRefNotSupported:
+    "nothing until the Rollout's pod template is its own (spec.template, not spec.workloadRef)",
   DryRun: "nothing: the instrumentor runs with --dry-run",
 };
 
@@ -83,7 +89,33 @@ const podsLine = (snapshot: ClusterSnapshot, workload: Workload) => {
   );
   const withDevice = pods?.withDevice ?? [];
   const without = pods?.withoutDevice ?? [];
-  return `pods:       ${withDevice.length} of ${desiredPods(workload)} wanted carry a device${withDevice.length === 0 ? "" : ` (${withDevice.join(", ")})`}; ${without.length} without${without.length === 0 ? "" : ` (${without.join(", ")})`}`;
+  const desired = desiredPods(workload);
+  const of =
+    desired === null ? "of its Jobs' pods (it wants none between runs)" : `of ${desired} wanted`;
+  return `pods:       ${withDevice.length} ${of} carry a device${withDevice.length === 0 ? "" : ` (${withDevice.join(", ")})`}; ${without.length} without${without.length === 0 ? "" : ` (${without.join(", ")})`}`;
+};
+
+/** The rollout record and progress; a CronJob has none: its next Job starts from the template. */
+const rolloutLine = (workload: Workload) => {
+  const rollout = readRolloutRecord(workload.metadata.annotations);
+  const record =
+    rollout === undefined
+      ? "no record"
+      : `${rollout.action} at ${rollout.at} (generation ${rollout.generation})`;
+  if (!rollsOut(workload.kind))
+    return `rollout:    none for a ${workload.kind}: its next Job picks the template up (${record})`;
+  const progress = rolloutProgress(workload);
+  return `rollout:    ${record}; ${progress._tag === "Complete" ? "complete" : progress.detail}`;
+};
+
+/** A Rollout whose pod template is another object's. */
+const templateLines = (workload: Workload) => {
+  const ref = workload.spec.workloadRef;
+  return ref === undefined
+    ? []
+    : [
+        `template:   spec.workloadRef ${ref.kind ?? "?"} ${ref.name ?? "?"} (${ref.apiVersion ?? "no apiVersion"}): not supported`,
+      ];
 };
 
 const liveLine = (options: FleetOptions) => {
@@ -117,9 +149,7 @@ export const explainLines = (
     collectorsReady: snapshot.collectorsReady,
     config: snapshot.config,
   });
-  const rollout = readRolloutRecord(workload.metadata.annotations);
   const rollback = readRollbackRecord(workload.metadata.annotations);
-  const progress = rolloutProgress(workload);
   const problems = verdict.intent._tag === "Instrument" ? verdict.intent.problems : [];
   return [
     `${workloadKey({ kind: workload.kind, namespace, name: workload.metadata.name })}`,
@@ -132,11 +162,18 @@ export const explainLines = (
     ...problems.map((problem) => `  ${describeDeviceProblem(problem)}`),
     `collectors: ${snapshot.collectorsGroups.map((group) => `${group.metadata.name} (${group.spec.role}) ready=${group.status?.ready === true}`).join(", ") || "none"}`,
     `odigos-config: ${snapshot.config !== undefined ? "present" : (snapshot.configInvalid ?? "missing")}`,
+    ...templateLines(workload),
     `devices:    wanted ${describeDevices(status.devices.wanted ?? {})}; present ${describeDevices(status.devices.present)}`,
-    `rollout:    ${rollout === undefined ? "no record" : `${rollout.action} at ${rollout.at} (generation ${rollout.generation})`}; ${progress._tag === "Complete" ? "complete" : progress.detail}`,
+    rolloutLine(workload),
     podsLine(snapshot, workload),
     `rollback:   ${rollback === undefined ? "none" : `${rollback.reason} of ${rollback.container} at ${rollback.at}`}`,
     liveLine(options),
-    `next:       ${nextStep[status.reason]}`,
+    `next:       ${nextFor(workload, status.reason)}`,
   ];
 };
+
+/** The next step; an instrumented CronJob has no rollout to complete: its Jobs pick the template up. */
+const nextFor = (workload: Workload, reason: StatusReason): string =>
+  reason === "Instrumented" && !rollsOut(workload.kind)
+    ? "nothing: its Job template carries its devices, and every Job it starts from now on runs with them; a change of its opt-in, runtime details, odigos-config or the collectors is acted on at once"
+    : nextStep[reason];

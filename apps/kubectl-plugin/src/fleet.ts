@@ -1,10 +1,13 @@
 /**
  * The status of every workload of a snapshot, by the library's `workloadStatus` (the rules the
  * operator decides by), sorted so that what needs a person comes first, with counts by state and
- * reason. Pure: the same snapshot always gives the same report.
+ * reason; and a row for each runtime details of a kind the instrumentor does not handle (a Job, a
+ * bare Pod), by `unsupportedKindStatus`. Pure: the same snapshot always gives the same report.
  */
 import {
+  type InstrumentedApplication,
   runtimeObjectName,
+  unsupportedKindOf,
   type Workload,
   type WorkloadKind,
   workloadKey,
@@ -13,6 +16,7 @@ import {
   type LiveFacts,
   type StatusReason,
   sharedLiveFacts,
+  unsupportedKindStatus,
   type WorkloadState,
   type WorkloadStatus,
   workloadStatus,
@@ -20,12 +24,22 @@ import {
 import type { LiveSource } from "./leader.js";
 import type { ClusterSnapshot } from "./snapshot.js";
 
+/**
+ * Pods that have not ended and carry a device (a CronJob's: its Jobs' pods), and the pods the
+ * workload wants (null for a CronJob: it wants none between runs).
+ */
+export interface PodCounts {
+  readonly withDevice: number;
+  readonly desired: number | null;
+}
+
 export interface StatusRow extends WorkloadStatus {
   readonly namespace: string;
-  readonly kind: WorkloadKind;
+  /** A {@link WorkloadKind}, or a kind the instrumentor does not handle (`Job`, `Pod`, ...). */
+  readonly kind: string;
   readonly name: string;
-  /** Pods that have not ended and carry a device, and the pods the workload wants. */
-  readonly pods: { readonly withDevice: number; readonly desired: number };
+  /** Null for a kind the instrumentor does not handle: its pods are not read. */
+  readonly pods: PodCounts | null;
 }
 
 /** Where the live facts came from, or why there are none. */
@@ -51,11 +65,16 @@ export interface FleetOptions {
   readonly live: LiveSource;
 }
 
-/** The pods a workload wants: its replicas, or a DaemonSet's nodes. */
-export const desiredPods = (workload: Workload): number =>
-  workload.kind === "DaemonSet"
-    ? (workload.status?.desiredNumberScheduled ?? 0)
-    : (workload.spec.replicas ?? 1);
+/**
+ * The pods a workload wants: its replicas (a Rollout's `spec.replicas` too), or a DaemonSet's
+ * nodes; null for a CronJob, which has no replicas (its Jobs' pods come and go with its schedule).
+ */
+export const desiredPods = (workload: Workload): number | null =>
+  workload.kind === "CronJob"
+    ? null
+    : workload.kind === "DaemonSet"
+      ? (workload.status?.desiredNumberScheduled ?? 0)
+      : (workload.spec.replicas ?? 1);
 
 /** Where the live facts came from, or why there are none. */
 export const liveSummary = (live: LiveSource): LiveSummary =>
@@ -66,8 +85,12 @@ export const liveSummary = (live: LiveSource): LiveSummary =>
       }
     : { unavailable: live.reason };
 
-/** Lower first: a person acts on these (held, stuck), then what is under way, then the rest; a choice (not opted in, opted out) last. */
+/**
+ * Lower first: a person acts on these (held, stuck), then what is under way, then the rest; a
+ * choice (not opted in, opted out), then a kind the instrumentor does not handle, last.
+ */
 const urgency = (row: WorkloadStatus): number => {
+  if (row.reason === "KindNotSupported") return 6;
   if (row.state === "Held" || row.reason === "RolloutStuck") return 0;
   if (row.state === "Waiting") return 1;
   if (row.state === "RollingOut") return 2;
@@ -112,22 +135,53 @@ export const statusIn = (
   });
 };
 
+/**
+ * The row of runtime details that name a kind the instrumentor does not handle (`job-migrate`),
+ * as the operator reports them; undefined for any other.
+ */
+export const unsupportedKindRow = (details: InstrumentedApplication): StatusRow | undefined => {
+  const unsupported = unsupportedKindOf(details.metadata.name);
+  if (unsupported === undefined) return undefined;
+  const status = unsupportedKindStatus(unsupported.kind);
+  const through =
+    unsupported.kind === "Job" ? " (a CronJob's Jobs are instrumented through the CronJob)" : "";
+  return {
+    ...status,
+    message: `${status.message}${through}`,
+    namespace: details.metadata.namespace ?? "",
+    kind: unsupported.kind,
+    name: unsupported.name,
+    pods: null,
+  };
+};
+
+const workloadRow = (
+  snapshot: ClusterSnapshot,
+  workload: Workload,
+  options: FleetOptions,
+): StatusRow => {
+  const ref = {
+    namespace: workload.metadata.namespace ?? "",
+    kind: workload.kind,
+    name: workload.metadata.name,
+  };
+  return {
+    ...ref,
+    ...statusIn(snapshot, workload, options),
+    pods: {
+      withDevice: snapshot.pods.get(workloadKey(ref))?.withDevice.length ?? 0,
+      desired: desiredPods(workload),
+    },
+  };
+};
+
 export const fleetReport = (snapshot: ClusterSnapshot, options: FleetOptions): FleetReport => {
-  const rows: Array<StatusRow> = snapshot.workloads.map((workload) => {
-    const ref = {
-      namespace: workload.metadata.namespace ?? "",
-      kind: workload.kind,
-      name: workload.metadata.name,
-    };
-    return {
-      ...ref,
-      ...statusIn(snapshot, workload, options),
-      pods: {
-        withDevice: snapshot.pods.get(workloadKey(ref))?.withDevice.length ?? 0,
-        desired: desiredPods(workload),
-      },
-    };
-  });
+  const rows: Array<StatusRow> = [
+    ...snapshot.workloads.map((workload) => workloadRow(snapshot, workload, options)),
+    ...[...snapshot.runtimeDetails.values()].flatMap(
+      (details) => unsupportedKindRow(details) ?? [],
+    ),
+  ];
   rows.sort(
     (a, b) =>
       urgency(a) - urgency(b) ||

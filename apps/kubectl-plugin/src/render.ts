@@ -52,7 +52,7 @@ const cells = (row: StatusRow, wide: boolean): ReadonlyArray<string> => [
   row.state,
   row.reason,
   describeDevices(row.devices.present),
-  `${row.pods.withDevice}/${row.pods.desired}`,
+  row.pods === null ? "-" : `${row.pods.withDevice}/${row.pods.desired ?? "-"}`,
   ...(wide ? [row.message, row.remedy ?? ""] : []),
 ];
 

@@ -1,8 +1,9 @@
 /**
  * What the plugin reads of the cluster, once per command: lists (read-only, with the user's own
- * RBAC) of the workloads, their pods, namespaces, runtime details, CollectorsGroups and `odigos-config`,
- * decoded with `@odigos/crd-types` as the operator decodes them. An object that fails to decode
- * is kept as the reason, not dropped.
+ * RBAC) of the workloads of each kind (Deployments, StatefulSets, DaemonSets, CronJobs, and Argo
+ * Rollouts when their CRD is installed), their pods, namespaces, runtime details,
+ * CollectorsGroups and `odigos-config`, decoded with `@odigos/crd-types` as the operator decodes
+ * them. An object that fails to decode is kept as the reason, not dropped.
  */
 import {
   type CollectorsGroup,
@@ -18,6 +19,7 @@ import {
   type OdigosConfiguration,
   OdigosResources,
   type Workload,
+  type WorkloadKind,
   WorkloadKinds,
   workloadDecoder,
   workloadKey,
@@ -25,13 +27,22 @@ import {
   workloadResource,
 } from "@odigos/crd-types";
 import { collectorsReady, podCarriesDevices } from "@odigos/instrumentation-rules";
-import { type KubeClient, type KubeError, listAll, Resources } from "@odigos/kube-client";
+import {
+  hasStatus,
+  type KubeClient,
+  type KubeError,
+  type KubeObject,
+  listAll,
+  Resources,
+} from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 
 export interface ClusterSnapshot {
   readonly odigosNamespace: string;
   readonly workloads: ReadonlyArray<Workload>;
+  /** False when the API server does not serve Argo Rollouts (no CRD `rollouts.argoproj.io`). */
+  readonly rolloutsServed: boolean;
   /** Workloads and other objects that failed to decode: why. */
   readonly invalid: ReadonlyArray<DecodeError>;
   readonly namespaces: ReadonlyMap<string, Namespace>;
@@ -92,6 +103,25 @@ const keyOf = (object: {
   readonly metadata: { readonly namespace?: string | undefined; readonly name: string };
 }) => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
 
+/**
+ * The workloads of one kind. A 404 for Rollouts is the API server not serving them (Argo
+ * Rollouts' CRD is not installed): no Rollouts, `served` false. Any other failure (a 403 too)
+ * fails the command, as for the other kinds.
+ */
+const listWorkloads = (kind: WorkloadKind, inScope: { readonly namespace?: string }) =>
+  listAll(workloadResource(kind), inScope).pipe(
+    Effect.map((list) => ({ items: list.items, served: true })),
+    Effect.catchIf(
+      (error) => kind === "Rollout" && hasStatus(error, 404),
+      () => Effect.succeed({ items: [] as ReadonlyArray<KubeObject>, served: false }),
+    ),
+    Effect.map(({ items, served }) => ({
+      kind,
+      served,
+      ...decodeAll(items, workloadDecoder(kind)),
+    })),
+  );
+
 /** Lists what a status needs, in parallel; one namespace or all. */
 export const readSnapshot = (
   scope: SnapshotScope,
@@ -102,11 +132,9 @@ export const readSnapshot = (
       scope.namespace === undefined ? {} : { fieldSelector: `metadata.name=${scope.namespace}` };
     const [workloadLists, namespaces, details, groups, configs, pods] = yield* Effect.all(
       [
-        Effect.forEach(WorkloadKinds, (kind) =>
-          Effect.map(listAll(workloadResource(kind), inScope), (list) =>
-            decodeAll(list.items, workloadDecoder(kind)),
-          ),
-        ),
+        Effect.forEach(WorkloadKinds, (kind) => listWorkloads(kind, inScope), {
+          concurrency: "unbounded",
+        }),
         listAll(Resources.Namespace, byName),
         listAll(OdigosResources.InstrumentedApplication, inScope),
         listAll(OdigosResources.CollectorsGroup, { namespace: scope.odigosNamespace }),
@@ -124,6 +152,7 @@ export const readSnapshot = (
     return {
       odigosNamespace: scope.odigosNamespace,
       workloads: workloadLists.flatMap((list) => list.valid),
+      rolloutsServed: workloadLists.every((list) => list.served),
       invalid: [
         ...workloadLists.flatMap((list) => list.invalid),
         ...decodedDetails.invalid,

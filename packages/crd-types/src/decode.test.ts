@@ -2,10 +2,13 @@ import * as Either from "effect/Either";
 import { describe, expect, it } from "vitest";
 import {
   decodeCollectorsGroup,
+  decodeCronJob,
   decodeDeployment,
   decodeInstrumentedApplication,
   decodeOdigosConfiguration,
+  decodeRollout,
 } from "./decoders.js";
+import { templatePath } from "./kubernetes.js";
 
 const meta = (name: string, namespace = "shop") => ({
   name,
@@ -89,6 +92,95 @@ describe("decoding at the edge", () => {
       spec: { template: { spec: { containers: [] } } },
     });
     expect(Either.map(decoded, (d) => d.kind)).toEqual(Either.right("Deployment"));
+  });
+
+  it("decodes a CronJob's Job template as its spec.template, and says where it lives", () => {
+    const template = {
+      metadata: { labels: { app: "nightly" } },
+      spec: { containers: [{ name: "job", resources: { limits: { cpu: "1" } } }] },
+    };
+    const decoded = decodeCronJob({
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { ...meta("nightly"), generation: 2 },
+      spec: { schedule: "* * * * *", jobTemplate: { spec: { backoffLimit: 1, template } } },
+      status: { lastScheduleTime: "2026-12-05T10:00:00Z" },
+    });
+    expect(decoded).toEqual(
+      Either.right({
+        kind: "CronJob",
+        metadata: { ...meta("nightly"), generation: 2 },
+        spec: { template },
+      }),
+    );
+    expect(templatePath("CronJob")).toEqual(["spec", "jobTemplate", "spec", "template"]);
+    expect(templatePath("Rollout")).toEqual(["spec", "template"]);
+    expect(leftOf(decodeCronJob({ metadata: meta("bad"), spec: {} })).message).toContain(
+      "spec.jobTemplate",
+    );
+  });
+
+  it("decodes an Argo Rollout's status, its observedGeneration (a string) as a number", () => {
+    const decoded = decodeRollout({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { ...meta("checkout"), generation: 3 },
+      spec: {
+        replicas: 4,
+        strategy: { canary: { steps: [{ setWeight: 25 }, { pause: { duration: "5s" } }] } },
+        template: { spec: { containers: [{ name: "app" }] } },
+      },
+      status: {
+        observedGeneration: "3",
+        phase: "Progressing",
+        currentPodHash: "5c8b",
+        stableRS: "77f4",
+        replicas: 5,
+        updatedReplicas: 1,
+        availableReplicas: 5,
+        canary: { weights: { canary: { weight: 25 } } },
+      },
+    });
+    expect(Either.map(decoded, (rollout) => [rollout.kind, rollout.status])).toEqual(
+      Either.right([
+        "Rollout",
+        {
+          observedGeneration: 3,
+          phase: "Progressing",
+          currentPodHash: "5c8b",
+          stableRS: "77f4",
+          replicas: 5,
+          updatedReplicas: 1,
+          availableReplicas: 5,
+        },
+      ]),
+    );
+    // An older controller's hash is no generation: left out, so no rollout looks complete by it.
+    const hashed = decodeRollout({
+      metadata: meta("old"),
+      spec: { template: { spec: { containers: [] } } },
+      status: { observedGeneration: "7d9f5c", phase: "Healthy" },
+    });
+    expect(Either.map(hashed, (rollout) => rollout.status)).toEqual(
+      Either.right({ phase: "Healthy" }),
+    );
+  });
+
+  it("keeps a Rollout's workloadRef, with an empty template of its own", () => {
+    const decoded = decodeRollout({
+      metadata: meta("referenced"),
+      spec: {
+        replicas: 2,
+        workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      },
+    });
+    expect(Either.map(decoded, (rollout) => rollout.spec)).toEqual(
+      Either.right({
+        replicas: 2,
+        workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+        template: { spec: { containers: [] } },
+      }),
+    );
   });
 
   it("skips a language entry with an unknown language, naming its path, and keeps the others", () => {

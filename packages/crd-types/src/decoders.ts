@@ -3,10 +3,13 @@ import * as Either from "effect/Either";
 import * as Schema from "effect/Schema";
 import { type DecodeError, type DecodeIssue, issuesOf, makeDecoder } from "./decode.js";
 import {
+  CronJob,
+  CustomResource,
   DaemonSet,
   Deployment,
   Namespace,
   Pod,
+  Rollout,
   StatefulSet,
   type Workload,
   type WorkloadKind,
@@ -22,8 +25,11 @@ import {
 export const decodeDeployment = makeDecoder("Deployment", Deployment);
 export const decodeStatefulSet = makeDecoder("StatefulSet", StatefulSet);
 export const decodeDaemonSet = makeDecoder("DaemonSet", DaemonSet);
+export const decodeCronJob = makeDecoder("CronJob", CronJob);
+export const decodeRollout = makeDecoder("Rollout", Rollout);
 export const decodeNamespace = makeDecoder("Namespace", Namespace);
 export const decodePod = makeDecoder("Pod", Pod);
+export const decodeCustomResource = makeDecoder("CustomResourceDefinition", CustomResource);
 
 /** Runtime details as decoded: the language entries that are valid, and why the others are not. */
 export type DecodedInstrumentedApplication = InstrumentedApplication & {
@@ -72,12 +78,17 @@ export const decodeInstrumentedApplication = (
 export const decodeCollectorsGroup = makeDecoder("CollectorsGroup", CollectorsGroup);
 export const decodeOdigosConfiguration = makeDecoder("OdigosConfiguration", OdigosConfiguration);
 
+const workloadDecoders: {
+  readonly [K in WorkloadKind]: (raw: unknown) => Either.Either<Workload, DecodeError>;
+} = {
+  Deployment: decodeDeployment,
+  StatefulSet: decodeStatefulSet,
+  DaemonSet: decodeDaemonSet,
+  CronJob: decodeCronJob,
+  Rollout: decodeRollout,
+};
+
 /** The decoder for one workload kind. */
 export const workloadDecoder = (
   kind: WorkloadKind,
-): ((raw: unknown) => Either.Either<Workload, DecodeError>) =>
-  kind === "Deployment"
-    ? decodeDeployment
-    : kind === "StatefulSet"
-      ? decodeStatefulSet
-      : decodeDaemonSet;
+): ((raw: unknown) => Either.Either<Workload, DecodeError>) => workloadDecoders[kind];

@@ -49,8 +49,17 @@ export const PodTemplateSpec = Schema.Struct({
 });
 export type PodTemplateSpec = typeof PodTemplateSpec.Type;
 
-/** The three workload kinds the instrumentor manages; nothing else is ever modified. */
-export const WorkloadKind = Schema.Literal("Deployment", "StatefulSet", "DaemonSet");
+/**
+ * The workload kinds the instrumentor manages; nothing else is ever modified. `Rollout` is Argo
+ * Rollouts' (`argoproj.io/v1alpha1`), handled when its CRD is installed.
+ */
+export const WorkloadKind = Schema.Literal(
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "CronJob",
+  "Rollout",
+);
 export type WorkloadKind = typeof WorkloadKind.Type;
 export const WorkloadKinds: ReadonlyArray<WorkloadKind> = WorkloadKind.literals;
 
@@ -110,6 +119,12 @@ export const WorkloadStatus = Schema.Struct({
   updatedNumberScheduled: Schema.optional(Schema.Number),
   numberAvailable: Schema.optional(Schema.Number),
   numberReady: Schema.optional(Schema.Number),
+  // Argo Rollouts only: its own verdict (`Healthy`, `Progressing`, `Paused`, `Degraded`), an
+  // abort, and which ReplicaSet is stable against the one of the current template.
+  phase: Schema.optional(Schema.String),
+  abort: Schema.optional(Schema.Boolean),
+  currentPodHash: Schema.optional(Schema.String),
+  stableRS: Schema.optional(Schema.String),
   // Not `conditions`: progress is judged from the counts above, and a workload's conditions
   // (`Available`, `Progressing`, each with a sentence of message) would be the largest part of
   // its cached status.
@@ -121,16 +136,29 @@ export const LabelSelector = Schema.Struct({
   matchLabels: Schema.optional(StringMap),
 });
 
+/** A Rollout's `spec.workloadRef`: its pod template lives in another object (not supported). */
+export const WorkloadReference = Schema.Struct({
+  apiVersion: Schema.optional(Schema.String),
+  kind: Schema.optional(Schema.String),
+  name: Schema.optional(Schema.String),
+});
+export type WorkloadReference = typeof WorkloadReference.Type;
+
+/** The spec every kind decodes to: its pod template, wherever the kind keeps it. */
+const WorkloadSpec = Schema.Struct({
+  template: PodTemplateSpec,
+  replicas: Schema.optional(Schema.Number),
+  paused: Schema.optional(Schema.Boolean),
+  selector: Schema.optional(LabelSelector),
+  /** Argo Rollouts only: the template is another object's (the Rollout's own is empty). */
+  workloadRef: Schema.optional(WorkloadReference),
+});
+
 const workload = <K extends WorkloadKind>(kind: K) =>
   Schema.Struct({
     kind: Schema.optionalWith(Schema.Literal(kind), { default: () => kind }),
     metadata: WorkloadMeta,
-    spec: Schema.Struct({
-      template: PodTemplateSpec,
-      replicas: Schema.optional(Schema.Number),
-      paused: Schema.optional(Schema.Boolean),
-      selector: Schema.optional(LabelSelector),
-    }),
+    spec: WorkloadSpec,
     status: Schema.optional(WorkloadStatus),
   });
 
@@ -144,15 +172,142 @@ export type StatefulSet = typeof StatefulSet.Type;
 export const DaemonSet = workload("DaemonSet");
 export type DaemonSet = typeof DaemonSet.Type;
 
-/** Any of the three workload slices, told apart by `kind`. */
-export const Workload = Schema.Union(Deployment, StatefulSet, DaemonSet);
+/** A `batch/v1` CronJob as served: its pod template is its Job template's. */
+const CronJobServed = Schema.Struct({
+  metadata: WorkloadMeta,
+  spec: Schema.Struct({
+    jobTemplate: Schema.Struct({ spec: Schema.Struct({ template: PodTemplateSpec }) }),
+  }),
+});
+
+/**
+ * `batch/v1` CronJob slice, decoded to the shape of the other kinds: `spec.template` is its
+ * `spec.jobTemplate.spec.template` ({@link templatePath} says where to write). It has no rollout:
+ * its next Job starts from the template as it is then.
+ */
+export const CronJob = Schema.transform(CronJobServed, Schema.typeSchema(workload("CronJob")), {
+  strict: true,
+  decode: (served) => ({
+    kind: "CronJob" as const,
+    metadata: served.metadata,
+    spec: { template: served.spec.jobTemplate.spec.template },
+  }),
+  encode: (cronJob) => ({
+    metadata: cronJob.metadata,
+    spec: { jobTemplate: { spec: { template: cronJob.spec.template } } },
+  }),
+});
+export type CronJob = typeof CronJob.Type;
+
+/** Argo Rollouts' `status`, as far as a rollout's progress is judged by it. */
+const RolloutStatusServed = Schema.Struct({
+  /** The generation the controller acted on, as a decimal string. */
+  observedGeneration: Schema.optional(Schema.String),
+  phase: Schema.optional(Schema.String),
+  abort: Schema.optional(Schema.Boolean),
+  currentPodHash: Schema.optional(Schema.String),
+  stableRS: Schema.optional(Schema.String),
+  replicas: Schema.optional(Schema.Number),
+  updatedReplicas: Schema.optional(Schema.Number),
+  readyReplicas: Schema.optional(Schema.Number),
+  availableReplicas: Schema.optional(Schema.Number),
+});
+
+const RolloutServed = Schema.Struct({
+  metadata: WorkloadMeta,
+  spec: Schema.Struct({
+    template: Schema.optional(PodTemplateSpec),
+    replicas: Schema.optional(Schema.Number),
+    paused: Schema.optional(Schema.Boolean),
+    selector: Schema.optional(LabelSelector),
+    workloadRef: Schema.optional(WorkloadReference),
+  }),
+  status: Schema.optional(RolloutStatusServed),
+});
+
+const noTemplate = { spec: { containers: [] } };
+
+/**
+ * `argoproj.io/v1alpha1` Rollout slice, decoded to the shape of the other kinds: its
+ * `observedGeneration` (a string) becomes a number when it is one; a Rollout with a
+ * `workloadRef` keeps it, with an empty template.
+ */
+export const Rollout = Schema.transform(RolloutServed, Schema.typeSchema(workload("Rollout")), {
+  strict: true,
+  decode: ({ metadata, spec: { template, ...spec }, status }) => {
+    const { observedGeneration, ...progress } = status ?? {};
+    const generation = observedGeneration?.match(/^\d+$/) ? Number(observedGeneration) : undefined;
+    return {
+      kind: "Rollout" as const,
+      metadata,
+      spec: { ...spec, template: template ?? noTemplate },
+      ...(status === undefined
+        ? {}
+        : {
+            status: {
+              ...progress,
+              ...(generation === undefined ? {} : { observedGeneration: generation }),
+            },
+          }),
+    };
+  },
+  encode: ({ metadata, spec, status }) => {
+    const { observedGeneration, ...progress } = status ?? {};
+    return {
+      metadata,
+      spec,
+      ...(status === undefined
+        ? {}
+        : {
+            status: {
+              ...progress,
+              ...(observedGeneration === undefined
+                ? {}
+                : { observedGeneration: String(observedGeneration) }),
+            },
+          }),
+    };
+  },
+});
+export type Rollout = typeof Rollout.Type;
+
+/** Any of the workload slices, told apart by `kind`. */
+export const Workload = Schema.Union(Deployment, StatefulSet, DaemonSet, CronJob, Rollout);
 export type Workload = typeof Workload.Type;
 
 /** Schema for the workload slice of one kind. */
-export const workloadSchemaFor = (
-  kind: WorkloadKind,
-): typeof Deployment | typeof StatefulSet | typeof DaemonSet =>
-  kind === "Deployment" ? Deployment : kind === "StatefulSet" ? StatefulSet : DaemonSet;
+export const workloadSchemaFor = (kind: WorkloadKind) =>
+  ({ Deployment, StatefulSet, DaemonSet, CronJob, Rollout })[kind];
+
+/**
+ * Where a kind keeps its pod template, as a path of keys: `spec.template`, or a CronJob's
+ * `spec.jobTemplate.spec.template`. A patch of the decoded `spec.template` writes there.
+ */
+export const templatePath = (kind: WorkloadKind): ReadonlyArray<string> =>
+  kind === "CronJob" ? ["spec", "jobTemplate", "spec", "template"] : ["spec", "template"];
+
+/**
+ * Whether a workload of this kind restarts its pods when its template changes, so that the
+ * change is a rollout (a slot of the budget, a deadline, rollback). A CronJob's next Job just
+ * starts from the new template: its change is complete when written.
+ */
+export const rollsOut = (kind: WorkloadKind): boolean => kind !== "CronJob";
+
+/** The name of Argo Rollouts' CRD: Rollouts are handled while it is installed. */
+export const ArgoRolloutsCrd = "rollouts.argoproj.io";
+
+/** A `CustomResourceDefinition`, as far as whether it is established (served) goes. */
+export const CustomResource = Schema.Struct({
+  metadata: ObjectMeta,
+  status: Schema.optional(
+    Schema.Struct({
+      conditions: Schema.optional(
+        Schema.Array(Schema.Struct({ type: Schema.String, status: Schema.String })),
+      ),
+    }),
+  ),
+});
+export type CustomResource = typeof CustomResource.Type;
 
 /** `v1` Namespace slice (cluster scoped: no `metadata.namespace`). */
 export const Namespace = Schema.Struct({
@@ -160,11 +315,8 @@ export const Namespace = Schema.Struct({
 });
 export type Namespace = typeof Namespace.Type;
 
-/** The REST coordinates of a workload kind under `apps/v1`. */
-export const workloadPlural = (
-  kind: WorkloadKind,
-): "deployments" | "statefulsets" | "daemonsets" =>
-  kind === "Deployment" ? "deployments" : kind === "StatefulSet" ? "statefulsets" : "daemonsets";
+/** The REST plural of a workload kind. */
+export const workloadPlural = (kind: WorkloadKind): string => `${kind.toLowerCase()}s`;
 
 /** The state of one container of a pod, as far as crash loops and readiness go. */
 export const ContainerStatus = Schema.Struct({

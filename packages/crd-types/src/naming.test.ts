@@ -5,6 +5,7 @@ import { WorkloadKinds } from "./kubernetes.js";
 import {
   parseRuntimeObjectName,
   runtimeObjectName,
+  unsupportedKindOf,
   workloadKey,
   workloadOfPod,
   workloadOfRuntimeObject,
@@ -15,6 +16,8 @@ describe("runtime-object naming", () => {
     ["Deployment", "cart", "deployment-cart"],
     ["StatefulSet", "db-0", "statefulset-db-0"],
     ["DaemonSet", "agent", "daemonset-agent"],
+    ["CronJob", "nightly", "cronjob-nightly"],
+    ["Rollout", "checkout", "rollout-checkout"],
   ] as const)("%s %s is named %s", (kind, name, expected) => {
     expect(runtimeObjectName(kind, name)).toBe(expected);
     expect(parseRuntimeObjectName(expected)).toEqual(Either.right({ kind, name }));
@@ -28,12 +31,15 @@ describe("runtime-object naming", () => {
 
   it.each([
     ["foo", "has no '<kind>-' prefix"],
-    ["cronjob-x", 'has kind prefix "cronjob", expected one of deployment, statefulset, daemonset'],
+    [
+      "job-x",
+      'has kind prefix "job", expected one of deployment, statefulset, daemonset, cronjob, rollout',
+    ],
     ["-x", "has an empty kind prefix"],
     ["deployment-", "has an empty workload name"],
     [
       "Deployment-cart",
-      'has kind prefix "Deployment", expected one of deployment, statefulset, daemonset',
+      'has kind prefix "Deployment", expected one of deployment, statefulset, daemonset, cronjob, rollout',
     ],
   ])("%s is a typed error, not an exception", (name, reason) => {
     const result = parseRuntimeObjectName(name);
@@ -63,6 +69,20 @@ describe("runtime-object naming", () => {
         },
       ),
     );
+  });
+});
+
+describe("unsupportedKindOf", () => {
+  it("names the kinds that carry pods but are not handled, and nothing else", () => {
+    expect(unsupportedKindOf("job-migrate-db")).toEqual({ kind: "Job", name: "migrate-db" });
+    expect(unsupportedKindOf("deploymentconfig-web")).toEqual({
+      kind: "DeploymentConfig",
+      name: "web",
+    });
+    expect(unsupportedKindOf("pod-debug")).toEqual({ kind: "Pod", name: "debug" });
+    expect(unsupportedKindOf("deployment-cart")).toBeUndefined();
+    expect(unsupportedKindOf("job-")).toBeUndefined();
+    expect(unsupportedKindOf("job")).toBeUndefined();
   });
 });
 
@@ -106,9 +126,27 @@ describe("workloadOfPod", () => {
     });
   });
 
-  it("knows no workload for a bare pod, a Job's, a non-controller owner or a lone ReplicaSet", () => {
+  it("follows an Argo ReplicaSet to its Rollout by the rollouts-pod-template-hash", () => {
+    expect(
+      workloadOfPod(
+        pod(
+          { kind: "ReplicaSet", name: "checkout-5c8b", controller: true },
+          { "rollouts-pod-template-hash": "5c8b" },
+        ),
+      ),
+    ).toEqual({ kind: "Rollout", namespace: "shop", name: "checkout" });
+  });
+
+  it("follows a Job named <cronjob>-<scheduled minute> to its CronJob", () => {
+    expect(
+      workloadOfPod(pod({ kind: "Job", name: "nightly-report-29380620", controller: true })),
+    ).toEqual({ kind: "CronJob", namespace: "shop", name: "nightly-report" });
+  });
+
+  it("knows no workload for a bare pod, a lone Job's, a non-controller owner or a lone ReplicaSet", () => {
     expect(workloadOfPod(pod(undefined))).toBeUndefined();
     expect(workloadOfPod(pod({ kind: "Job", name: "j", controller: true }))).toBeUndefined();
+    expect(workloadOfPod(pod({ kind: "Job", name: "migrate", controller: true }))).toBeUndefined();
     expect(workloadOfPod(pod({ kind: "DaemonSet", name: "d" }))).toBeUndefined();
     expect(
       workloadOfPod(

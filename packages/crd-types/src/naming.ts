@@ -13,7 +13,7 @@ export interface WorkloadRef {
   readonly name: string;
 }
 
-/** A runtime-details name that does not denote a Deployment, StatefulSet or DaemonSet. */
+/** A runtime-details name that does not denote a workload of a kind the instrumentor handles. */
 export class InvalidRuntimeObjectName extends Data.TaggedError("InvalidRuntimeObjectName")<{
   readonly name: string;
   readonly reason: string;
@@ -26,6 +26,28 @@ export class InvalidRuntimeObjectName extends Data.TaggedError("InvalidRuntimeOb
 const kindByPrefix: ReadonlyMap<string, WorkloadKind> = new Map(
   WorkloadKinds.map((kind) => [kind.toLowerCase(), kind]),
 );
+
+/**
+ * Kinds that carry pods and get runtime details from Odigos, but that the instrumentor does not
+ * handle, by their runtime-details name prefix: a Job (a CronJob's are handled through it), a
+ * bare Pod, a ReplicaSet of its own, an OpenShift DeploymentConfig.
+ */
+export const UnsupportedKinds: ReadonlyMap<string, string> = new Map([
+  ["job", "Job"],
+  ["pod", "Pod"],
+  ["replicaset", "ReplicaSet"],
+  ["deploymentconfig", "DeploymentConfig"],
+]);
+
+/** `"job-migrate"` -> `{ kind: "Job", name: "migrate" }`: a kind {@link UnsupportedKinds} lists. */
+export const unsupportedKindOf = (
+  runtimeObjectName: string,
+): { readonly kind: string; readonly name: string } | undefined => {
+  const dash = runtimeObjectName.indexOf("-");
+  const kind = UnsupportedKinds.get(runtimeObjectName.slice(0, Math.max(dash, 0)));
+  const name = runtimeObjectName.slice(dash + 1);
+  return kind === undefined || name === "" ? undefined : { kind, name };
+};
 
 /** `("Deployment", "cart")` -> `"deployment-cart"`. */
 export const runtimeObjectName = (kind: WorkloadKind, workloadName: string): string =>
@@ -49,7 +71,7 @@ export const parseRuntimeObjectName = (
     const reason =
       prefix === ""
         ? "has an empty kind prefix"
-        : `has kind prefix "${prefix}", expected one of deployment, statefulset, daemonset`;
+        : `has kind prefix "${prefix}", expected one of ${[...kindByPrefix.keys()].join(", ")}`;
     return Either.left(new InvalidRuntimeObjectName({ name, reason }));
   }
   if (workloadName === "") {
@@ -93,9 +115,11 @@ export interface PodOwnership {
 }
 
 /**
- * The workload a pod belongs to: its controller is the StatefulSet or DaemonSet itself, or a
- * ReplicaSet named `<deployment>-<pod-template-hash>`. Undefined for any other pod (a Job's, a
- * bare one, a ReplicaSet's of its own).
+ * The workload a pod belongs to: its controller is the StatefulSet or DaemonSet itself; a
+ * ReplicaSet named `<deployment>-<pod-template-hash>` (an Argo `Rollout`'s when the hash label is
+ * `rollouts-pod-template-hash`); or a Job named `<cronjob>-<scheduled minute>`, as the CronJob
+ * controller names them. Undefined for any other pod (a bare one, a ReplicaSet's of its own, a
+ * Job's not named so).
  */
 export const workloadOfPod = (pod: PodOwnership): WorkloadRef | undefined => {
   const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller === true);
@@ -103,8 +127,16 @@ export const workloadOfPod = (pod: PodOwnership): WorkloadRef | undefined => {
   if (owner === undefined) return undefined;
   if (owner.kind === "StatefulSet" || owner.kind === "DaemonSet")
     return { kind: owner.kind, namespace, name: owner.name };
+  if (owner.kind === "Job") {
+    const scheduled = /^(.+)-\d+$/.exec(owner.name);
+    return scheduled?.[1] === undefined
+      ? undefined
+      : { kind: "CronJob", namespace, name: scheduled[1] };
+  }
   if (owner.kind !== "ReplicaSet") return undefined;
-  const hash = pod.metadata.labels?.["pod-template-hash"];
+  const argoHash = pod.metadata.labels?.["rollouts-pod-template-hash"];
+  const hash = argoHash ?? pod.metadata.labels?.["pod-template-hash"];
   if (hash === undefined || !owner.name.endsWith(`-${hash}`)) return undefined;
-  return { kind: "Deployment", namespace, name: owner.name.slice(0, -hash.length - 1) };
+  const name = owner.name.slice(0, -hash.length - 1);
+  return { kind: argoHash === undefined ? "Deployment" : "Rollout", namespace, name };
 };

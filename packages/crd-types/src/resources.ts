@@ -29,29 +29,25 @@ export const OdigosResources = {
   OdigosConfiguration: odigos("OdigosConfiguration"),
 } as const;
 
+const workload = (group: string, version: string, kind: WorkloadKind): ResourceCoordinates => ({
+  group,
+  version,
+  plural: workloadPlural(kind),
+  kind,
+  namespaced: true,
+});
+
 const workloads: Readonly<Record<WorkloadKind, ResourceCoordinates>> = {
-  Deployment: {
-    group: "apps",
-    version: "v1",
-    plural: workloadPlural("Deployment"),
-    kind: "Deployment",
-    namespaced: true,
-  },
-  StatefulSet: {
-    group: "apps",
-    version: "v1",
-    plural: workloadPlural("StatefulSet"),
-    kind: "StatefulSet",
-    namespaced: true,
-  },
-  DaemonSet: {
-    group: "apps",
-    version: "v1",
-    plural: workloadPlural("DaemonSet"),
-    kind: "DaemonSet",
-    namespaced: true,
-  },
+  Deployment: workload("apps", "v1", "Deployment"),
+  StatefulSet: workload("apps", "v1", "StatefulSet"),
+  DaemonSet: workload("apps", "v1", "DaemonSet"),
+  CronJob: workload("batch", "v1", "CronJob"),
+  Rollout: workload("argoproj.io", "v1alpha1", "Rollout"),
 };
 
-/** `apps/v1` coordinates of a workload kind. */
+/** The coordinates of a workload kind (`apps/v1`, `batch/v1` for CronJob, `argoproj.io/v1alpha1` for Rollout). */
 export const workloadResource = (kind: WorkloadKind): ResourceCoordinates => workloads[kind];
+
+/** `apiVersion` of a workload kind: `apps/v1`, `batch/v1`, `argoproj.io/v1alpha1`. */
+export const workloadApiVersion = (kind: WorkloadKind): string =>
+  `${workloads[kind].group}/${workloads[kind].version}`;

@@ -355,6 +355,53 @@ describe("planDevices", () => {
     expect(planDevices(patched, testCase.target)).toEqual({ _tag: "NoChange" });
   });
 
+  it("writes a CronJob's devices and label into its Job template, where the API keeps them", () => {
+    const cronJob = { ...deployment([container("job")]), kind: "CronJob" as const };
+    const plan = planDevices(cronJob, instrument({ job: [goDevice] }));
+    const template = "/spec/jobTemplate/spec/template";
+    expect(plan._tag === "Patch" && plan.operations.slice(1)).toEqual([
+      {
+        op: "add",
+        path: `${template}/spec/containers/0/resources`,
+        value: { limits: { [goDevice]: "1" } },
+      },
+      {
+        op: "add",
+        path: `${template}/metadata/labels/instrumentor.odigos.io~1instrumented`,
+        value: "true",
+      },
+    ]);
+    // Applied to the CronJob as served, it lands in the Job template, and nothing else moves.
+    const served = {
+      metadata: { resourceVersion: "7" },
+      spec: {
+        schedule: "* * * * *",
+        jobTemplate: {
+          spec: {
+            template: {
+              metadata: { labels: { app: "cart" } },
+              spec: { containers: [{ name: "job" }] },
+            },
+          },
+        },
+      },
+    };
+    if (plan._tag !== "Patch") throw new Error("expected a patch");
+    expect(Either.getOrThrow(applyJsonPatch(served, plan.operations))).toMatchObject({
+      spec: {
+        schedule: "* * * * *",
+        jobTemplate: {
+          spec: {
+            template: {
+              metadata: { labels: { app: "cart", "instrumentor.odigos.io/instrumented": "true" } },
+              spec: { containers: [{ name: "job", resources: { limits: { [goDevice]: "1" } } }] },
+            },
+          },
+        },
+      },
+    });
+  });
+
   it("does not mutate its input", () => {
     const workload = deployment([container("app", { limits: { [javaDevice]: "1" } })]);
     const before = structuredClone(workload);

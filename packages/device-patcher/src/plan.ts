@@ -12,6 +12,8 @@ import {
   type ObjectMeta,
   type Quantity,
   type ResourceList,
+  templatePath,
+  type WorkloadKind,
 } from "@odigos/crd-types";
 import { type DesiredDevices, isDeviceName } from "@odigos/instrumentation-rules";
 import { type JsonPatchOperation, jsonPointer, resourceVersionPrecondition } from "./json-patch.js";
@@ -28,6 +30,8 @@ export type DevicePlanTarget =
 
 /** The part of a decoded workload the planner reads (any crd-types `Workload` fits). */
 export interface DevicePatchSubject {
+  /** Where the patch writes the template (`templatePath`): a CronJob's is its Job template's. */
+  readonly kind?: WorkloadKind | undefined;
   readonly metadata: Pick<ObjectMeta, "resourceVersion" | "annotations">;
   readonly spec: {
     readonly template: {
@@ -87,11 +91,12 @@ interface ContainerPlan {
 
 /** Operations for container `index`: removals, quantity fixes, then additions, each by name. */
 const planContainer = (
+  template: ReadonlyArray<string>,
   container: Container,
   index: number,
   desired: ReadonlySet<string>,
 ): ContainerPlan => {
-  const resourcesPath = ["spec", "template", "spec", "containers", index, "resources"] as const;
+  const resourcesPath = [...template, "spec", "containers", index, "resources"] as const;
   const limits = container.resources?.limits;
   const requests = container.resources?.requests;
   const operations: Array<JsonPatchOperation> = [];
@@ -144,13 +149,14 @@ export const planDevices = (workload: DevicePatchSubject, target: DevicePlanTarg
   const added: Array<ContainerDevice> = [];
   const removed: Array<ContainerDevice> = [];
   const normalised: Array<ContainerDevice> = [];
+  const template = templatePath(workload.kind ?? "Deployment");
 
   workload.spec.template.spec.containers.forEach((container, index) => {
     const wanted =
       target._tag === "Instrument"
         ? (target.devices[container.name] ?? []).filter(isDeviceName)
         : [];
-    const plan = planContainer(container, index, new Set(wanted));
+    const plan = planContainer(template, container, index, new Set(wanted));
     operations.push(...plan.operations);
     const entry = (device: string): ContainerDevice => ({ container: container.name, device });
     added.push(...plan.added.map(entry));
@@ -174,7 +180,7 @@ export const planDevices = (workload: DevicePatchSubject, target: DevicePlanTarg
     workload.spec.template.spec.containers.some((container) =>
       (target.devices[container.name] ?? []).some(isDeviceName),
     );
-  const label = labelOperation(workload, devicesRemain);
+  const label = labelOperation(template, workload, devicesRemain);
   if (label.operation !== undefined) operations.push(label.operation);
   return {
     _tag: "Patch",
@@ -189,25 +195,26 @@ export const planDevices = (workload: DevicePatchSubject, target: DevicePlanTarg
  * it alone would restart the pods for nothing).
  */
 const labelOperation = (
+  template: ReadonlyArray<string>,
   workload: DevicePatchSubject,
   devicesRemain: boolean,
 ): { operation?: JsonPatchOperation; change: DevicePlanSummary["label"] } => {
   const labels = workload.spec.template.metadata?.labels;
   const present = labels?.[InstrumentedPodLabel] === InstrumentedPodLabelValue;
-  const path = jsonPointer(["spec", "template", "metadata", "labels", InstrumentedPodLabel]);
+  const path = jsonPointer([...template, "metadata", "labels", InstrumentedPodLabel]);
   if (devicesRemain && !present) {
     const fresh = { [InstrumentedPodLabel]: InstrumentedPodLabelValue };
     const operation: JsonPatchOperation =
       workload.spec.template.metadata === undefined
         ? {
             op: "add",
-            path: jsonPointer(["spec", "template", "metadata"]),
+            path: jsonPointer([...template, "metadata"]),
             value: { labels: fresh },
           }
         : labels === undefined
           ? {
               op: "add",
-              path: jsonPointer(["spec", "template", "metadata", "labels"]),
+              path: jsonPointer([...template, "metadata", "labels"]),
               value: fresh,
             }
           : { op: "add", path, value: InstrumentedPodLabelValue };

@@ -83,6 +83,41 @@ describe("rolloutProgress", () => {
     expect(rolloutProgress(deployment(0, { observedGeneration: 2 }))).toEqual({ _tag: "Complete" });
   });
 
+  it("a CronJob has no rollout: its change is complete when written", () => {
+    const cronJob: Workload = { kind: "CronJob", metadata: meta, spec: { template } };
+    expect(rolloutProgress(cronJob)).toEqual({ _tag: "Complete" });
+  });
+
+  it("an Argo Rollout is complete when Argo says Healthy, stable and every replica available", () => {
+    const rollout = (status: Workload["status"]): Workload => ({
+      kind: "Rollout",
+      metadata: meta,
+      spec: { template, replicas: 4 },
+      ...(status === undefined ? {} : { status }),
+    });
+    const healthy = {
+      observedGeneration: 2,
+      phase: "Healthy",
+      currentPodHash: "5c8b",
+      stableRS: "5c8b",
+      replicas: 4,
+      updatedReplicas: 4,
+      availableReplicas: 4,
+    };
+    expect(rolloutProgress(rollout(healthy))).toEqual({ _tag: "Complete" });
+    const cases: ReadonlyArray<[Workload["status"], string]> = [
+      [{ ...healthy, observedGeneration: 1 }, "generation 2 not yet observed by its controller"],
+      [undefined, "generation 2 not yet observed by its controller"],
+      [{ ...healthy, phase: "Paused" }, "Argo Rollouts phase Paused"],
+      [{ ...healthy, phase: "Progressing" }, "Argo Rollouts phase Progressing"],
+      [{ ...healthy, phase: "Degraded", abort: true }, "aborted by Argo Rollouts (phase Degraded)"],
+      [{ ...healthy, stableRS: "77f4" }, "ReplicaSet 5c8b not yet stable"],
+      [{ ...healthy, availableReplicas: 3 }, "3/4 replicas available"],
+    ];
+    for (const [status, detail] of cases)
+      expect(rolloutProgress(rollout(status))).toEqual({ _tag: "Progressing", detail });
+  });
+
   it("a StatefulSet counts ready replicas and needs its update revision current", () => {
     const statefulSet = (status: Workload["status"]): Workload => ({
       kind: "StatefulSet",

@@ -22,13 +22,17 @@ const complete: RolloutProgress = { _tag: "Complete" };
 /**
  * A rollout is complete when the controller has seen the current spec (`observedGeneration`)
  * and every replica (every node, for a DaemonSet) runs the new template and is available; a
- * workload with 0 replicas completes at once.
+ * workload with 0 replicas completes at once. A CronJob has no rollout: its next Job starts
+ * from the template as written. An Argo Rollout is complete when Argo Rollouts says so
+ * ({@link argoRolloutProgress}).
  */
 export const rolloutProgress = (workload: Workload): RolloutProgress => {
+  if (workload.kind === "CronJob") return complete;
   const status = workload.status ?? {};
   const generation = workload.metadata.generation ?? 0;
   if ((status.observedGeneration ?? 0) < generation)
     return progressing(`generation ${generation} not yet observed by its controller`);
+  if (workload.kind === "Rollout") return argoRolloutProgress(workload);
   if (workload.kind === "DaemonSet") {
     const desired = status.desiredNumberScheduled ?? 0;
     const updated = status.updatedNumberScheduled ?? 0;
@@ -54,6 +58,27 @@ export const rolloutProgress = (workload: Workload): RolloutProgress => {
     status.currentRevision !== status.updateRevision
   )
     return progressing(`revision ${status.updateRevision} not yet current`);
+  return complete;
+};
+
+/**
+ * An Argo Rollout's progress as Argo Rollouts reports it: complete when its phase is `Healthy`
+ * (every canary step or blue-green promotion done, the new ReplicaSet stable) and every replica
+ * is updated and available. An abort (Argo's own, or a person's) and a pause keep it
+ * progressing: the instrumentor's deadline, not Argo's verdict, decides when it is stuck.
+ */
+const argoRolloutProgress = (rollout: Workload): RolloutProgress => {
+  const status = rollout.status ?? {};
+  const phase = status.phase ?? "unknown";
+  if (status.abort === true) return progressing(`aborted by Argo Rollouts (phase ${phase})`);
+  if (phase !== "Healthy") return progressing(`Argo Rollouts phase ${phase}`);
+  if (status.currentPodHash !== undefined && status.currentPodHash !== status.stableRS)
+    return progressing(`ReplicaSet ${status.currentPodHash} not yet stable`);
+  const replicas = rollout.spec.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < replicas) return progressing(`${updated}/${replicas} replicas updated`);
+  if (available < replicas) return progressing(`${available}/${replicas} replicas available`);
   return complete;
 };
 

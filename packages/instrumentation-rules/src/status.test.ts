@@ -209,8 +209,35 @@ describe("workloadStatus", () => {
     expect(status.message).toMatch(message);
   });
 
+  it("reports an opted-in Rollout whose template is another object's as not supported", () => {
+    const referenced: Workload = {
+      ...workload(),
+      kind: "Rollout",
+      spec: {
+        replicas: 2,
+        template: { spec: { containers: [] } },
+        workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      },
+    };
+    expect(workloadStatus(input({ workload: referenced }))).toEqual({
+      state: "NotInstrumented",
+      reason: "WorkloadRefNotSupported",
+      message:
+        "its pod template is Deployment web's (spec.workloadRef): the instrumentor writes only a template of the Rollout's own",
+      remedy: "move the pod template into the Rollout's spec.template",
+      devices: { present: {} },
+    });
+    // Not opted in, it is simply that.
+    const unmarked = { ...referenced, metadata: { ...referenced.metadata, annotations: {} } };
+    expect(workloadStatus(input({ workload: unmarked })).reason).toBe("NotOptedIn");
+  });
+
   it("has a case for every reason in the closed list", () => {
-    const covered = new Set([...cases.map(([reason]) => reason), "KindNotSupported"]);
+    const covered = new Set([
+      ...cases.map(([reason]) => reason),
+      "KindNotSupported",
+      "WorkloadRefNotSupported",
+    ]);
     expect([...StatusReasons].filter((reason) => !covered.has(reason))).toEqual([]);
     expect(unsupportedKindStatus("Job")).toMatchObject({
       state: "NotInstrumented",

@@ -5,7 +5,12 @@
  * (its place in line for a rollout slot, a fight, the circuit breaker, the collectors' grace).
  * A state, a reason from a closed list, one line of message and the remedy a person can apply.
  */
-import type { Container, InstrumentedApplication, Workload } from "@odigos/crd-types";
+import {
+  type Container,
+  type InstrumentedApplication,
+  rollsOut,
+  type Workload,
+} from "@odigos/crd-types";
 import { describeOptIn } from "./decision.js";
 import { describeDeviceProblem, isDeviceName } from "./devices.js";
 import { fightRemedy, fightWriterOf } from "./fight.js";
@@ -48,6 +53,7 @@ export const StatusReasons = [
   "FightPaused",
   "CircuitBreakerOpen",
   "KindNotSupported",
+  "WorkloadRefNotSupported",
   "DryRun",
 ] as const;
 export type StatusReason = (typeof StatusReasons)[number];
@@ -147,9 +153,21 @@ const target = (workload: Workload) =>
 export const unsupportedKindStatus = (kind: string): WorkloadStatus => ({
   state: "NotInstrumented",
   reason: "KindNotSupported",
-  message: `${kind} is not a kind the instrumentor handles (Deployment, StatefulSet, DaemonSet)`,
+  message: `${kind} is not a kind the instrumentor handles (Deployment, StatefulSet, DaemonSet, CronJob, Argo Rollout)`,
   devices: { present: {} },
 });
+
+/** An opted-in Argo Rollout whose pod template is another object's (`spec.workloadRef`). */
+const workloadRefStatus = (workload: Workload): WorkloadStatus => {
+  const ref = workload.spec.workloadRef;
+  return {
+    state: "NotInstrumented",
+    reason: "WorkloadRefNotSupported",
+    message: `its pod template is ${ref?.kind ?? "another object"} ${ref?.name ?? ""}'s (spec.workloadRef): the instrumentor writes only a template of the Rollout's own`,
+    remedy: "move the pod template into the Rollout's spec.template",
+    devices: { present: {} },
+  };
+};
 
 /** The status of one workload. */
 export const workloadStatus = (input: StatusInput): WorkloadStatus => {
@@ -163,6 +181,8 @@ export const workloadStatus = (input: StatusInput): WorkloadStatus => {
       containers,
     },
   });
+  if (workload.spec.workloadRef !== undefined && verdict.optIn.optedIn)
+    return workloadRefStatus(workload);
   const present = devicesOn(containers);
   return verdict.intent._tag === "Instrument"
     ? instrumentStatus(input, verdict, verdict.intent.devices, present)
@@ -186,7 +206,7 @@ const rolloutUnderWay = (
 ): WorkloadStatus | undefined => {
   const { workload } = input;
   const record = readRolloutRecord(workload.metadata.annotations);
-  if (record === undefined) return undefined;
+  if (record === undefined || !rollsOut(workload.kind)) return undefined;
   const progress = rolloutProgress(workload);
   if (
     (workload.status?.observedGeneration ?? 0) >= record.generation &&

@@ -55,6 +55,15 @@ export const Resources = {
   DaemonSet: define("apps", "v1", "daemonsets", "DaemonSet"),
   ReplicaSet: define("apps", "v1", "replicasets", "ReplicaSet"),
   ControllerRevision: define("apps", "v1", "controllerrevisions", "ControllerRevision"),
+  CronJob: define("batch", "v1", "cronjobs", "CronJob"),
+  Job: define("batch", "v1", "jobs", "Job"),
+  CustomResourceDefinition: define(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    false,
+  ),
   Event: define("events.k8s.io", "v1", "events", "Event"),
   Lease: define("coordination.k8s.io", "v1", "leases", "Lease"),
 } as const satisfies Record<string, Resource>;

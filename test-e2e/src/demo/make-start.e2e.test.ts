@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import { BatchV1Api, KubeConfig } from "@kubernetes/client-node";
 import {
   binaryCacheDir,
   ensureBinaries,
@@ -55,6 +55,8 @@ const extras: ReadonlyArray<readonly [string, Language]> = [
   ["frontend", "dotnet"],
 ];
 const everyWorkload = [workload, ...extras.map(([name]) => name)];
+/** The demo's CronJob (language go), opted in by its own annotation: a Job every minute. */
+const cronJob = "nightly-report";
 /** From a start with cached binaries to the printed steps: cluster, seed, first rollout. */
 const guideTimeoutMs = 180_000;
 const endLine = "Ctrl-C stops the instrumentor";
@@ -66,7 +68,8 @@ const expectedSteps = [
   { phrase: `The device on ${workload}'s pod template`, commands: 2 },
   { phrase: `Opt ${workload} out`, commands: 2 },
   { phrase: "Opt it back in", commands: 1 },
-  { phrase: "What is instrumented, and why", commands: 2 },
+  { phrase: `The CronJob ${cronJob}`, commands: 4 },
+  { phrase: "What is instrumented, and why", commands: 3 },
   { phrase: "The rollout budget", commands: 3 },
   { phrase: "The collectors grace period", commands: 1 },
   { phrase: "Collectors ready again", commands: 1 },
@@ -128,6 +131,113 @@ const counts = (text: string): Record<string, number> =>
 /** The rows a `-w` table printed after `offset` characters of its output. */
 const rowsSince = (watch: WatchedLine, offset: number, header: string) =>
   parseTable(`${header}\n${watch.output().slice(offset)}`);
+
+/** The device names in containers' limits. */
+const devicesOfContainers = (
+  containers: ReadonlyArray<{ resources?: { limits?: Record<string, unknown> } }> | undefined,
+): string[] =>
+  (containers ?? [])
+    .flatMap((container) => Object.keys(container.resources?.limits ?? {}))
+    .filter((name) => name.startsWith("instrumentation.odigos.io/"));
+
+/** The tables kubectl prints for `get a,b`, one after the other, each its own rows. */
+const parseTables = (text: string) =>
+  text
+    .split(/\n\s*\n/)
+    .filter((block) => block.trim() !== "")
+    .map(parseTable);
+
+/** The minute a Job of the demo's CronJob was scheduled for (its name's suffix). */
+const minuteOf = (job: string): number => Number(job.slice(cronJob.length + 1));
+
+interface CronJobStepContext {
+  readonly run: (line: string) => Promise<string>;
+  readonly running: DemoProcess;
+  readonly cluster: Cluster;
+  readonly batch: BatchV1Api;
+  readonly deviceName: string;
+}
+
+/**
+ * Step 6: the device in the CronJob's Job template (the jsonpath line), its runtime details from
+ * the stand-in after it inspected a pod of one of its Jobs, and a Job scheduled after that whose
+ * pod carries the device (the jobs,pods line lists both; the custom-columns line shows the device).
+ */
+const checkCronJobStep = async (printed: PrintedStep, context: CronJobStepContext) => {
+  const { run, running, cluster, batch, deviceName } = context;
+  const { text, commands } = printed;
+  expect(text).toContain(`(cronjob-${cronJob}, app=go)`);
+  expect(text).toContain("no rollout and no rollout slot");
+  const since = Date.now();
+  let limits = "";
+  await waitFor(
+    async () => {
+      limits = (await run(commands[0] as string)).trim();
+      return limits !== "";
+    },
+    { timeoutMs: 150_000, intervalMs: 1000, description: `${cronJob}'s Job template's limits` },
+  );
+  console.log(`[e2e] ${cronJob}'s device in its Job template after ${Date.now() - since} ms`);
+  expect(JSON.parse(limits)).toEqual({ [deviceName]: "1" });
+  expect(parseTable(await run(commands[1] as string)).map((row) => row.NAME)).toEqual([
+    `cronjob-${cronJob}`,
+  ]);
+  const details = (await cluster.custom.getNamespacedCustomObject({
+    group: "odigos.io",
+    version: "v1alpha1",
+    namespace,
+    plural: "instrumentedapplications",
+    name: `cronjob-${cronJob}`,
+  })) as { spec: unknown };
+  expect(details.spec).toEqual({ languages: [{ containerName: "app", language: "go" }] });
+  const created = running.logs.find(
+    (line) =>
+      line.component === "demo-node-agent" &&
+      line.reason === "RuntimeDetailsCreated" &&
+      line.kind === "CronJob" &&
+      line.workload === cronJob,
+  );
+  const inspected = String(created?.pod);
+  const firstJob = match(inspected, new RegExp(`^(${cronJob}-\\d+)-\\w+$`), "the inspected Job");
+  // A Job scheduled after the one whose pod was inspected: listed with its pod, which has the device.
+  let tables: Array<Array<Record<string, string>>> = [];
+  let columns: Array<Record<string, string>> = [];
+  const later = await waitFor(
+    async () => {
+      tables = parseTables(await run(commands[2] as string));
+      columns = parseTable(await run(commands[3] as string));
+      const jobs = (tables[0] ?? []).map((row) => (row.NAME ?? "").replace(/^job\.batch\//, ""));
+      const pods = (tables[1] ?? []).map((row) => (row.NAME ?? "").replace(/^pod\//, ""));
+      return columns.find(
+        (row) =>
+          row.DEVICES === `map[${deviceName}:1]` &&
+          jobs.some(
+            (job) =>
+              minuteOf(job) > minuteOf(firstJob) &&
+              (row.NAME ?? "").startsWith(`${job}-`) &&
+              pods.includes(row.NAME ?? ""),
+          ),
+      );
+    },
+    {
+      timeoutMs: 150_000,
+      intervalMs: 2000,
+      description: `a Job of ${cronJob} after ${firstJob} whose pod carries the device`,
+    },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify({ tables, columns })}`);
+  });
+  console.log(`[e2e] ${commands[2]}\n${await run(commands[2] as string)}`);
+  expect(["Running", "Succeeded"]).toContain(later.STATUS);
+  // Its Job is the CronJob's, and a pod of the first Job, if still kept, has no device.
+  const job = (later.NAME ?? "").replace(/-\w+$/, "");
+  const read = await batch.readNamespacedJob({ name: job, namespace });
+  expect(read.metadata?.ownerReferences?.map((owner) => [owner.kind, owner.name])).toEqual([
+    ["CronJob", cronJob],
+  ]);
+  const first = columns.find((row) => row.NAME === inspected);
+  if (first !== undefined) expect(first.DEVICES).toBe("<none>");
+};
 
 let demo: DemoProcess | undefined;
 const watches: WatchedLine[] = [];
@@ -387,16 +497,35 @@ describe("make start, as a newcomer meets it", () => {
       await expectRolled(offset, before);
     }
 
-    // 6. kubectl odigos-instrumentor: status and one explain, as printed, say what the text says.
+    // 6. The CronJob: its device in its Job template, written at once with no rollout; the pods
+    // of the Jobs scheduled after that carry it.
+    const batch = kubeConfig.makeApiClient(BatchV1Api);
+    const cronJobDevices = async () =>
+      devicesOfContainers(
+        (await batch.readNamespacedCronJob({ name: cronJob, namespace })).spec?.jobTemplate.spec
+          ?.template.spec?.containers,
+      );
+    const expectNoRolloutRecord = async () => {
+      const read = await batch.readNamespacedCronJob({ name: cronJob, namespace });
+      expect(readRolloutRecord(read.metadata?.annotations), "the CronJob's rollout record").toBe(
+        undefined,
+      );
+    };
+    await checkCronJobStep(step(5), { run, running, cluster, batch, deviceName });
+    await expectNoRolloutRecord();
+
+    // 7. kubectl odigos-instrumentor: status and two explains, as printed, say what the text says.
     {
-      const { text, commands } = step(5);
+      const { text, commands } = step(6);
       const short = deviceName.slice(deviceName.lastIndexOf("/") + 1);
       for (const command of commands)
         expect(match(command, /^PATH=(\S+):\$PATH /, "the plugin's PATH").split(":")).toContain(
           nodeDir,
         );
-      expect(text).toContain(`${workload} Instrumented, reason Instrumented, with app:${short}`);
-      const total = Number(match(text, /status counts the (\d+) Deployments/, "how many"));
+      expect(text).toContain(
+        `${workload} and ${cronJob} Instrumented, reason Instrumented, with app:${short}`,
+      );
+      const total = Number(match(text, /status counts the (\d+) workloads/, "how many"));
       const byReason = counts(match(text, /by state and by reason \(([^)]+)\)/, "the counts"));
       let said = "";
       let rows: Array<Record<string, string>> = [];
@@ -404,9 +533,15 @@ describe("make start, as a newcomer meets it", () => {
         async () => {
           said = await run(commands[0] as string);
           rows = parseAlignedTable(said, ["NAME", "STATE", "REASON"]);
-          return rows.some((row) => row.NAME === workload && row.STATE === "Instrumented");
+          return [workload, cronJob].every((name) =>
+            rows.some((row) => row.NAME === name && row.STATE === "Instrumented"),
+          );
         },
-        { timeoutMs: 30_000, intervalMs: 500, description: `status showing ${workload}` },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+          description: `status showing ${workload} and ${cronJob}`,
+        },
       ).catch((error: Error) => {
         throw new Error(`${error.message}:\n${said}`);
       });
@@ -414,16 +549,22 @@ describe("make start, as a newcomer meets it", () => {
       expect(Number(match(said, /^(\d+) workloads\b/m, "the total"))).toBe(total);
       const reasons = counts(match(said, /^by reason: (.*)$/m, "the counts by reason"));
       expect(reasons).toEqual(byReason);
-      expect(rows.map((row) => row.NAME).sort()).toEqual([...everyWorkload].sort());
-      const row = rows.find((one) => one.NAME === workload) as Record<string, string>;
-      expect([row.NAMESPACE, row.KIND, row.STATE, row.REASON]).toEqual([
-        namespace,
-        "Deployment",
-        "Instrumented",
-        "Instrumented",
-      ]);
-      expect(Object.values(row).some((cell) => cell.includes(`app:${short}`))).toBe(true);
-      for (const other of rows.filter((one) => one.NAME !== workload))
+      expect(rows.map((row) => row.NAME).sort()).toEqual([...everyWorkload, cronJob].sort());
+      for (const [name, kind] of [
+        [workload, "Deployment"],
+        [cronJob, "CronJob"],
+      ]) {
+        const row = rows.find((one) => one.NAME === name) as Record<string, string>;
+        expect([row.NAMESPACE, row.KIND, row.STATE, row.REASON]).toEqual([
+          namespace,
+          kind,
+          "Instrumented",
+          "Instrumented",
+        ]);
+        expect(Object.values(row).some((cell) => cell.includes(`app:${short}`))).toBe(true);
+      }
+      expect(rows.find((one) => one.NAME === cronJob)?.PODS).toMatch(/^\d+\/-$/);
+      for (const other of rows.filter((one) => one.NAME !== workload && one.NAME !== cronJob))
         expect([other.NAME, other.STATE, other.REASON]).toEqual([
           other.NAME,
           "NotInstrumented",
@@ -444,12 +585,27 @@ describe("make start, as a newcomer meets it", () => {
       expect(line("collectors")).toMatch(/ready=true/);
       expect(line("devices").match(new RegExp(`app:${short}`, "g"))).toHaveLength(2);
       expect(line("rollout")).toMatch(/\binstrument\b/);
+
+      const explainedCronJob = await run(commands[2] as string);
+      console.log(`[e2e] ${commands[2]}\n${explainedCronJob}`);
+      const cronLine = (label: string) =>
+        explainedCronJob.split("\n").find((one) => new RegExp(`^\\s*${label}\\b`).test(one)) ?? "";
+      expect(explainedCronJob.split("\n")[0]).toMatch(new RegExp(`\\b${namespace}/${cronJob}\\b`));
+      expect(cronLine("state")).toMatch(/\bInstrumented\b/);
+      expect(cronLine("workload")).toMatch(/\benabled\b.*\bannotation\b/);
+      expect(cronLine("runtime details")).toMatch(
+        new RegExp(`\\bcronjob-${cronJob}\\b.*\\bapp=go\\b`),
+      );
+      expect(cronLine("rollout")).toContain(
+        "none for a CronJob: its next Job picks the template up",
+      );
     }
 
-    // 7. The rollout budget: the namespace opted in, never more than the budget rolling at once.
+    // 8. The rollout budget: the namespace opted in, never more than the budget rolling at once.
     const started7 = running.logs.find((line) => line.msg === "instrumentor started");
     const deploymentsHeader = "NAME   READY   UP-TO-DATE   AVAILABLE   AGE";
-    const { text: budgetText, commands: budgetCommands } = step(6);
+    const { text: budgetText, commands: budgetCommands } = step(7);
+    expect(budgetText).toContain(`${cronJob} takes no slot`);
     const budget = Number(match(budgetText, /never more than (\d+) rolling at once/, "the budget"));
     expect(started7?.maxConcurrentRollouts).toBe(budget);
     const deploymentsWatch = watch(budgetCommands[0] as string);
@@ -535,18 +691,25 @@ describe("make start, as a newcomer meets it", () => {
         offset,
         extras.map(([name]) => name),
       );
+      await expectNoRolloutRecord();
     }
 
-    // 8. Collectors not ready: nothing for the grace period, then every device goes, under the budget.
+    // 9. Collectors not ready: nothing for the grace period, then every device goes, under the budget.
     const graceMs =
-      Number(match(step(7).text, /Nothing changes for (\d+) s/, "the grace period")) * 1000;
+      Number(match(step(8).text, /Nothing changes for (\d+) s/, "the grace period")) * 1000;
     {
       const since = Date.now();
       const sampler = sampleRollouts(cluster, namespace, since);
       samplers.push(sampler);
       const offset = deploymentsWatch.output().length;
-      expect(await run(step(7).commands[0] as string)).toContain("patched");
+      expect(await run(step(8).commands[0] as string)).toContain("patched");
       await waitForAll(false, graceMs + 120_000);
+      // The CronJob's device goes too, at once (it was not waiting for a slot), with no rollout.
+      await waitFor(async () => (await cronJobDevices()).length === 0, {
+        timeoutMs: 30_000,
+        description: `${cronJob}'s device removed`,
+      });
+      await expectNoRolloutRecord();
       await sampler.stop();
       for (const record of await records()) {
         expect(record.action, record.name).toBe("uninstrument");
@@ -559,13 +722,18 @@ describe("make start, as a newcomer meets it", () => {
       await expectWatchedRolling(offset, everyWorkload);
     }
 
-    // 9. Collectors ready again: the devices come back at once (no grace), under the budget.
+    // 10. Collectors ready again: the devices come back at once (no grace), under the budget.
     {
       const since = Date.now();
       const sampler = sampleRollouts(cluster, namespace, since);
       samplers.push(sampler);
-      expect(await run(step(8).commands[0] as string)).toContain("patched");
+      expect(await run(step(9).commands[0] as string)).toContain("patched");
       await waitForAll(true, 120_000);
+      await waitFor(async () => (await cronJobDevices()).includes(deviceName), {
+        timeoutMs: 30_000,
+        description: `${cronJob}'s device back`,
+      });
+      await expectNoRolloutRecord();
       await sampler.stop();
       const written = await records();
       expect(written.map((record) => record.action)).toEqual(everyWorkload.map(() => "instrument"));

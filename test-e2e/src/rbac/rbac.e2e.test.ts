@@ -1,20 +1,30 @@
 // Issue 8: the rendered RBAC manifests (deploy/manifests) grant exactly what the instrumentor
 // uses. Run as their ServiceAccount, it converges; with any one verb of any one rule removed,
-// it logs a Forbidden naming that verb and resource, and keeps running.
+// it logs a Forbidden naming that verb and resource, and keeps running. The Argo Rollouts CRD
+// (a minimal one) is installed for the whole file, so Rollouts are watched.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ApiException,
+  ApiextensionsV1Api,
   CoordinationV1Api,
   EventsV1Api,
   type KubeConfig,
   type V1PolicyRule,
+  Watch,
 } from "@kubernetes/client-node";
 import { type InstrumentorProcess, type LogLine, startInstrumentor } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminKubeConfig } from "../support/cluster.js";
+import {
+  argoRolloutsCrdName,
+  createRollout,
+  installArgoRolloutsCrd,
+  rolloutDevices,
+  uninstallArgoRolloutsCrd,
+} from "../support/argo-rollouts.js";
+import { adminKubeConfig, createCronJob, cronJobDevices } from "../support/cluster.js";
 import { Cluster, device } from "../support/odigos.js";
 import {
   applyRbac,
@@ -47,9 +57,12 @@ const forbids = (verb: string, resource: string) => (line: LogLine) => {
   return /forbidden/i.test(text) && text.includes(`cannot ${verb} resource "${resource}"`);
 };
 
-/** Which resources a missing verb must be reported for (the scenario patches a Deployment). */
+/**
+ * Which resources a missing verb must be reported for: the scenario patches a Deployment, a
+ * CronJob and a Rollout, the first resource of each patch rule.
+ */
 const expectedResources = (which: RuleVerb): readonly string[] =>
-  which.verb === "patch" ? ["deployments"] : which.resources;
+  which.verb === "patch" ? which.resources.slice(0, 1) : which.resources;
 
 describe("RBAC of the rendered manifests (deploy/manifests)", () => {
   const admin: KubeConfig = adminKubeConfig();
@@ -62,9 +75,15 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
   let manifests: RenderedManifests;
   let fullRules: { clusterRole: V1PolicyRule[]; role: V1PolicyRule[] };
   let serviceAccount: { namespace: string; name: string };
+  let asServiceAccount: KubeConfig;
   let running: InstrumentorProcess | undefined;
+  /** Whether this file installed the Argo Rollouts CRD (then it removes it). */
+  let installedArgoCrd = false;
 
-  /** A namespace with an opted-in Deployment and an opted-out one, both with runtime details. */
+  /**
+   * A namespace with an opted-in Deployment and an opted-out one, an opted-in CronJob and an
+   * opted-in Rollout, all with runtime details.
+   */
   const scenarioNamespace = async (label: string): Promise<string> => {
     const ns = `e2e-rbac-${label}-${suffix}`.slice(0, 63);
     await cluster.createNamespace(ns);
@@ -77,7 +96,23 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
       annotations: { "odigos.io/instrument": "false" },
     });
     await cluster.putRuntimeDetails("Deployment", ns, "gone", go);
+    await createCronJob(admin, ns, "nightly", { "odigos.io/instrument": "true" });
+    await cluster.putRuntimeDetailsNamed(ns, "cronjob-nightly", { languages: go });
+    await createRollout(admin, ns, "canary", { "odigos.io/instrument": "true" });
+    await cluster.putRuntimeDetailsNamed(ns, "rollout-canary", { languages: go });
     return ns;
+  };
+
+  /** The devices of the scenario's opted-in workload of the patch rule's first resource. */
+  const devicesOfScenario = (which: RuleVerb, ns: string) => {
+    switch (which.resources[0]) {
+      case "cronjobs":
+        return cronJobDevices(admin, ns, "nightly");
+      case "rollouts":
+        return rolloutDevices(admin, ns, "canary");
+      default:
+        return cluster.devices("Deployment", ns, "shop");
+    }
   };
 
   const start = async (args: readonly string[] = [], waitReady = true) => {
@@ -114,6 +149,7 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
       clusterRole: manifests.clusterRole.rules ?? [],
       role: manifests.role.rules ?? [],
     };
+    installedArgoCrd = await installArgoRolloutsCrd(admin);
     await cluster.createOdigosNamespace(odigosNamespace);
     await cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
     await applyRbac(admin, manifests);
@@ -121,8 +157,8 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
       namespace: odigosNamespace,
       name: manifests.serviceAccount.metadata?.name ?? "",
     };
-    const kubeConfig = await kubeConfigForServiceAccount(admin, serviceAccount);
-    writeFileSync(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
+    asServiceAccount = await kubeConfigForServiceAccount(admin, serviceAccount);
+    writeFileSync(kubeconfigPath, asServiceAccount.exportConfig(), { mode: 0o600 });
   });
 
   afterAll(async () => {
@@ -130,15 +166,18 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
     if (manifests !== undefined) await deleteClusterRbac(admin, manifests);
     for (const name of namespaces)
       await cluster.core.deleteNamespace({ name }).catch(() => undefined);
+    if (installedArgoCrd) await uninstallArgoRolloutsCrd(admin);
     rmSync(tempDir, { recursive: true, force: true });
   });
 
-  it("the rules are the least privilege the app needs: no wildcard, no read of single objects but the Lease", () => {
+  it("the rules are the least privilege the app needs: no wildcard, no read of single objects but the Lease, no CRD but Argo's", () => {
     const all = [...fullRules.clusterRole, ...fullRules.role];
     for (const rule of all) {
       expect(rule.verbs).not.toContain("*");
       expect(rule.resources).not.toContain("*");
       expect(rule.apiGroups).not.toContain("*");
+      if (rule.resources?.includes("customresourcedefinitions"))
+        expect(rule.resourceNames).toEqual([argoRolloutsCrdName]);
     }
     expect(
       ruleVerbs(manifests).map((r) => `${r.role} ${r.resources.join(",")} ${r.verb}`),
@@ -147,6 +186,14 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
           "ClusterRole deployments,statefulsets,daemonsets list",
           "ClusterRole deployments,statefulsets,daemonsets watch",
           "ClusterRole deployments,statefulsets,daemonsets patch",
+          "ClusterRole cronjobs list",
+          "ClusterRole cronjobs watch",
+          "ClusterRole cronjobs patch",
+          "ClusterRole rollouts list",
+          "ClusterRole rollouts watch",
+          "ClusterRole rollouts patch",
+          "ClusterRole customresourcedefinitions list",
+          "ClusterRole customresourcedefinitions watch",
           "ClusterRole pods list",
           "ClusterRole pods watch",
           "ClusterRole namespaces list",
@@ -186,7 +233,7 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
     expect(created.spec?.template.spec?.serviceAccountName).toBe(serviceAccount.name);
   });
 
-  it("with exactly these rules it converges: device added, then removed with the runtime details on opt-out", async () => {
+  it("with exactly these rules it converges: device added (Deployment, CronJob, Rollout), then removed with the runtime details on opt-out", async () => {
     await deleteLease();
     const ns = await scenarioNamespace("converge");
     const instrumentor = await start();
@@ -195,6 +242,20 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
         JSON.stringify(await cluster.devices("Deployment", ns, "shop")) ===
         JSON.stringify({ app: [device("go")] }),
       { timeoutMs: 15_000, description: "device on the opted-in Deployment" },
+    );
+    // The CronJob's Job template, and the Rollout once the CRD's list and watch (restricted to
+    // its name) told the instrumentor it is installed.
+    await waitFor(
+      async () =>
+        JSON.stringify(await cronJobDevices(admin, ns, "nightly")) ===
+        JSON.stringify({ app: [device("go")] }),
+      { timeoutMs: 15_000, description: "device on the opted-in CronJob" },
+    );
+    await waitFor(
+      async () =>
+        JSON.stringify(await rolloutDevices(admin, ns, "canary")) ===
+        JSON.stringify({ app: [device("go")] }),
+      { timeoutMs: 15_000, description: "device on the opted-in Rollout" },
     );
     await waitFor(async () => !(await cluster.runtimeDetailsExists("Deployment", ns, "gone")), {
       timeoutMs: 15_000,
@@ -232,6 +293,50 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
     expect(lease.spec?.holderIdentity ?? null).toBeNull();
   });
 
+  it("the CRD rule reaches the Argo Rollouts CRD only: a list or watch must select it by name", async () => {
+    const crds = asServiceAccount.makeApiClient(ApiextensionsV1Api);
+    const status = (request: Promise<unknown>) =>
+      request.then(
+        () => 200,
+        (error: unknown) => (error instanceof ApiException ? error.code : error),
+      );
+    const byName = (name: string) => `metadata.name=${name}`;
+    /** The status of a watch request: 200 once it streams (then it is closed). */
+    const watchStatus = async (fieldSelector: string | undefined) => {
+      let failed: unknown;
+      const controller = await new Watch(asServiceAccount).watch(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        fieldSelector === undefined ? {} : { fieldSelector },
+        () => undefined,
+        (error) => {
+          failed ??= error;
+        },
+      );
+      if (failed !== undefined && failed !== null)
+        return (failed as { statusCode?: number }).statusCode ?? failed;
+      controller.abort();
+      return 200;
+    };
+    expect(
+      await status(
+        crds.listCustomResourceDefinition({ fieldSelector: byName(argoRolloutsCrdName) }),
+      ),
+    ).toBe(200);
+    expect(await watchStatus(byName(argoRolloutsCrdName))).toBe(200);
+    expect(await watchStatus(undefined)).toBe(403);
+    expect(await status(crds.listCustomResourceDefinition())).toBe(403);
+    expect(
+      await status(
+        crds.listCustomResourceDefinition({
+          fieldSelector: byName("instrumentedapplications.odigos.io"),
+        }),
+      ),
+    ).toBe(403);
+    expect(await status(crds.readCustomResourceDefinition({ name: argoRolloutsCrdName }))).toBe(
+      403,
+    );
+  });
+
   describe("one verb removed: a Forbidden naming verb and resource is logged, the process keeps running", () => {
     for (const [index, which] of ruleVerbs(readRenderedManifests()).entries()) {
       it(`${which.role} ${which.resources.join(",")}: without ${which.verb}`, async () => {
@@ -247,7 +352,7 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
             },
           });
         }
-        await scenarioNamespace(`c${index}`);
+        const ns = await scenarioNamespace(`c${index}`);
 
         const namespace = which.role === "Role" ? odigosNamespace : undefined;
         await setRules(admin, manifests, {
@@ -264,7 +369,12 @@ describe("RBAC of the rendered manifests (deploy/manifests)", () => {
           for (const resource of expectedResources(which)) {
             const line = await instrumentor.waitForLog(forbids(which.verb, resource), 15_000);
             expect(warnOrWorse.has(String(line.level))).toBe(true);
+            // Without the CRD's list or watch, its informer fails (and Rollouts go unwatched).
+            if (resource === "customresourcedefinitions")
+              expect(line.informer).toBe("CustomResourceDefinition");
           }
+          // A workload the instrumentor may not patch stays without its device.
+          if (which.verb === "patch") expect(await devicesOfScenario(which, ns)).toEqual({});
           // Still alive after the Forbidden: /healthz answers, and SIGTERM finds it running (it
           // logs that it stops, and exits 0; a process that had died of the 403 exits 1).
           const health = await fetch(`http://127.0.0.1:${instrumentor.healthPort}/healthz`);

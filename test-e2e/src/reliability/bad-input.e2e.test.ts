@@ -50,16 +50,19 @@ describe("bad input (SPEC 7)", () => {
   });
 
   it.each([
-    ["foo", "has no '<kind>-' prefix"],
-    ["cronjob-x", 'has kind prefix "cronjob"'],
-  ])("runtime details named %s are reported, not acted on", async (name, problem) => {
+    ["foo", "InvalidName", "has no '<kind>-' prefix"],
+    ["widget-x", "InvalidName", 'has kind prefix "widget"'],
+    [
+      "job-migrate",
+      "KindNotSupported",
+      "Job apps-bad/migrate has runtime details but is not instrumented",
+    ],
+  ])("runtime details named %s are reported (%s), not acted on", async (name, reason, problem) => {
     await s.cluster.putRuntimeDetailsNamed(ns, name, { languages: go });
-    const line = await s.instrumentor.waitForLog(
-      (l) => l.reason === "InvalidName" && l.name === name,
-    );
+    const line = await s.instrumentor.waitForLog((l) => l.reason === reason && l.name === name);
     expect(line).toMatchObject({ kind: "InstrumentedApplication", namespace: ns, level: "warn" });
-    expect(String(line.msg)).toContain(problem);
-    await expectEvent(ns, name, "InvalidName");
+    expect(String(line.msg)).toContain(problem.replace("apps-bad", ns));
+    await expectEvent(ns, name, reason);
   });
 
   it("runtime details for a workload that does not exist are reported and then deleted", async () => {

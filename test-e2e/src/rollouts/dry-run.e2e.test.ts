@@ -1,7 +1,8 @@
 // SPEC section 8, dry run and hidden costs, on a cluster with pods: with --dry-run over 1000
-// workloads the reported plan names every workload a real run then changes, and the audit log
-// shows no mutating request by the dry run; after the real run, a converged cluster sees no write,
-// and a restarted instrumentor causes no rollout.
+// Deployments, 20 CronJobs and 20 Argo Rollouts (their CRD installed, no Argo controller) the
+// reported plan names every workload a real run then changes, and the audit log shows no mutating
+// request by the dry run; after the real run, a converged cluster sees no write, and a restarted
+// instrumentor causes no rollout and reads no single object (no GET), whatever the kind.
 
 import { countable, filterAudit, writeVerbs } from "@odigos/control-plane";
 import {
@@ -11,6 +12,8 @@ import {
   startInstrumentor,
 } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRollout, installArgoRolloutsCrd, rolloutDevices } from "../support/argo-rollouts.js";
+import { createCronJob, cronJobDevices } from "../support/cluster.js";
 import { type PodsCluster, startPodsCluster } from "../support/pods-cluster.js";
 import { waitFor } from "../support/wait-for.js";
 
@@ -18,6 +21,10 @@ const workloads = 1000;
 const optedOut = 20;
 const names = Array.from({ length: workloads }, (_, i) => `w${String(i).padStart(4, "0")}`);
 const outNames = Array.from({ length: optedOut }, (_, i) => `out${i}`);
+/** Of each other kind: CronJobs and Argo Rollouts. */
+const others = 20;
+const cronJobs = Array.from({ length: others }, (_, i) => `cron${i}`);
+const rollouts = Array.from({ length: others }, (_, i) => `ro${i}`);
 const go = [{ containerName: "app", language: "go" as const }];
 const odigosNamespace = "odigos-system";
 
@@ -28,6 +35,12 @@ interface DryRunReport {
   }>;
   readonly totals: Record<string, number>;
 }
+
+/** Runs `create` for every name, 8 at a time (one at a time, 2100 objects took minutes under load). */
+const inBatches = async (all: readonly string[], create: (name: string) => Promise<void>) => {
+  for (let index = 0; index < all.length; index += 8)
+    await Promise.all(all.slice(index, index + 8).map(create));
+};
 
 describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }, () => {
   let base: PodsCluster;
@@ -55,10 +68,12 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
       async () => {
         const text = await process.metrics();
         const cached = parseSamples(text, "odigos_instrumentor_cache_objects")
-          .filter((sample) => sample.labels.informer === "Deployment")
+          .filter((sample) =>
+            ["Deployment", "CronJob", "Rollout"].includes(sample.labels.informer ?? ""),
+          )
           .reduce((sum, sample) => sum + sample.value, 0);
         return (
-          cached >= workloads + optedOut &&
+          cached >= workloads + optedOut + 2 * others &&
           metricSum(text, "controller_runtime_reconcile_total") >= cached
         );
       },
@@ -73,18 +88,29 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
     await base.cluster.setCollectorsReady(odigosNamespace, "data-collection", true);
     ns = await base.namespace("dry", { "odigos.io/instrument": "true" });
     // No replicas: the rollouts a real run causes complete at once, and 1000 workloads stay cheap.
-    for (const name of names) {
+    await inBatches(names, async (name) => {
       await base.cluster.createWorkload("Deployment", ns, name, { replicas: 0 });
       await base.cluster.putRuntimeDetails("Deployment", ns, name, go);
-    }
-    for (const name of outNames) {
+    });
+    await inBatches(outNames, async (name) => {
       await base.cluster.createWorkload("Deployment", ns, name, {
         replicas: 0,
         annotations: { "odigos.io/instrument": "false" },
       });
       await base.cluster.putRuntimeDetails("Deployment", ns, name, go);
-    }
-  });
+    });
+    const admin = base.controlPlane.kubeConfig();
+    await installArgoRolloutsCrd(admin);
+    await inBatches(cronJobs, async (name) => {
+      await createCronJob(admin, ns, name, {});
+      await base.cluster.putRuntimeDetailsNamed(ns, `cronjob-${name}`, { languages: go });
+    });
+    await inBatches(rollouts, async (name) => {
+      await createRollout(admin, ns, name, {});
+      await base.cluster.putRuntimeDetailsNamed(ns, `rollout-${name}`, { languages: go });
+    });
+    // 2100 objects: over a minute on a loaded 2-core machine, more than the default hook bound.
+  }, 300_000);
   afterAll(async () => {
     for (const process of started) await process.stop("SIGTERM");
     await base?.stop();
@@ -97,8 +123,8 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
       await fetch(`http://127.0.0.1:${dry.metricsPort}/dry-run`)
     ).json()) as DryRunReport;
     expect(report.totals).toMatchObject({
-      workloads: workloads + optedOut,
-      instrument: workloads,
+      workloads: workloads + optedOut + 2 * others,
+      instrument: workloads + 2 * others,
       "delete runtime details": optedOut,
     });
     expect(await writesOf(dry.pid)).toEqual([]);
@@ -123,6 +149,17 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
         description: "the real run instrumented every workload",
       },
     );
+    const admin = base.controlPlane.kubeConfig();
+    for (const name of cronJobs)
+      await waitFor(async () => (await cronJobDevices(admin, ns, name)).app?.length === 1, {
+        timeoutMs: 60_000,
+        description: `CronJob ${name} instrumented`,
+      });
+    for (const name of rollouts)
+      await waitFor(async () => (await rolloutDevices(admin, ns, name)).app?.length === 1, {
+        timeoutMs: 60_000,
+        description: `Rollout ${name} instrumented`,
+      });
     await waitFor(
       async () =>
         (
@@ -132,7 +169,8 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
             namespace: ns,
             plural: "instrumentedapplications",
           })) as { items: unknown[] }
-        ).items.length === workloads,
+        ).items.length ===
+        workloads + 2 * others,
       { timeoutMs: 120_000, description: "the opted-out runtime details deleted" },
     );
     await real.idle(30_000);
@@ -175,6 +213,12 @@ describe("dry run and hidden costs on a cluster with pods", { timeout: 900_000 }
     const again = await start([]);
     await everyWorkloadEvaluated(again);
     expect(await writesOf(again.pid)).toEqual([]);
+    // And no read of one object: everything it decided came from its lists and watches.
+    const gets = filterAudit((await base.controlPlane.readAuditEvents()).filter(countable), {
+      verbs: new Set(["get"]),
+      userAgent: (userAgent) => userAgent.endsWith(` pid/${again.pid}`),
+    });
+    expect(gets.map((event) => event.requestURI)).toEqual([]);
     // No rollout: no template changed (a generation would have), no ReplicaSet was made.
     expect(await waitFor(generations, { timeoutMs: 60_000, description: "generations" })).toEqual(
       settled,

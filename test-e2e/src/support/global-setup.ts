@@ -1,4 +1,9 @@
-import { BinariesUnavailableError, ensureBinaries, startControlPlane } from "@odigos/control-plane";
+import {
+  BinariesUnavailableError,
+  ensureArgoRollouts,
+  ensureBinaries,
+  startControlPlane,
+} from "@odigos/control-plane";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -18,6 +23,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await ensureBinaries({ pods: true }).catch((error: unknown) => {
     if (!(error instanceof BinariesUnavailableError)) throw error;
     console.warn(`[e2e] no cluster with pods: ${error.message}`);
+  });
+  // The Argo Rollouts controller too (built from the Go module proxy on a first run). Any failure
+  // (no Go, no network, a failed build) only warns: src/argo, which needs it, fails in its own hook.
+  await ensureArgoRollouts().catch((error: unknown) => {
+    console.warn(
+      `[e2e] no Argo Rollouts controller: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
   const started = Date.now();
   const controlPlane = await startControlPlane({

@@ -11,6 +11,12 @@ describe("bench flags", () => {
     expect(options.flips).toBe(200);
     expect(options.steadySeconds).toBe(30);
     expect(options.floorConcurrencies).toEqual([8, 16, 32, 64]);
+    expect(options.rollouts).toBe(true);
+  });
+
+  it("leaves Rollouts out with --no-rollouts, and with --pods", () => {
+    expect(parseBenchArgs(["--no-rollouts"]).rollouts).toBe(false);
+    expect(parseBenchArgs(["--pods"]).rollouts).toBe(false);
   });
 
   it("ignores pnpm's `--` and splits node args", () => {

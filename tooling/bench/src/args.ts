@@ -38,6 +38,11 @@ export interface BenchOptions {
    * each) timed once every workload is instrumented; 0 with `--no-plugin`.
    */
   readonly pluginRuns: number;
+  /**
+   * Install the minimal Argo Rollouts CRD and seed a share of Rollouts (no Argo controller: each
+   * with 0 replicas and a fake Healthy status). Off with `--no-rollouts`, and with `--pods`.
+   */
+  readonly rollouts: boolean;
   /** JSON output path; default `bench-results/bench-<N>-<timestamp>.json` at the repo root. */
   readonly out: string | undefined;
   /**
@@ -97,6 +102,8 @@ export const usage = `pnpm bench [flags]   (from the repo root; builds first)
                               kubectl odigos-instrumentor status -A -o json, the built plugin
                               (its bundle, dist/bundle/) a new process each (default 5)
   --no-plugin                 do not time the plugin
+  --no-rollouts               do not install the minimal Argo Rollouts CRD nor seed Rollouts
+                              (5 % of the workloads otherwise; never with --pods)
   --out PATH                  JSON results file
 
   --pods                      a cluster with pods (controller manager, scheduler, KWOK nodes):
@@ -170,6 +177,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
       out: { type: "string" },
       "plugin-runs": { type: "string" },
       "no-plugin": { type: "boolean" },
+      "no-rollouts": { type: "boolean" },
       "no-gc-probe": { type: "boolean" },
       "cpu-profile-dir": { type: "string" },
       pods: { type: "boolean" },
@@ -222,6 +230,7 @@ export const parseBenchArgs = (argv: ReadonlyArray<string>): BenchOptions => {
     pluginRuns:
       values["no-plugin"] === true ? 0 : positive("plugin-runs", values["plugin-runs"], 5),
     out: values.out,
+    rollouts: values["no-rollouts"] !== true && values.pods !== true,
     pods: values.pods ?? false,
     budgets,
     uninstrumentBudget: positive("uninstrument-budget", values["uninstrument-budget"], 0, 0),

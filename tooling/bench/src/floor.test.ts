@@ -16,7 +16,8 @@ import {
 } from "./workloads.js";
 
 describe("patchAll, the floor's pass", () => {
-  const specs = planWorkloads(6, 2);
+  // Every kind: a Rollout (3), StatefulSets (4, 14), a CronJob (11), a DaemonSet (19).
+  const specs = planWorkloads(20, 2, true);
   const desired = new Map(specs.map((spec) => [keyOf(spec), expectedDevices(spec)]));
   const seeded = () => {
     const cluster = new FakeApiServer();

@@ -34,13 +34,15 @@ const main = async (): Promise<void> => {
       workloads: { type: "string" },
       namespaces: { type: "string" },
       concurrency: { type: "string" },
+      "no-rollouts": { type: "boolean" },
     },
   });
   if (values.kubeconfig === undefined) throw new Error("--kubeconfig is required");
-  // The benchmark always passes all three; the fallbacks are its own defaults.
+  // The benchmark always passes all three (and --no-rollouts when it seeded none); the fallbacks are its own defaults.
   const specs = planWorkloads(
     positive("workloads", values.workloads, 1000),
     positive("namespaces", values.namespaces, 20),
+    values["no-rollouts"] !== true,
   );
   const concurrency = positive("concurrency", values.concurrency, 8);
   const desired = new Map(specs.map((spec) => [keyOf(spec), expectedDevices(spec)]));

@@ -24,6 +24,8 @@ export const startFreshFloor = (options: {
   readonly kubeconfigPath: string;
   readonly workloads: number;
   readonly namespaces: number;
+  /** The run seeded Rollouts (`planWorkloads`' third argument). */
+  readonly rollouts: boolean;
   readonly concurrency: number;
   readonly timeoutMs: number;
 }): FreshFloor => {
@@ -35,6 +37,7 @@ export const startFreshFloor = (options: {
       `--workloads=${options.workloads}`,
       `--namespaces=${options.namespaces}`,
       `--concurrency=${options.concurrency}`,
+      ...(options.rollouts ? [] : ["--no-rollouts"]),
     ],
     { stdio: ["pipe", "pipe", "pipe"] },
   );

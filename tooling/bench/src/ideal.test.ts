@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeWaves, idealOf, mixRolloutMs, rolloutWaves } from "./ideal.js";
+import { describeWaves, idealOf, mixRolloutMs, rollingOf, rolloutWaves } from "./ideal.js";
 
 describe("the ideal of a mass rollout", () => {
   it("follows the slow start up to the budget, then the budget at a time", () => {
@@ -43,5 +43,16 @@ describe("the ideal of a mass rollout", () => {
     // A kind not measured is left out of the mean.
     expect(mixRolloutMs({ Deployment: 2000 }, { Deployment: 9, StatefulSet: 1 })).toBe(2000);
     expect(mixRolloutMs({}, { Deployment: 1 })).toBeUndefined();
+    // A CronJob's change is no rollout: no time, no weight, even if one were measured.
+    expect(
+      mixRolloutMs({ Deployment: 2000, CronJob: 5 }, { Deployment: 80, CronJob: 5, Rollout: 5 }),
+    ).toBe(2000);
+  });
+
+  it("counts the workloads of a mix that roll out: every kind but CronJobs", () => {
+    expect(
+      rollingOf({ Deployment: 75, StatefulSet: 10, DaemonSet: 5, CronJob: 5, Rollout: 5 }),
+    ).toBe(95);
+    expect(rollingOf({ CronJob: 3 })).toBe(0);
   });
 });

@@ -9,7 +9,7 @@
  * 32 (the slow start), then 50 at a time; unlimited is one wave of `n`.
  */
 
-import type { WorkloadKind } from "@odigos/crd-types";
+import { rollsOut, type WorkloadKind } from "@odigos/crd-types";
 import { RolloutBudget } from "@odigos/instrumentor";
 import type { Ideal } from "./types.js";
 
@@ -45,7 +45,11 @@ export const rolloutWaves = (workloads: number, budget: number): number[] => {
   return waves;
 };
 
-/** One rollout's time for a mix of kinds: the mean of each kind's time, weighted by how many there are. */
+/**
+ * One rollout's time for a mix of kinds: the mean of each kind's time, weighted by how many
+ * there are. A kind whose change is no rollout (a CronJob: complete when written) has no
+ * time, and no weight.
+ */
 export const mixRolloutMs = (
   perKindMs: Readonly<Partial<Record<WorkloadKind, number>>>,
   mix: Readonly<Partial<Record<WorkloadKind, number>>>,
@@ -54,12 +58,18 @@ export const mixRolloutMs = (
   let weight = 0;
   for (const [kind, count] of Object.entries(mix) as Array<[WorkloadKind, number]>) {
     const ms = perKindMs[kind];
-    if (ms === undefined || count <= 0) continue;
+    if (ms === undefined || count <= 0 || !rollsOut(kind)) continue;
     total += ms * count;
     weight += count;
   }
   return weight === 0 ? undefined : total / weight;
 };
+
+/** How many of a mix roll out when their template changes: every kind but CronJobs. */
+export const rollingOf = (mix: Readonly<Partial<Record<WorkloadKind, number>>>): number =>
+  (Object.entries(mix) as Array<[WorkloadKind, number]>)
+    .filter(([kind]) => rollsOut(kind))
+    .reduce((sum, [, count]) => sum + count, 0);
 
 export const idealOf = (workloads: number, budget: number, rolloutMs: number): Ideal => {
   const waves = rolloutWaves(workloads, budget);

@@ -4,6 +4,7 @@
  * instrumentor's memory with its pod cache, and the targets.
  */
 
+import { rollsOut, type WorkloadKind } from "@odigos/crd-types";
 import { describeWaves } from "./ideal.js";
 import { otherPodsSection } from "./other-pods-report.js";
 import { cpuFloorMs, freeCores, judgedIdealMs, rolloutPhases } from "./pods-targets.js";
@@ -143,9 +144,10 @@ const heading = (result: BenchResult): string[] => {
 };
 
 /** _One rollout's time_: the calibrations before and after, and the ideal's unit. */
-const calibrationSection = (pods: PodsResult): string[] => {
+const calibrationSection = (pods: PodsResult, byKind: Record<string, number> = {}): string[] => {
   const calibration = pods.calibration;
   if (calibration === undefined) return [];
+  const noRollout = Object.keys(byKind).filter((kind) => !rollsOut(kind as WorkloadKind));
   const line = (
     label: string,
     one: { readonly medianMs: Calibration["medianMs"]; readonly mixMs: number },
@@ -158,7 +160,11 @@ const calibrationSection = (pods: PodsResult): string[] => {
     "",
     `Single rollouts (the benchmark's own device patch → rolled out, seen by its watch), median per kind, ${pods.podReadyDelayMs} ms + up to ${pods.podReadyJitterMs} ms from Running to Ready per pod. ${line("Before", calibration.before)}${
       calibration.after === undefined ? "" : `. ${line("After", calibration.after)}`
-    }. The ideal's unit: **${seconds(calibration.rolloutMs)}** (the faster mix).`,
+    }. The ideal's unit: **${seconds(calibration.rolloutMs)}** (the faster mix)${
+      noRollout.length === 0
+        ? ""
+        : `; ${noRollout.map((kind) => `${byKind[kind]} ${kind}s`).join(", ")} have no rollout time (complete when written), left out of the mix and of the waves`
+    }.`,
     "",
   ];
 };
@@ -291,7 +297,7 @@ export const renderPodsReport = (result: BenchResult): string => {
   const cores = typeof result.machine.cpus === "number" ? result.machine.cpus : 0;
   return [
     ...heading(result),
-    ...calibrationSection(pods),
+    ...calibrationSection(pods, result.seeding?.byKind),
     ...rolloutsSection(pods, cores),
     ...costsSection(result, pods),
     ...whoAskedSection(pods),

@@ -264,7 +264,7 @@ const coldStartsSection = (result: BenchResult): string[] => {
 /** What the columns of the phase tables count. */
 const requestsLegend = [
   "Floor rows: the floor client's own requests; other rows: the instrumentor's (audit log, by its User-Agent pid). " +
-    "`workload writes / wl`: patches of Deployments/StatefulSets/DaemonSets per workload the phase had to change (max: most to one workload); " +
+    "`workload writes / wl`: patches of Deployments/StatefulSets/DaemonSets/CronJobs/Rollouts per workload the phase had to change (max: most to one workload); " +
     "`other writes`: Events and runtime-details deletes; `API-server requests (all)`: `apiserver_request_total` delta, every client.",
   "",
 ];

@@ -279,6 +279,16 @@ describe("the requests of a ready/unready phase", () => {
     ).toEqual([]);
     // The same note within 10 minutes is not sent again.
     expect(phaseRequestProblems(phase(patches))).toEqual([]);
+    // A CronJob's and a Rollout's patches are workload writes like a Deployment's.
+    expect(
+      phaseRequestProblems(
+        phase([
+          audit("patch", "deployments", "a"),
+          audit("patch", "cronjobs", "b"),
+          audit("patch", "rollouts", "c"),
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it("an Event per workload, a second patch or any other request is a problem", () => {

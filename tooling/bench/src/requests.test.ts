@@ -1,6 +1,11 @@
 import type { AuditLine } from "@odigos/control-plane";
 import { describe, expect, it } from "vitest";
-import { createdCount, summarizeByComponent } from "./requests.js";
+import {
+  benchWorkloadResources,
+  createdCount,
+  summarizeByComponent,
+  summarizeRequests,
+} from "./requests.js";
 
 const controllerManager = (controller: string) =>
   `kube-controller-manager/v1.36.3 (linux/amd64) kubernetes/0000000/${controller}`;
@@ -60,5 +65,36 @@ describe("requests by program", () => {
     ];
     expect(createdCount(lines, "pods")).toBe(1);
     expect(createdCount(lines, "replicasets")).toBe(1);
+  });
+});
+
+describe("workload writes of every kind", () => {
+  it("counts CronJob and Rollout patches and GETs as workload requests, not their Jobs", () => {
+    const patch = (resource: string, name: string) => ({
+      stage: "ResponseComplete",
+      verb: "patch",
+      objectRef: { resource, namespace: "n", name },
+      responseStatus: { code: 200 },
+    });
+    const summary = summarizeRequests([
+      patch("cronjobs", "a"),
+      patch("rollouts", "b"),
+      patch("rollouts", "b"),
+      patch("jobs", "c"),
+      { stage: "ResponseComplete", verb: "get", objectRef: { resource: "rollouts", name: "b" } },
+      {
+        stage: "ResponseComplete",
+        verb: "patch",
+        objectRef: { resource: "rollouts", namespace: "n", name: "b", subresource: "status" },
+      },
+    ]);
+    expect(benchWorkloadResources).toEqual(
+      new Set(["deployments", "statefulsets", "daemonsets", "cronjobs", "rollouts"]),
+    );
+    expect(summary.writes).toBe(5);
+    expect(summary.workloadWrites).toBe(3);
+    expect(summary.workloadsWritten).toBe(2);
+    expect(summary.maxWritesPerWorkload).toBe(2);
+    expect(summary.workloadGets).toBe(1);
   });
 });

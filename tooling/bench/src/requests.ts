@@ -8,10 +8,19 @@ import {
   auditMatches,
   componentOf,
   countable,
-  workloadResources,
   writeVerbs,
 } from "@odigos/control-plane";
+import { WorkloadKinds, workloadResource } from "@odigos/crd-types";
 import type { RequestSummary } from "./types.js";
+
+/**
+ * The resources of every workload kind the instrumentor writes: `deployments`, `statefulsets`,
+ * `daemonsets`, `cronjobs`, `rollouts` (`@odigos/control-plane`'s `workloadResources` has only
+ * the first three).
+ */
+export const benchWorkloadResources: ReadonlySet<string> = new Set(
+  WorkloadKinds.map((kind) => workloadResource(kind).plural),
+);
 
 export const summarizeRequests = (events: Iterable<AuditLine>): RequestSummary => {
   const byKey = new Map<string, number>();
@@ -37,7 +46,7 @@ export const summarizeRequests = (events: Iterable<AuditLine>): RequestSummary =
     const code = event.responseStatus?.code ?? 0;
     if (code === 409) conflicts++;
     else if (code >= 400) errors++;
-    const onWorkload = auditMatches(event, { resources: workloadResources });
+    const onWorkload = auditMatches(event, { resources: benchWorkloadResources });
     if (writeVerbs.has(verb)) {
       writes++;
       if (resource === "events" && verb === "create") eventCreates++;

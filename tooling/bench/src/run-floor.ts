@@ -117,6 +117,7 @@ export const freshFloorRun = async (run: RunContext, start: number): Promise<Flo
     kubeconfigPath: run.controlPlane.kubeconfigPath,
     workloads: run.n,
     namespaces: run.options.namespaces,
+    rollouts: run.options.rollouts,
     concurrency: run.reference,
     timeoutMs: run.phaseTimeoutMs,
   });

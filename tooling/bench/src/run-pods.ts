@@ -8,12 +8,7 @@
  * from the benchmark's own watches (workload status, pods) and the audit log (every client).
  */
 import type { PodsCluster } from "@odigos/control-plane";
-import {
-  OdigosResources,
-  type WorkloadKind,
-  WorkloadKinds,
-  workloadResource,
-} from "@odigos/crd-types";
+import { OdigosResources, rollsOut, type WorkloadKind, workloadResource } from "@odigos/crd-types";
 import { type InstrumentorProcess, parseSamples, startInstrumentor } from "@odigos/harness";
 import { Resources } from "@odigos/kube-client";
 import type { BenchOptions } from "./args.js";
@@ -56,6 +51,7 @@ import {
   planWorkloads,
   replicasOf,
   runtimeDetailsManifest,
+  seededKinds,
   seedingOf,
   type WorkloadSpec,
   workloadManifest,
@@ -63,9 +59,12 @@ import {
 
 const calibrationNamespace = "bench-calibration";
 
-/** One workload of each kind in a namespace that is not opted in: the benchmark rolls them itself. */
-const calibrationSpecs = (): WorkloadSpec[] =>
-  WorkloadKinds.map((kind, index) => ({
+/**
+ * One workload of each kind seeded that rolls out (not a CronJob: its change is complete when
+ * written) in a namespace that is not opted in: the benchmark rolls them itself.
+ */
+const calibrationSpecs = (kinds: ReadonlyArray<WorkloadKind>): WorkloadSpec[] =>
+  kinds.filter(rollsOut).map((kind, index) => ({
     index,
     kind,
     namespace: calibrationNamespace,
@@ -92,6 +91,10 @@ interface PodsRun extends RunBasics {
     sampler?: MemorySampler | undefined;
   };
 }
+
+/** Seeded workloads whose change is a rollout (a slot of the budget): all but the CronJobs. */
+const rollingWorkloads = (run: PodsRun): number =>
+  run.specs.filter((spec) => rollsOut(spec.kind)).length;
 
 /** Waits until `check` holds by the benchmark's watches, logging what rolls every 2 s. */
 const waitRolled = (run: PodsRun, check: () => boolean, what: string): Promise<number> =>
@@ -438,8 +441,8 @@ const runBudget = async (
     restart,
     uninstrument,
     // With the calibration before; once the one after is known, with the faster.
-    ideal: idealOf(run.n, budget, rolloutMs),
-    uninstrumentIdeal: idealOf(run.n, run.options.uninstrumentBudget, rolloutMs),
+    ideal: idealOf(rollingWorkloads(run), budget, rolloutMs),
+    uninstrumentIdeal: idealOf(rollingWorkloads(run), run.options.uninstrumentBudget, rolloutMs),
   };
   run.pods.budgets.push(entry);
 };
@@ -456,8 +459,12 @@ const recalibrate = async (
   const rolloutMs = Math.min(calibrated.before.mixMs, calibrated.after.mixMs);
   calibrated.rolloutMs = rolloutMs;
   for (const entry of run.pods.budgets) {
-    entry.ideal = idealOf(run.n, entry.budget, rolloutMs);
-    entry.uninstrumentIdeal = idealOf(run.n, run.options.uninstrumentBudget, rolloutMs);
+    entry.ideal = idealOf(rollingWorkloads(run), entry.budget, rolloutMs);
+    entry.uninstrumentIdeal = idealOf(
+      rollingWorkloads(run),
+      run.options.uninstrumentBudget,
+      rolloutMs,
+    );
   }
 };
 
@@ -501,6 +508,7 @@ const watchPods = async (
   const tracker = new Tracker(
     watchClient,
     new Map(run.specs.map((spec) => [keyOf(spec), expectedDevices(spec)])),
+    seededKinds(run.options.rollouts),
     (error) => {
       run.watchProblem.error = error;
       run.log(`watch problem: ${error.message}`);
@@ -546,8 +554,8 @@ export async function runPodsBench(
   log: Log,
 ): Promise<void> {
   const n = options.workloads;
-  const specs = planWorkloads(n, options.namespaces);
-  const calibration = calibrationSpecs();
+  const specs = planWorkloads(n, options.namespaces, options.rollouts);
+  const calibration = calibrationSpecs(seededKinds(options.rollouts));
   const { controlPlane, driver, watchClient, meter, startMs } = await startPodsCluster(
     options,
     handles,

@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
 import { repoRoot } from "@odigos/control-plane";
 import { OdigosResources, workloadResource } from "@odigos/crd-types";
+import { fakeRolloutStatuses, installArgoRolloutsCrd } from "./argo.js";
 import type { BenchOptions } from "./args.js";
 import {
   type BenchClient,
@@ -39,6 +40,7 @@ import {
   keyOf,
   planWorkloads,
   runtimeDetailsManifest,
+  seededKinds,
   seedingOf,
   type WorkloadSpec,
   workloadManifest,
@@ -90,9 +92,11 @@ const seedWorkloads = async (
   ]);
   const seedProgress = throttled(log, "seeding workloads and runtime details", creates.length);
   await createAll(driver, creates, options.seedConcurrency, seedProgress);
+  // No Argo controller: each Rollout gets the status Argo would give it once done.
+  const rollouts = await fakeRolloutStatuses(driver, specs, options.seedConcurrency);
   result.seeding = seedingOf(specs, options.namespaces, {
     ms: performance.now() - seedStarted,
-    requests: creates.length + options.namespaces + 5,
+    requests: creates.length + rollouts + options.namespaces + 5,
   });
   log(`seeded ${specs.length} workloads in ${(result.seeding.ms / 1000).toFixed(1)} s`);
   return setCollectorsReady;
@@ -103,10 +107,15 @@ const watchSeeded = async (
   run: Omit<RunContext, "tracker">,
   watchClient: BenchClient,
 ): Promise<RunContext> => {
-  const tracker = new Tracker(watchClient, run.desired, (error) => {
-    run.watchProblem.error = error;
-    run.log(`watch problem: ${error.message}`);
-  });
+  const tracker = new Tracker(
+    watchClient,
+    run.desired,
+    seededKinds(run.options.rollouts),
+    (error) => {
+      run.watchProblem.error = error;
+      run.log(`watch problem: ${error.message}`);
+    },
+  );
   run.handles.tracker = tracker;
   await tracker.start();
   await tracker.until(
@@ -129,7 +138,7 @@ export async function runBench(
   log: Log,
 ): Promise<void> {
   const n = options.workloads;
-  const specs = planWorkloads(n, options.namespaces);
+  const specs = planWorkloads(n, options.namespaces, options.rollouts);
   log(`starting the control plane (audit log on)`);
   const { controlPlane, driver, watchClient, meter, startMs } = await startBenchCluster({
     quietWaitSeconds: options.quietWaitSeconds,
@@ -141,6 +150,12 @@ export async function runBench(
   result.controlPlane = { startMs, server: controlPlane.server };
   const floorClient = await benchClient(controlPlane.kubeconfigPath, "floor");
   try {
+    if (options.rollouts) {
+      log(
+        "installing the minimal Argo Rollouts CRD (no controller; --no-rollouts to leave it out)",
+      );
+      await installArgoRolloutsCrd(driver, 30_000);
+    }
     const setCollectorsReady = await seedWorkloads(options, result, driver, specs, log);
     const run = await watchSeeded(
       {

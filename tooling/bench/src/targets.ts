@@ -4,6 +4,7 @@
  * `kubectl odigos-instrumentor status -A`. Each is measured, or `met: undefined` when the run
  * did not get that far.
  */
+import { WorkloadKinds, workloadResource } from "@odigos/crd-types";
 import { runFootprintTargets } from "./footprint.js";
 import { evaluatePodsTargets } from "./pods-targets.js";
 import { coldRatio, floorOf, freshFloorRatio, type Which, warmCycles } from "./ratios.js";
@@ -14,9 +15,7 @@ import type { BenchResult, CycleResult, PhaseResult, Target } from "./types.js";
 /** Request kinds a ready/unready phase may see besides its patches and its Event: re-opened watches. */
 const renewals = /^watch /;
 const phaseWrites = [
-  "patch deployments",
-  "patch statefulsets",
-  "patch daemonsets",
+  ...WorkloadKinds.map((kind) => `patch ${workloadResource(kind).plural}`),
   "create events",
 ];
 

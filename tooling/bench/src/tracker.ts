@@ -7,7 +7,6 @@
 import {
   OdigosResources,
   type WorkloadKind,
-  WorkloadKinds,
   workloadDecoder,
   workloadKey,
   workloadResource,
@@ -61,12 +60,16 @@ export class Tracker {
   readonly census = new RolloutCensus();
 
   /**
-   * `desired` maps a workload key to the devices it must carry when instrumented. With
-   * `podOwner`, the tracker also follows every workload's rollout (its status) and every pod.
+   * `desired` maps a workload key to the devices it must carry when instrumented; `kinds` are
+   * the workload kinds watched (Rollouts only while their CRD is installed: a watch of a
+   * resource the server does not serve fails). With `podOwner`, the tracker also follows every
+   * workload's rollout (its status: a CronJob's is complete at once, a Rollout's is Argo's) and
+   * every pod.
    */
   constructor(
     private readonly kube: KubeClientApi,
     private readonly desired: ReadonlyMap<string, Readonly<Record<string, ReadonlyArray<string>>>>,
+    private readonly kinds: ReadonlyArray<WorkloadKind>,
     private readonly onError: (error: Error) => void,
     private readonly podOwner?: PodOwner,
   ) {}
@@ -105,7 +108,7 @@ export class Tracker {
   /** Lists everything, then watches from there; resolves once listed. */
   async start(): Promise<void> {
     const followed: ReadonlyArray<readonly [Resource, Apply]> = [
-      ...WorkloadKinds.map(
+      ...this.kinds.map(
         (kind) =>
           [
             workloadResource(kind),

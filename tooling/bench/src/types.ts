@@ -24,13 +24,13 @@ export interface RequestSummary {
   /** `verb resource[/subresource]` -> count, largest first. */
   readonly byVerbResource: Readonly<Record<string, number>>;
   readonly writes: number;
-  /** create/update/patch/delete of Deployments, StatefulSets, DaemonSets. */
+  /** create/update/patch/delete of Deployments, StatefulSets, DaemonSets, CronJobs, (Argo) Rollouts. */
   readonly workloadWrites: number;
   /** Distinct workloads written. */
   readonly workloadsWritten: number;
   /** Most writes to one workload. */
   readonly maxWritesPerWorkload: number;
-  /** `get` of one Deployment, StatefulSet or DaemonSet (reads that should come from the cache). */
+  /** `get` of one workload of any kind (reads that should come from the cache). */
   readonly workloadGets: number;
   readonly eventCreates: number;
   /** 409 answers (a resourceVersion precondition failed). */

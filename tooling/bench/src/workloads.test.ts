@@ -6,8 +6,13 @@ import {
   devicePatch,
   expectedDevices,
   hasAnyDevice,
+  kindOf,
+  type PatchOperation,
   planWorkloads,
   replicasOf,
+  runtimeDetailsManifest,
+  seededKinds,
+  seedingOf,
   stateOf,
   workloadManifest,
 } from "./workloads.js";
@@ -17,14 +22,86 @@ describe("the seeded workloads", () => {
 
   it("mixes kinds and multi-container pods over every namespace", () => {
     const count = (kind: string) => specs.filter((spec) => spec.kind === kind).length;
-    expect(count("Deployment")).toBe(850);
+    expect(count("Deployment")).toBe(800);
     expect(count("StatefulSet")).toBe(100);
     expect(count("DaemonSet")).toBe(50);
+    expect(count("CronJob")).toBe(50);
+    expect(count("Rollout")).toBe(0);
     expect(specs.filter((spec) => spec.containers.length > 1).length).toBe(240);
     expect(new Set(specs.map((spec) => spec.namespace)).size).toBe(20);
     expect(new Set(specs.map((spec) => `${spec.kind}/${spec.namespace}/${spec.name}`)).size).toBe(
       1000,
     );
+  });
+
+  it("seeds 5 % Rollouts, taken from the Deployments, when their CRD is installed", () => {
+    const withRollouts = planWorkloads(1000, 20, true);
+    expect(seedingOf(withRollouts, 20, { ms: 0, requests: 0 }).byKind).toEqual({
+      Deployment: 750,
+      StatefulSet: 100,
+      DaemonSet: 50,
+      CronJob: 50,
+      Rollout: 50,
+    });
+    // Only the Deployments of slot 3 change kind; everything else is the same plan.
+    withRollouts.forEach((spec, index) => {
+      const before = specs[index];
+      expect({ ...spec, kind: "?" }).toEqual({ ...before, kind: "?" });
+      if (spec.kind !== before?.kind)
+        expect([before?.kind, spec.kind]).toEqual(["Deployment", "Rollout"]);
+    });
+    expect(
+      withRollouts.filter((spec) => spec.kind === "Rollout" && spec.containers.length === 3),
+    ).toHaveLength(10);
+    expect(
+      specs.filter((spec) => spec.kind === "CronJob" && spec.containers.length === 2),
+    ).toHaveLength(50);
+    expect(seededKinds(true)).toEqual([
+      "Deployment",
+      "StatefulSet",
+      "DaemonSet",
+      "CronJob",
+      "Rollout",
+    ]);
+    expect(seededKinds(false)).not.toContain("Rollout");
+    expect(kindOf(11, false)).toBe("CronJob");
+    expect(kindOf(3, false)).toBe("Deployment");
+  });
+
+  it("seeds CronJobs suspended, their pods in the job template, and Rollouts of no replicas", () => {
+    const withRollouts = planWorkloads(20, 2, true);
+    const cronJob = withRollouts[11];
+    const rollout = withRollouts[3];
+    if (cronJob?.kind !== "CronJob" || rollout?.kind !== "Rollout") throw new Error("no kinds");
+    const cron = workloadManifest(cronJob) as unknown as {
+      apiVersion: string;
+      spec: {
+        schedule: string;
+        suspend: boolean;
+        jobTemplate: {
+          spec: { template: { spec: { restartPolicy: string; containers: unknown[] } } };
+        };
+      };
+    };
+    expect(cron.apiVersion).toBe("batch/v1");
+    expect(cron.spec.schedule).toBe("* * * * *");
+    expect(cron.spec.suspend).toBe(true);
+    expect(cron.spec.jobTemplate.spec.template.spec.restartPolicy).toBe("Never");
+    expect(stateOf("CronJob", cron)?.containers.map((container) => container.name)).toEqual([
+      "app",
+      "worker",
+    ]);
+    const argo = workloadManifest(rollout, { replicas: 2, nodes: ["n0"] }) as unknown as {
+      apiVersion: string;
+      spec: { replicas: number; template: unknown; strategy: unknown };
+    };
+    expect(argo.apiVersion).toBe("argoproj.io/v1alpha1");
+    expect(argo.spec.replicas).toBe(0);
+    expect(argo.spec.strategy).toEqual({ canary: {} });
+    expect(replicasOf(rollout, { replicas: 2, nodes: ["n0"] })).toBe(0);
+    expect(replicasOf(cronJob, { replicas: 2, nodes: ["n0"] })).toBe(0);
+    expect(runtimeDetailsManifest(cronJob).metadata.name).toBe("cronjob-app-00011");
+    expect(runtimeDetailsManifest(rollout).metadata.name).toBe("rollout-app-00003");
   });
 
   it("gives a device to every container with a language, none to the sidecar", () => {
@@ -90,8 +167,24 @@ describe("the seeded workloads on a cluster with pods", () => {
   });
 });
 
+/** Applies a JSON Patch of the shapes the floor emits (add, remove, replace), as the API server would. */
+const applyPatch = (target: unknown, operations: ReadonlyArray<PatchOperation>): void => {
+  for (const operation of operations) {
+    const keys = operation.path
+      .split("/")
+      .slice(1)
+      .map((key) => key.replaceAll("~1", "/").replaceAll("~0", "~"));
+    const last = keys.pop() ?? "";
+    let node = target as Record<string, unknown>;
+    for (const key of keys) node = node[key] as Record<string, unknown>;
+    if (operation.op === "remove") delete node[last];
+    else node[last] = operation.value;
+  }
+};
+
 describe("the floor's patch", () => {
-  const specs = planWorkloads(30, 2);
+  // Every kind, a CronJob's containers in its job template.
+  const specs = planWorkloads(30, 2, true);
 
   it("adds devices to each resources shape and removes them again", () => {
     for (const spec of specs) {
@@ -103,25 +196,14 @@ describe("the floor's patch", () => {
       expect(carries(state, desired)).toBe(false);
       const add = devicePatch(state, desired) ?? [];
       expect(add[0]).toEqual({ op: "replace", path: "/metadata/resourceVersion", value: "7" });
-      // Apply the patch the way the API server would, for the shapes it emits.
-      const patched = structuredClone(raw) as unknown as {
-        spec: { template: { spec: { containers: Array<Record<string, unknown>> } } };
-      };
-      for (const operation of add.slice(1)) {
-        const [, , , , , index, , list, device] = operation.path.split("/");
-        const container = patched.spec.template.spec.containers[Number(index)] ?? {};
-        if (operation.op !== "add") throw new Error(`unexpected ${operation.op}`);
-        if (list === undefined) container.resources = operation.value;
-        else {
-          const resources = container.resources as Record<string, Record<string, unknown>>;
-          if (device === undefined) resources[list] = operation.value as Record<string, unknown>;
-          else {
-            const entries = resources[list] ?? {};
-            entries[device.replaceAll("~1", "/")] = operation.value;
-            resources[list] = entries;
-          }
-        }
-      }
+      expect(add.slice(1).every((operation) => operation.op === "add")).toBe(true);
+      expect(
+        add[1]?.path.startsWith(
+          spec.kind === "CronJob" ? "/spec/jobTemplate/spec/template/" : "/spec/template/",
+        ),
+      ).toBe(true);
+      const patched = structuredClone(raw);
+      applyPatch(patched, add.slice(1));
       const after = stateOf(spec.kind, patched);
       if (after === undefined) throw new Error("no state");
       expect(carries(after, desired)).toBe(true);
@@ -130,6 +212,9 @@ describe("the floor's patch", () => {
       expect(remove.slice(1).every((operation) => operation.op === "remove")).toBe(true);
       expect(remove.length - 1).toBe(Object.keys(desired).length);
       expect(hasAnyDevice(after)).toBe(true);
+      applyPatch(patched, remove.slice(1));
+      const removed = stateOf(spec.kind, patched);
+      expect(removed !== undefined && hasAnyDevice(removed)).toBe(false);
     }
   });
 });

@@ -16,7 +16,10 @@ import {
   runtimeObjectName,
   type SdkTier,
   type SdkType,
+  templatePath,
   type WorkloadKind,
+  WorkloadKinds,
+  workloadApiVersion,
   workloadKey,
 } from "@odigos/crd-types";
 import type { KubeObject } from "@odigos/kube-client";
@@ -62,16 +65,37 @@ const namespaceName = (index: number): string => `bench-${String(index).padStart
 export const keyOf = (spec: Pick<WorkloadSpec, "kind" | "namespace" | "name">): string =>
   workloadKey(spec);
 
+/** The kinds a run seeds: every kind the instrumentor handles, Rollouts only with their CRD. */
+export const seededKinds = (rollouts: boolean): ReadonlyArray<WorkloadKind> =>
+  WorkloadKinds.filter((kind) => rollouts || kind !== "Rollout");
+
 /**
- * `count` workloads over `namespaces` namespaces: 85 % Deployments, 10 %
- * StatefulSets, 5 % DaemonSets; one in five has two instrumented containers and
- * one in 25 a third, un-instrumented, sidecar; one in ten opts itself in.
- * Deterministic in `count`.
+ * The kind of the workload of index `index`, in slots of 20: 19 a DaemonSet (5 %), 4 and 14
+ * StatefulSets (10 %), 11 a CronJob (5 %), 3 a Rollout (5 %) when `rollouts`, the rest
+ * Deployments (75 %, 80 % without Rollouts). CronJobs (slot 11) have two instrumented
+ * containers; one Rollout in five (index 3 mod 25) also an un-instrumented sidecar.
  */
-export const planWorkloads = (count: number, namespaces: number): WorkloadSpec[] =>
+export const kindOf = (index: number, rollouts: boolean): WorkloadKind => {
+  const slot = index % 20;
+  if (slot === 19) return "DaemonSet";
+  if (slot === 4 || slot === 14) return "StatefulSet";
+  if (slot === 11) return "CronJob";
+  if (slot === 3 && rollouts) return "Rollout";
+  return "Deployment";
+};
+
+/**
+ * `count` workloads over `namespaces` namespaces, of the kinds {@link kindOf} gives (Argo
+ * Rollouts only with `rollouts`); one in five has two instrumented containers and one in 25 a
+ * third, un-instrumented, sidecar; one in ten opts itself in. Deterministic in its arguments.
+ */
+export const planWorkloads = (
+  count: number,
+  namespaces: number,
+  rollouts = false,
+): WorkloadSpec[] =>
   Array.from({ length: count }, (_, index): WorkloadSpec => {
-    const kind: WorkloadKind =
-      index % 20 === 19 ? "DaemonSet" : index % 10 === 4 ? "StatefulSet" : "Deployment";
+    const kind = kindOf(index, rollouts);
     const shapes: ReadonlyArray<ResourcesShape> = ["none", "requests-only", "limits"];
     const shape = (offset: number): ResourcesShape => shapes[(index + offset) % 3] ?? "none";
     const language = (offset: number): ProgrammingLanguage =>
@@ -100,7 +124,11 @@ export const seedingOf = (
   figures: { readonly ms: number; readonly requests: number },
 ): NonNullable<BenchResult["seeding"]> => {
   const byKind: Record<string, number> = {};
-  for (const spec of specs) byKind[spec.kind] = (byKind[spec.kind] ?? 0) + 1;
+  // In the order of WorkloadKinds, kinds not seeded left out.
+  for (const kind of WorkloadKinds) {
+    const count = specs.filter((spec) => spec.kind === kind).length;
+    if (count > 0) byKind[kind] = count;
+  }
   return {
     workloads: specs.length,
     namespaces,
@@ -159,37 +187,47 @@ export const daemonSetNodes = (
         (_, offset) => nodes[(index + offset) % nodes.length] ?? "",
       );
 
-/** Pods a workload has when rolled out, on a cluster with pods. */
-export const replicasOf = (spec: WorkloadSpec, pods: PodsShape): number =>
-  spec.kind === "DaemonSet" ? Math.min(pods.replicas, pods.nodes.length) : pods.replicas;
+/**
+ * Pods a workload has when rolled out, on a cluster with pods: none for a CronJob (seeded
+ * suspended) or a Rollout (no Argo controller: 0 replicas and a fake status).
+ */
+export const replicasOf = (spec: WorkloadSpec, pods: PodsShape): number => {
+  switch (spec.kind) {
+    case "DaemonSet":
+      return Math.min(pods.replicas, pods.nodes.length);
+    case "CronJob":
+    case "Rollout":
+      return 0;
+    default:
+      return pods.replicas;
+  }
+};
 
-/** The apps/v1 manifest of a seeded workload (with `pods`: its replicas, or a DaemonSet's nodes). */
-export const workloadManifest = (spec: WorkloadSpec, pods?: PodsShape): KubeObject => {
-  const labels = { app: spec.name };
-  const onNodes =
-    pods !== undefined && spec.kind === "DaemonSet"
-      ? daemonSetNodes(spec.index, pods.nodes, pods.replicas)
-      : undefined;
-  const affinity =
-    onNodes === undefined
-      ? undefined
-      : {
-          nodeAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [
-                {
-                  matchExpressions: [
-                    { key: "kubernetes.io/hostname", operator: "In", values: onNodes },
-                  ],
-                },
-              ],
-            },
+/** A DaemonSet's node affinity: `count` consecutive nodes from its index. */
+const nodeAffinityOf = (spec: WorkloadSpec, pods: PodsShape | undefined) => {
+  if (pods === undefined || spec.kind !== "DaemonSet") return undefined;
+  const onNodes = daemonSetNodes(spec.index, pods.nodes, pods.replicas);
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [
+          {
+            matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: onNodes }],
           },
-        };
-  const template = {
-    metadata: { labels },
+        ],
+      },
+    },
+  };
+};
+
+/** The pod template of a seeded workload (a Job's pods must not restart `Always`). */
+const podTemplateOf = (spec: WorkloadSpec, pods: PodsShape | undefined) => {
+  const affinity = nodeAffinityOf(spec, pods);
+  return {
+    metadata: { labels: { app: spec.name } },
     spec: {
       ...(affinity === undefined ? {} : { affinity }),
+      ...(spec.kind === "CronJob" ? { restartPolicy: "Never" } : {}),
       containers: spec.containers.map((container) => {
         const resources = resourcesOf(container.resources);
         return {
@@ -200,26 +238,55 @@ export const workloadManifest = (spec: WorkloadSpec, pods?: PodsShape): KubeObje
       }),
     },
   };
-  const metadata = {
+};
+
+/**
+ * A CronJob's schedule: every minute, but suspended, so that it never starts a Job: on a cluster
+ * without pods nothing would run it, and with `--pods` its Jobs' pods, every minute, would be
+ * noise in what the benchmark measures (the instrumentor, not the Job controller).
+ */
+export const cronJobSchedule = { schedule: "* * * * *", suspend: true } as const;
+
+/** The spec of a seeded workload of each kind around its pod template. */
+const workloadSpecOf = (spec: WorkloadSpec, pods: PodsShape | undefined) => {
+  const template = podTemplateOf(spec, pods);
+  const selector = { matchLabels: { app: spec.name } };
+  switch (spec.kind) {
+    case "CronJob":
+      return { ...cronJobSchedule, jobTemplate: { spec: { template } } };
+    case "Rollout":
+      // No Argo controller: no replicas, and the fake status of `rolloutStatus`.
+      return { replicas: 0, selector, template, strategy: { canary: {} } };
+    case "DaemonSet":
+      return { selector, template };
+    case "StatefulSet":
+      return {
+        ...(pods === undefined ? {} : { replicas: pods.replicas }),
+        selector,
+        template,
+        serviceName: spec.name,
+      };
+    case "Deployment":
+      return { ...(pods === undefined ? {} : { replicas: pods.replicas }), selector, template };
+  }
+};
+
+/**
+ * The manifest of a seeded workload (`apps/v1`, `batch/v1` for a CronJob, `argoproj.io/v1alpha1`
+ * for a Rollout; with `pods`: its replicas, or a DaemonSet's nodes).
+ */
+export const workloadManifest = (spec: WorkloadSpec, pods?: PodsShape): KubeObject => ({
+  apiVersion: workloadApiVersion(spec.kind),
+  kind: spec.kind,
+  metadata: {
     name: spec.name,
     namespace: spec.namespace,
     ...(spec.selfOptIn
       ? { annotations: { [InstrumentAnnotation]: InstrumentAnnotationEnabled } }
       : {}),
-  };
-  const selector = { matchLabels: labels };
-  const replicas =
-    pods === undefined || spec.kind === "DaemonSet" ? {} : { replicas: pods.replicas };
-  return {
-    apiVersion: "apps/v1",
-    kind: spec.kind,
-    metadata,
-    spec:
-      spec.kind === "StatefulSet"
-        ? { ...replicas, selector, template, serviceName: spec.name }
-        : { ...replicas, selector, template },
-  };
-};
+  },
+  spec: workloadSpecOf(spec, pods),
+});
 
 /** The InstrumentedApplication the node agent would report for the workload. */
 export const runtimeDetailsManifest = (spec: WorkloadSpec): KubeObject => ({
@@ -271,29 +338,32 @@ const deviceNames = (list: unknown): string[] =>
         .sort()
     : [];
 
-/** The tracked slice of a raw apps/v1 workload; `undefined` when it is not one. */
+type RawContainer = { name?: string; resources?: { limits?: unknown; requests?: unknown } };
+
+/** The containers of a raw workload's pod template (`templatePath`: a CronJob's is in its jobTemplate). */
+const templateContainers = (kind: WorkloadKind, raw: unknown): ReadonlyArray<RawContainer> => {
+  let node: unknown = raw;
+  for (const key of templatePath(kind))
+    node =
+      node !== null && typeof node === "object"
+        ? (node as Record<string, unknown>)[key]
+        : undefined;
+  const containers = (node as { spec?: { containers?: unknown } } | undefined)?.spec?.containers;
+  return Array.isArray(containers) ? (containers as RawContainer[]) : [];
+};
+
+/** The tracked slice of a raw workload; `undefined` when it is not one. */
 export const stateOf = (kind: WorkloadKind, raw: unknown): WorkloadState | undefined => {
-  const object = raw as {
-    metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-    spec?: {
-      template?: {
-        spec?: {
-          containers?: ReadonlyArray<{
-            name?: string;
-            resources?: { limits?: unknown; requests?: unknown };
-          }>;
-        };
-      };
-    };
-  };
-  const metadata = object?.metadata;
+  const metadata = (
+    raw as { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }
+  )?.metadata;
   if (metadata?.name === undefined || metadata.namespace === undefined) return undefined;
   return {
     kind,
     namespace: metadata.namespace,
     name: metadata.name,
     resourceVersion: metadata.resourceVersion ?? "",
-    containers: (object.spec?.template?.spec?.containers ?? []).map((container) => ({
+    containers: templateContainers(kind, raw).map((container) => ({
       name: container.name ?? "",
       hasResources: container.resources !== undefined,
       hasLimits: container.resources?.limits !== undefined,
@@ -350,7 +420,7 @@ export const devicePatch = (
 ): PatchOperation[] | undefined => {
   const operations: PatchOperation[] = [];
   state.containers.forEach((container, index) => {
-    const base = ["spec", "template", "spec", "containers", index, "resources"] as const;
+    const base = [...templatePath(state.kind), "spec", "containers", index, "resources"];
     const wanted = new Set(desired[container.name] ?? []);
     for (const name of container.limitDevices)
       if (!wanted.has(name))

@@ -35,6 +35,7 @@ const expected = [
   "re-plan: NoChange",
   "cleanup plan: DeleteRuntimeDetails",
   "cleanup: 1 done, 0 failed, 0 runtime details left",
+  "cronjob-nightly: Job template limits instrumentation.odigos.io/go-ebpf-community",
 ];
 
 /**

@@ -7,11 +7,14 @@
  * nothing of queues; the controller's event handlers map changes to work.
  */
 import {
+  ArgoRolloutsCrd,
   type CollectorsGroup,
+  type CustomResource,
   type DecodedInstrumentedApplication,
   type DecodeError,
   DeviceResourcePrefix,
   decodeCollectorsGroup,
+  decodeCustomResource,
   decodeInstrumentedApplication,
   decodeNamespace,
   decodeOdigosConfiguration,
@@ -25,24 +28,32 @@ import {
   OdigosResources,
   type Pod,
   runtimeObjectName,
+  unsupportedKindOf,
   type Workload,
   type WorkloadKind,
   WorkloadKinds,
   type WorkloadRef,
+  workloadApiVersion,
   workloadDecoder,
   workloadKey,
   workloadOfPod,
   workloadOfRuntimeObject,
   workloadResource,
 } from "@odigos/crd-types";
-import { collectorsReady, podCarriesDevices } from "@odigos/instrumentation-rules";
+import {
+  collectorsReady,
+  podCarriesDevices,
+  unsupportedKindStatus,
+} from "@odigos/instrumentation-rules";
 import { KubeClient, type KubeClientApi, type Resource, Resources } from "@odigos/kube-client";
 import * as Clock from "effect/Clock";
 import * as Context from "effect/Context";
+import * as Deferred from "effect/Deferred";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import * as Exit from "effect/Exit";
 import * as Layer from "effect/Layer";
+import * as Queue from "effect/Queue";
 import * as Scope from "effect/Scope";
 import type { Logger } from "pino";
 import { Config } from "../config.js";
@@ -85,6 +96,11 @@ export type ConfigurationState =
 /** What a reconcile reads: the caches, never the API server. */
 export interface ClusterView {
   readonly odigosNamespace: string;
+  /**
+   * Whether workloads of this kind are watched: always, but Argo `Rollout`s only while their CRD
+   * is installed. A workload of a kind not watched is neither instrumented nor missing.
+   */
+  readonly watches: (kind: WorkloadKind) => boolean;
   readonly workload: (ref: WorkloadRef) => Workload | undefined;
   /** Why a workload that exists could not be decoded, if so. */
   readonly workloadInvalid: (ref: WorkloadRef) => DecodeError | undefined;
@@ -156,11 +172,16 @@ export class CacheEventHandler extends Context.Tag("@odigos/instrumentor/CacheEv
   CacheEventHandlerApi
 >() {}
 
+/** The kinds handled, for messages: "Deployment, StatefulSet, DaemonSet, CronJob or Rollout". */
+const handledKinds = `${WorkloadKinds.slice(0, -1).join(", ")} or ${WorkloadKinds.at(-1)}`;
+
 /** A cache failing to list or watch for this long makes `/healthz` fail. */
 export const watchFailureBoundMs = 300_000;
 
 const apiVersionOfKind = (kind: string) =>
-  (WorkloadKinds as ReadonlyArray<string>).includes(kind) ? "apps/v1" : OdigosApiVersion;
+  (WorkloadKinds as ReadonlyArray<string>).includes(kind)
+    ? workloadApiVersion(kind as WorkloadKind)
+    : OdigosApiVersion;
 
 /** What the caches report to the queue and to the person on call. */
 const makeReporter = Effect.gen(function* () {
@@ -221,7 +242,13 @@ class Caches implements ClusterStateApi {
   private readonly byNamespace = new Map<string, Set<string>>();
   private readiness: boolean | undefined;
   private configurationBefore: ConfigurationState = { _tag: "Missing" };
-  private readonly workloads: Readonly<Record<WorkloadKind, Informer<Workload>>>;
+  private readonly workloads: Partial<Record<WorkloadKind, Informer<Workload>>>;
+  /** The Argo Rollouts CRD, by name: while it is installed and established, Rollouts are watched. */
+  private readonly argoCrd: Informer<CustomResource>;
+  /** The Rollout informer's scope, while it runs. */
+  private rolloutScope: Scope.CloseableScope | undefined;
+  /** Whether the CRD is established, as its informer last said (a fiber starts and stops Rollouts). */
+  readonly argoChanges = Effect.runSync(Queue.sliding<boolean>(1));
   private readonly namespaces: Informer<Namespace>;
   private readonly runtimeDetails: Informer<DecodedInstrumentedApplication>;
   private readonly collectorsGroups: Informer<CollectorsGroup>;
@@ -260,7 +287,19 @@ class Caches implements ClusterStateApi {
       Deployment: this.workloadInformer("Deployment"),
       StatefulSet: this.workloadInformer("StatefulSet"),
       DaemonSet: this.workloadInformer("DaemonSet"),
+      CronJob: this.workloadInformer("CronJob"),
     };
+    this.argoCrd = createInformer(this.client, this.log, {
+      name: "CustomResourceDefinition",
+      resource: Resources.CustomResourceDefinition,
+      fieldSelector: `metadata.name=${ArgoRolloutsCrd}`,
+      decode: decodeCustomResource,
+      resourceVersionOf,
+      onFailure: () => this.metrics.watchFailures.inc({ informer: "CustomResourceDefinition" }),
+      onReceived: (count) =>
+        this.metrics.watchEvents.inc({ informer: "CustomResourceDefinition" }, count),
+      onEvent: () => Queue.unsafeOffer(this.argoChanges, this.argoEstablished()),
+    });
     this.namespaces = this.informer(
       "Namespace",
       Resources.Namespace,
@@ -292,6 +331,7 @@ class Caches implements ClusterStateApi {
     this.pods = this.podInformer("Pod", InstrumentedPodLabel);
     this.core = [
       ...Object.values(this.workloads),
+      this.argoCrd,
       this.namespaces,
       this.runtimeDetails,
       this.collectorsGroups,
@@ -299,10 +339,9 @@ class Caches implements ClusterStateApi {
     ] as ReadonlyArray<Informer<unknown>>;
     this.all = [...this.core, this.pods as Informer<unknown>];
     this.synced = Effect.asVoid(
-      Effect.all(
-        this.core.map((one) => one.synced),
-        { concurrency: "unbounded" },
-      ),
+      Effect.all([...this.core.map((one) => one.synced), Deferred.await(this.argoSettled)], {
+        concurrency: "unbounded",
+      }),
     );
   }
 
@@ -368,10 +407,71 @@ class Caches implements ClusterStateApi {
     });
   }
 
+  /** The first answer about the Argo Rollouts CRD is in (its Rollouts listed, if installed). */
+  private readonly argoSettled = Effect.runSync(Deferred.make<void>());
+
+  private argoEstablished(): boolean {
+    const crd = this.argoCrd.get(ArgoRolloutsCrd);
+    return (
+      crd?.status?.conditions?.some(
+        (condition) => condition.type === "Established" && condition.status === "True",
+      ) === true
+    );
+  }
+
+  /**
+   * Starts the Rollout informer when the Argo Rollouts CRD is established, and stops it when the
+   * CRD goes (the API server deleted every Rollout first): no watch, and no error, without it.
+   */
+  manageArgoRollouts(): Effect.Effect<never> {
+    return Effect.gen(this, function* () {
+      yield* this.argoCrd.synced;
+      yield* this.applyArgo(this.argoEstablished());
+      yield* Deferred.succeed(this.argoSettled, undefined);
+      for (;;) yield* this.applyArgo(yield* Queue.take(this.argoChanges));
+    }).pipe(
+      Effect.ensuring(
+        Effect.suspend(() =>
+          this.rolloutScope === undefined ? Effect.void : Scope.close(this.rolloutScope, Exit.void),
+        ),
+      ),
+    );
+  }
+
+  private applyArgo(established: boolean): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      if (established && this.rolloutScope === undefined) {
+        const informer = this.workloadInformer("Rollout");
+        const scope = yield* Scope.make();
+        this.rolloutScope = scope;
+        this.workloads.Rollout = informer;
+        yield* Scope.extend(informer.start, scope);
+        this.log.info(
+          { informer: "Rollout", reason: "ArgoRolloutsInstalled" },
+          `the ${ArgoRolloutsCrd} CRD is installed: Argo Rollouts are watched`,
+        );
+        yield* informer.synced;
+      } else if (!established && this.rolloutScope !== undefined) {
+        const informer = this.workloads.Rollout;
+        yield* Scope.close(this.rolloutScope, Exit.void);
+        this.rolloutScope = undefined;
+        delete this.workloads.Rollout;
+        for (const key of informer === undefined ? [] : keysOf(informer)) {
+          const ref = refOf("Rollout", key);
+          indexBy(this.byNamespace, ref.namespace, workloadKey(ref), false);
+        }
+        this.log.info(
+          { informer: "Rollout", reason: "ArgoRolloutsRemoved" },
+          `the ${ArgoRolloutsCrd} CRD is gone: Argo Rollouts are no longer watched`,
+        );
+      }
+    });
+  }
+
   /** Workloads an earlier version instrumented within the window (devices, no label): until when. */
   legacyUntil(now: number, windowMs: number): { count: number; until: number } | undefined {
     return legacyRolloutsUntil(
-      WorkloadKinds.flatMap((kind) => [...this.workloads[kind].values()]),
+      WorkloadKinds.flatMap((kind) => [...(this.workloads[kind]?.values() ?? [])]),
       now,
       windowMs,
     );
@@ -412,10 +512,8 @@ class Caches implements ClusterStateApi {
     );
     if (event.type !== "upsert") return;
     const { current, previous } = event;
-    if (Either.isLeft(owner)) {
-      const note = `${owner.left.message}: it names no Deployment, StatefulSet or DaemonSet and is ignored`;
-      this.report.badRuntimeDetails(current, "InvalidName", note);
-    }
+    // Said once per object (its name never changes), not at each update of its languages.
+    if (Either.isLeft(owner) && previous === undefined) this.reportUnhandled(current, owner.left);
     const skipped = current.skippedLanguages;
     if (
       skipped.length === 0 ||
@@ -426,6 +524,22 @@ class Caches implements ClusterStateApi {
     const entries = skipped.length === 1 ? "entry" : "entries";
     const note = `InstrumentedApplication ${event.key}: skipped ${skipped.length} language ${entries}, the others count: ${problems}`;
     this.report.badRuntimeDetails(current, "InvalidLanguageEntry", note);
+  }
+
+  /** Runtime details of a kind the instrumentor does not handle, or of no kind at all. */
+  private reportUnhandled(details: DecodedInstrumentedApplication, error: Error): void {
+    const unsupported = unsupportedKindOf(details.metadata.name);
+    if (unsupported === undefined) {
+      const note = `${error.message}: it names no ${handledKinds} and is ignored`;
+      this.report.badRuntimeDetails(details, "InvalidName", note);
+      return;
+    }
+    const { kind, name } = unsupported;
+    const namespace = details.metadata.namespace ?? "";
+    const through =
+      kind === "Job" ? " (a CronJob's Jobs are instrumented through the CronJob)" : "";
+    const note = `${kind} ${namespace}/${name} has runtime details but is not instrumented: ${unsupportedKindStatus(kind).message}${through}`;
+    this.report.badRuntimeDetails(details, "KindNotSupported", note);
   }
 
   private onCollectorsGroup(event: InformerEvent<CollectorsGroup>): void {
@@ -445,9 +559,10 @@ class Caches implements ClusterStateApi {
 
   // ClusterView -------------------------------------------------------------------------------
 
-  workload = (ref: WorkloadRef) => this.workloads[ref.kind].get(`${ref.namespace}/${ref.name}`);
+  watches = (kind: WorkloadKind) => this.workloads[kind] !== undefined;
+  workload = (ref: WorkloadRef) => this.workloads[ref.kind]?.get(`${ref.namespace}/${ref.name}`);
   workloadInvalid = (ref: WorkloadRef) =>
-    this.workloads[ref.kind].invalidReason(`${ref.namespace}/${ref.name}`);
+    this.workloads[ref.kind]?.invalidReason(`${ref.namespace}/${ref.name}`);
   namespace = (name: string) => this.namespaces.get(name);
   runtimeDetailsOf = (ref: WorkloadRef) =>
     this.runtimeDetails.get(`${ref.namespace}/${runtimeObjectName(ref.kind, ref.name)}`);
@@ -468,14 +583,20 @@ class Caches implements ClusterStateApi {
 
   // ClusterStateApi ---------------------------------------------------------------------------
 
-  hasSynced = () => this.core.every((one) => one.hasSynced());
-  sizes = () =>
-    [...this.all, ...(this.legacyPods === undefined ? [] : [this.legacyPods])].map(
-      (one) => [one.name, one.size()] as const,
-    );
+  hasSynced = () =>
+    this.core.every((one) => one.hasSynced()) && this.workloads.Rollout?.hasSynced() !== false;
+  /** Every informer running now (Rollouts and every pod only while they are watched). */
+  private running = (): ReadonlyArray<Informer<unknown>> => [
+    ...this.all,
+    ...(this.workloads.Rollout === undefined ? [] : [this.workloads.Rollout as Informer<unknown>]),
+    ...(this.legacyPods === undefined ? [] : [this.legacyPods as Informer<unknown>]),
+  ];
+  sizes = () => this.running().map((one) => [one.name, one.size()] as const);
   allWorkloads = function* (this: Caches): Generator<WorkloadRef> {
-    for (const kind of WorkloadKinds)
-      for (const key of keysOf(this.workloads[kind])) yield refOf(kind, key);
+    for (const kind of WorkloadKinds) {
+      const informer = this.workloads[kind];
+      if (informer !== undefined) for (const key of keysOf(informer)) yield refOf(kind, key);
+    }
   };
   workloadsIn = function* (this: Caches, namespace: string): Generator<WorkloadRef> {
     for (const key of this.byNamespace.get(namespace) ?? []) {
@@ -485,7 +606,7 @@ class Caches implements ClusterStateApi {
   };
   failing = () => {
     let worst: { informer: string; since: number } | undefined;
-    for (const one of this.all) {
+    for (const one of this.running()) {
       const since = one.failingSince();
       if (since !== undefined && (worst === undefined || since < worst.since))
         worst = { informer: one.name, since };
@@ -540,6 +661,7 @@ const make = Effect.gen(function* () {
   // Started only once all exist: every event handler may read every cache.
   yield* Effect.forEach(caches.all, (one) => one.start, { discard: true });
   yield* Effect.forkScoped(watchLegacyRollouts(caches, log, rollbackWindowMs));
+  yield* Effect.forkScoped(caches.manageArgoRollouts());
   metrics.onScrape(() => {
     for (const [name, size] of caches.sizes()) metrics.cacheObjects.set({ informer: name }, size);
   });

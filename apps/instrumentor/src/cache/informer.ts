@@ -61,6 +61,8 @@ export interface InformerOptions<A> {
   readonly namespace?: string | undefined;
   /** Only objects with these labels (a label selector), listed and watched so by the API server. */
   readonly labelSelector?: string | undefined;
+  /** Only objects with these fields (e.g. `metadata.name=rollouts.argoproj.io`), as the labels. */
+  readonly fieldSelector?: string | undefined;
   readonly decode: (raw: unknown) => Either.Either<A, DecodeError>;
   readonly resourceVersionOf: (value: A) => string;
   /** Called synchronously for every change, in order. */
@@ -216,6 +218,7 @@ class Reflector<A> implements Informer<A> {
         const page = yield* this.client.list(this.options.resource, {
           namespace: this.options.namespace,
           labelSelector: this.options.labelSelector,
+          fieldSelector: this.options.fieldSelector,
           limit: this.options.pageSize ?? listPageSize,
           continue: next,
         });
@@ -270,6 +273,7 @@ class Reflector<A> implements Informer<A> {
       const stream = this.client.watch(this.options.resource, {
         namespace: this.options.namespace,
         labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
         resourceVersion: this.resumeVersion,
         allowBookmarks: true,
         timeoutSeconds,

@@ -317,7 +317,7 @@ describe("event handlers: what each change queues", () => {
       return Effect.gen(function* () {
         yield* (yield* ClusterState).synced;
         fake.put(OdigosResources.InstrumentedApplication, {
-          metadata: { name: "cronjob-x", namespace: "shop" },
+          metadata: { name: "job-x", namespace: "shop" },
           spec: { languages: [] },
         });
         fake.put(
@@ -332,11 +332,11 @@ describe("event handlers: what each change queues", () => {
         );
         const reports = lines.filter((line) => line.level === "warn");
         expect(reports.map((line) => [line.reason, line.name])).toEqual([
-          ["InvalidName", "cronjob-x"],
+          ["KindNotSupported", "job-x"],
           ["InvalidLanguageEntry", "deployment-web"],
         ]);
-        expect(reports[0]?.msg).toMatch(
-          /runtime details name "cronjob-x" has kind prefix "cronjob".*ignored/,
+        expect(reports[0]?.msg).toBe(
+          "Job shop/x has runtime details but is not instrumented: Job is not a kind the instrumentor handles (Deployment, StatefulSet, DaemonSet, CronJob, Argo Rollout) (a CronJob's Jobs are instrumented through the CronJob)",
         );
       }).pipe(Effect.provide(layer));
     },

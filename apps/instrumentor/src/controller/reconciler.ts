@@ -14,6 +14,7 @@ import {
 } from "@odigos/cleanup";
 import {
   type InstrumentedApplication,
+  rollsOut,
   type Workload,
   type WorkloadRef,
   workloadKey,
@@ -233,7 +234,12 @@ class Reconciler {
     return Effect.gen(this, function* () {
       const key = workloadKey(ref);
       this.writtenFrom.delete(key);
-      if (this.state.workloadInvalid(ref) !== undefined || runtimeDetails === undefined) {
+      // A kind not watched now (Argo Rollouts without their CRD) is not known to be missing.
+      if (
+        !this.state.watches(ref.kind) ||
+        this.state.workloadInvalid(ref) !== undefined ||
+        runtimeDetails === undefined
+      ) {
         this.orphanSince.delete(key);
         return done;
       }
@@ -386,8 +392,11 @@ class Reconciler {
       return {
         wrote: true,
         settledAt: touchesRollback ? undefined : outcome.resourceVersion,
-        // In flight already, the rollout keeps its slot and its deadline; else it starts now.
-        recheckMs: inFlight ?? this.rollouts.settings.rolloutTimeoutMs,
+        // In flight already, the rollout keeps its slot and its deadline; else it starts now
+        // (a CronJob's change has none: it is complete when written).
+        recheckMs: rollsOut(ref.kind)
+          ? (inFlight ?? this.rollouts.settings.rolloutTimeoutMs)
+          : undefined,
       };
     });
   }

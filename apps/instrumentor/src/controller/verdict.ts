@@ -8,6 +8,7 @@ import {
   OdigosApiVersion,
   type Workload,
   type WorkloadRef,
+  workloadApiVersion,
 } from "@odigos/crd-types";
 import { type DevicePlanSummary, planDevices } from "@odigos/device-patcher";
 import { judgeWorkload, type Verdict } from "@odigos/instrumentation-rules";
@@ -16,7 +17,7 @@ import type { EventTarget } from "../observability/events.js";
 import type { GlobalChange } from "./event-handlers.js";
 
 export const workloadTarget = (ref: WorkloadRef, workload: Workload | undefined): EventTarget => ({
-  apiVersion: "apps/v1",
+  apiVersion: workloadApiVersion(ref.kind),
   kind: ref.kind,
   namespace: ref.namespace,
   name: ref.name,

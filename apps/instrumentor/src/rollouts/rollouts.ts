@@ -10,8 +10,10 @@ import {
   type Pod,
   RollbackAnnotation,
   RolloutAnnotation,
+  rollsOut,
   type Workload,
   type WorkloadRef,
+  workloadApiVersion,
   workloadKey,
   workloadResource,
 } from "@odigos/crd-types";
@@ -60,6 +62,7 @@ export interface Observed {
 }
 
 const idle: Observation = { _tag: "Idle" };
+const granted: SlotAnswer = { _tag: "Granted" };
 const nothingWoken: ReadonlyArray<string> = [];
 
 export interface RolloutsApi {
@@ -116,7 +119,7 @@ const fieldsOf = (ref: WorkloadRef) => ({
   kind: ref.kind,
 });
 const targetOf = (ref: WorkloadRef, workload: Workload): EventTarget => ({
-  apiVersion: "apps/v1",
+  apiVersion: workloadApiVersion(ref.kind),
   kind: ref.kind,
   namespace: ref.namespace,
   name: ref.name,
@@ -279,6 +282,8 @@ class Tracker implements RolloutsApi {
   }
 
   admit(ref: WorkloadRef, action: RolloutAction, now: number): SlotAnswer {
+    // A CronJob's change restarts nothing (its next Job starts from the new template): no slot.
+    if (!rollsOut(ref.kind)) return granted;
     const key = workloadKey(ref);
     // A rollback keeps the slot of the rollout it undoes; a failure restarts the slow start.
     if (action === "rollback") this.budget.fail(key);
@@ -309,6 +314,8 @@ class Tracker implements RolloutsApi {
   }
 
   annotations(action: RolloutAction, workload: Workload, now: number, rollback?: RollbackRecord) {
+    // No rollout, so no record of one (nor a rollback: nothing watches a CronJob's Jobs).
+    if (!rollsOut(workload.kind)) return {};
     const record: RolloutRecord = {
       action,
       at: new Date(now).toISOString(),
@@ -326,7 +333,7 @@ class Tracker implements RolloutsApi {
     const generation = (from.metadata.generation ?? 0) + 1;
     if (action === "instrument") this.fights.instrumented(key, generation, from, at);
     else this.fights.forget(key);
-    if (action !== "rollback") return;
+    if (action !== "rollback" || !rollsOut(ref.kind)) return;
     // The rollback is a rollout of its own: its deadline counts from now, not from the write it
     // undoes (a rollback for pods not ready comes at that deadline, and was reported stuck at once).
     this.budget.restart(key, this.now());

@@ -33,7 +33,8 @@ if (Either.isLeft(broken)) {
 }
 
 console.log(runtimeObjectName("StatefulSet", "db-0")); // statefulset-db-0
+console.log(runtimeObjectName("CronJob", "nightly")); // cronjob-nightly
 const parsed = parseRuntimeObjectName("statefulset-db-0");
 console.log(Either.getOrThrow(parsed)); // { kind: 'StatefulSet', name: 'db-0' }
-const invalid = parseRuntimeObjectName("cronjob-x");
-console.log(Either.isLeft(invalid) && invalid.left.message); // runtime details name "cronjob-x" has kind prefix "cronjob", expected one of deployment, statefulset, daemonset
+const invalid = parseRuntimeObjectName("job-x");
+console.log(Either.isLeft(invalid) && invalid.left.message); // runtime details name "job-x" has kind prefix "job", expected one of deployment, statefulset, daemonset, cronjob, rollout
