@@ -24,7 +24,7 @@ const complete: RolloutProgress = { _tag: "Complete" };
  * and every replica (every node, for a DaemonSet) runs the new template and is available; a
  * workload with 0 replicas completes at once. A CronJob has no rollout: its next Job starts
  * from the template as written. An Argo Rollout is complete when Argo Rollouts says so
- * ({@link argoRolloutProgress}).
+ * (see `argoRolloutProgress` below).
  */
 export const rolloutProgress = (workload: Workload): RolloutProgress => {
   if (workload.kind === "CronJob") return complete;
