@@ -177,6 +177,16 @@ describe("Argo Rollouts: the real controller rolls out what the instrumentor wri
       { app: [goDevice] },
       120_000,
     );
+    // The sampler polls on its own: it may not have read the Healthy state the waits above saw
+    // (or Argo may have reported Progressing again while old pods went); wait until its latest
+    // reading is the instrumented revision complete before it stops.
+    await waitFor(
+      () => {
+        const last = sampler.samples.at(-1)?.rollout;
+        return last !== undefined && last.metadata.generation === generation && argoComplete(last);
+      },
+      { timeoutMs: 60_000, description: "the sampler's latest reading Healthy" },
+    );
     const samples = await sampler.stop();
     const writes = await instrumentorWritesTo(bed, "rollouts", ns, "web");
     const secondWrites = await instrumentorWritesTo(bed, "deployments", ns, "second");

@@ -19,6 +19,7 @@ import {
 import { metricSum } from "@odigos/harness";
 import { readRolloutRecord } from "@odigos/instrumentation-rules";
 import { afterAll, describe, expect, it } from "vitest";
+import { cronJobDevices } from "../support/cluster.js";
 import {
   type DemoProcess,
   type PrintedStep,
@@ -131,14 +132,6 @@ const counts = (text: string): Record<string, number> =>
 /** The rows a `-w` table printed after `offset` characters of its output. */
 const rowsSince = (watch: WatchedLine, offset: number, header: string) =>
   parseTable(`${header}\n${watch.output().slice(offset)}`);
-
-/** The device names in containers' limits. */
-const devicesOfContainers = (
-  containers: ReadonlyArray<{ resources?: { limits?: Record<string, unknown> } }> | undefined,
-): string[] =>
-  (containers ?? [])
-    .flatMap((container) => Object.keys(container.resources?.limits ?? {}))
-    .filter((name) => name.startsWith("instrumentation.odigos.io/"));
 
 /** The tables kubectl prints for `get a,b`, one after the other, each its own rows. */
 const parseTables = (text: string) =>
@@ -500,11 +493,8 @@ describe("make start, as a newcomer meets it", () => {
     // 6. The CronJob: its device in its Job template, written at once with no rollout; the pods
     // of the Jobs scheduled after that carry it.
     const batch = kubeConfig.makeApiClient(BatchV1Api);
-    const cronJobDevices = async () =>
-      devicesOfContainers(
-        (await batch.readNamespacedCronJob({ name: cronJob, namespace })).spec?.jobTemplate.spec
-          ?.template.spec?.containers,
-      );
+    const templateDevices = async () =>
+      Object.values(await cronJobDevices(kubeConfig, namespace, cronJob)).flat();
     const expectNoRolloutRecord = async () => {
       const read = await batch.readNamespacedCronJob({ name: cronJob, namespace });
       expect(readRolloutRecord(read.metadata?.annotations), "the CronJob's rollout record").toBe(
@@ -705,7 +695,7 @@ describe("make start, as a newcomer meets it", () => {
       expect(await run(step(8).commands[0] as string)).toContain("patched");
       await waitForAll(false, graceMs + 120_000);
       // The CronJob's device goes too, at once (it was not waiting for a slot), with no rollout.
-      await waitFor(async () => (await cronJobDevices()).length === 0, {
+      await waitFor(async () => (await templateDevices()).length === 0, {
         timeoutMs: 30_000,
         description: `${cronJob}'s device removed`,
       });
@@ -729,7 +719,7 @@ describe("make start, as a newcomer meets it", () => {
       samplers.push(sampler);
       expect(await run(step(9).commands[0] as string)).toContain("patched");
       await waitForAll(true, 120_000);
-      await waitFor(async () => (await cronJobDevices()).includes(deviceName), {
+      await waitFor(async () => (await templateDevices()).includes(deviceName), {
         timeoutMs: 30_000,
         description: `${cronJob}'s device back`,
       });

@@ -11,6 +11,7 @@ import {
 } from "@kubernetes/client-node";
 import { filterAudit, podStageAnnotations, writeVerbs } from "@odigos/control-plane";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cronJobDevices } from "../support/cluster.js";
 import { defaultSdks, device } from "../support/odigos.js";
 import { type PodsBed, podView, startPodsBed } from "../support/pods-cluster.js";
 import { waitFor } from "../support/wait-for.js";
@@ -52,12 +53,8 @@ describe("a CronJob on a cluster with pods", { timeout: 400_000 }, () => {
       },
       { timeoutMs: 60_000, description: `a running pod of Job ${job.metadata?.name}` },
     );
-  const cronJobTemplateDevices = async () => {
-    const cronJob = await batch.readNamespacedCronJob({ namespace: ns, name: "nightly" });
-    return (cronJob.spec?.jobTemplate.spec?.template.spec?.containers ?? []).flatMap((container) =>
-      Object.keys(container.resources?.limits ?? {}),
-    );
-  };
+  const cronJobTemplateDevices = async () =>
+    Object.values(await cronJobDevices(bed.controlPlane.kubeConfig(), ns, "nightly")).flat();
 
   it("the next Job's pods carry the device; the running Job keeps its pods; opt-out removes it from the template", async () => {
     await batch.createNamespacedCronJob({

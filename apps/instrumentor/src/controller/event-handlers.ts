@@ -12,10 +12,10 @@
  *   the workloads it moves can be reported once, on the object that caused it.
  */
 import {
+  type ManagedFieldsEntry,
   type Namespace,
   OdigosApiVersion,
   OdigosConfigName,
-  ReportedNameAnnotation,
   type Workload,
   type WorkloadKind,
   type WorkloadRef,
@@ -268,34 +268,55 @@ class Handlers implements EventHandlersApi {
 function* withOdigosState(view: ClusterStateApi): Generator<WorkloadRef> {
   for (const ref of view.allWorkloads()) {
     const workload = view.workload(ref);
-    if (workload === undefined) continue;
-    const hasState =
-      view.runtimeDetailsOf(ref) !== undefined ||
-      carriesDevices(workload) ||
-      workload.metadata.annotations?.[ReportedNameAnnotation] !== undefined;
-    if (hasState) yield ref;
+    if (workload !== undefined && hasOdigosState(view, ref, workload)) yield ref;
   }
 }
 
 /**
  * Whether a workload has anything the instrumentor acts on or keeps: runtime details, devices, or
  * any Odigos annotation (the cache keeps no other): its opt-in marker, a reported name, a rollout
- * or rollback record.
+ * or rollback record. A change of the cluster (collectors, `odigos-config`) and a status-only
+ * update concern only these: any other workload was not instrumented and still is not.
  */
 const hasOdigosState = (view: ClusterStateApi, ref: WorkloadRef, workload: Workload): boolean =>
   view.runtimeDetailsOf(ref) !== undefined ||
   carriesDevices(workload) ||
   Object.keys(workload.metadata.annotations ?? {}).length > 0;
 
+const sameStrings = (
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): boolean => {
+  if (a === b) return true;
+  const keys = Object.keys(a ?? {});
+  if (keys.length !== Object.keys(b ?? {}).length) return false;
+  return keys.every((key) => a?.[key] === b?.[key]);
+};
+
 /**
- * The same spec (the API server bumps `generation` with every spec change) and metadata: only
- * `status` (and the resourceVersion) moved, as a controller reports a rollout's progress.
+ * The same spec (the API server bumps `generation` with every spec change) and the same metadata
+ * the cache keeps (labels, Odigos annotations, the last other spec writer): only `status` (and the
+ * resourceVersion) moved, as a controller reports a rollout's progress.
  */
-const onlyStatusChanged = (previous: Workload, current: Workload): boolean =>
-  previous.metadata.generation === current.metadata.generation &&
-  previous.metadata.generation !== undefined &&
-  JSON.stringify({ ...previous.metadata, resourceVersion: undefined }) ===
-    JSON.stringify({ ...current.metadata, resourceVersion: undefined });
+const onlyStatusChanged = (previous: Workload, current: Workload): boolean => {
+  const [before, after] = [previous.metadata, current.metadata];
+  const writers = after.managedFields ?? [];
+  return (
+    before.generation !== undefined &&
+    before.generation === after.generation &&
+    before.uid === after.uid &&
+    sameStrings(before.labels, after.labels) &&
+    sameStrings(before.annotations, after.annotations) &&
+    (before.managedFields ?? []).length === writers.length &&
+    (before.managedFields ?? []).every((entry, i) => sameWriter(entry, writers[i]))
+  );
+};
+
+const sameWriter = (a: ManagedFieldsEntry, b: ManagedFieldsEntry | undefined): boolean =>
+  a.manager === b?.manager &&
+  a.time === b?.time &&
+  a.operation === b?.operation &&
+  a.subresource === b?.subresource;
 
 const specOf = (state: ConfigurationState) =>
   state._tag === "Available" ? state.config.spec : state._tag;

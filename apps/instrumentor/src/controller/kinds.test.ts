@@ -10,12 +10,14 @@ import {
   InstrumentorFieldManager,
   OdigosResources,
   RolloutAnnotation,
+  type WorkloadKind,
   workloadResource,
 } from "@odigos/crd-types";
 import { type KubeObject, Resources } from "@odigos/kube-client";
 import { FakeApiServer } from "@odigos/kube-client/testing";
 import * as Effect from "effect/Effect";
 import {
+  devicesOf,
   evaluated,
   eventually,
   goDevice,
@@ -46,15 +48,9 @@ const crd = (established: boolean): KubeObject => ({
   status: { conditions: [{ type: "Established", status: established ? "True" : "False" }] },
 });
 
-/** Device names per container of the stored object's template at `path`. */
-const devicesAt = (object: KubeObject | undefined, path: ReadonlyArray<string>) => {
-  let node: unknown = object;
-  for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
-  const containers =
-    (node as { spec?: { containers?: Array<{ resources?: { limits?: object } }> } })?.spec
-      ?.containers ?? [];
-  return containers.flatMap((container) => Object.keys(container.resources?.limits ?? {}));
-};
+/** Every device in the stored workload's pod template, whatever the container. */
+const devices = (fake: FakeApiServer, kind: WorkloadKind, name: string) =>
+  Object.values(devicesOf(fake, kind, name)).flat();
 
 const seed = (fake: FakeApiServer) => {
   seedOdigos(fake);
@@ -75,17 +71,13 @@ describe("workload kinds", () => {
       fake.put(CronJob, cronJob("nightly"));
       return withInstrumentor(fake, { maxConcurrentRollouts: 1 }, (lines) =>
         Effect.gen(function* () {
-          yield* eventually(
-            () => devicesAt(fake.get(Resources.Deployment, "stuck", "shop"), ["spec", "template"]),
-            "the stuck rollout",
-          );
+          yield* eventually(() => devices(fake, "Deployment", "stuck"), "the stuck rollout");
           fake.put(
             OdigosResources.InstrumentedApplication,
             runtimeDetails("CronJob", "nightly", go),
           );
-          const jobTemplate = ["spec", "jobTemplate", "spec", "template"];
           yield* eventually(
-            () => devicesAt(fake.get(CronJob, "nightly", "shop"), jobTemplate).includes(goDevice),
+            () => devices(fake, "CronJob", "nightly").includes(goDevice),
             "the CronJob's device",
           );
           const stored = fake.get(CronJob, "nightly", "shop");
@@ -104,7 +96,7 @@ describe("workload kinds", () => {
             metadata: { annotations: { "odigos.io/instrument": "false" } },
           });
           yield* eventually(
-            () => devicesAt(fake.get(CronJob, "nightly", "shop"), jobTemplate).length === 0,
+            () => devices(fake, "CronJob", "nightly").length === 0,
             "the device removed",
           );
           yield* evaluated(fake, lines, "CronJob", "shop/nightly");
@@ -144,10 +136,7 @@ describe("workload kinds", () => {
 
           fake.put(Resources.CustomResourceDefinition, crd(true));
           yield* eventually(
-            () =>
-              devicesAt(fake.get(Rollout, "checkout", "shop"), ["spec", "template"]).includes(
-                goDevice,
-              ),
+            () => devices(fake, "Rollout", "checkout").includes(goDevice),
             "the Rollout's device",
           );
           const stored = fake.get(Rollout, "checkout", "shop");

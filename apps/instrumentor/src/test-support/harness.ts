@@ -8,6 +8,7 @@ import {
   OdigosApiVersion,
   OdigosConfigName,
   OdigosResources,
+  templatePath,
   type WorkloadKind,
   workloadResource,
 } from "@odigos/crd-types";
@@ -240,24 +241,18 @@ export const setCollectorsReady = (fake: FakeApiServer, ready: boolean) =>
     "status",
   );
 
-/** Device names per container of a stored workload. */
+/** Device names per container of a stored workload's pod template (where `templatePath` says). */
 export const devicesOf = (
   fake: FakeApiServer,
   kind: WorkloadKind,
   name: string,
   namespace = "shop",
 ) => {
-  const stored = fake.get(workloadResource(kind), name, namespace);
+  let node: unknown = fake.get(workloadResource(kind), name, namespace);
+  for (const key of templatePath(kind)) node = (node as Record<string, unknown> | undefined)?.[key];
+  type Container = { name: string; resources?: { limits?: Record<string, string> } };
   const containers =
-    (
-      stored?.spec as {
-        template: {
-          spec: {
-            containers: Array<{ name: string; resources?: { limits?: Record<string, string> } }>;
-          };
-        };
-      }
-    )?.template.spec.containers ?? [];
+    (node as { spec?: { containers?: Container[] } } | undefined)?.spec?.containers ?? [];
   return Object.fromEntries(
     containers.map((container) => [
       container.name,
