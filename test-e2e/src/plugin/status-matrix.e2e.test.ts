@@ -5,18 +5,21 @@
 // runtime details, no default SDK, instrumented with its pods, collectors in their grace, waiting
 // for the one rollout slot behind a stuck rollout, the stuck rollout itself, a fight, a rollback,
 // the circuit breaker, and odigos-config gone.
-import { instrumentationDevices, podStageAnnotations } from "@odigos/control-plane";
+import { podStageAnnotations } from "@odigos/control-plane";
 import { credentialsFromKubeconfig, makeKubeClient, Resources } from "@odigos/kube-client";
 import * as Effect from "effect/Effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultSdks, device, type Language } from "../support/odigos.js";
+import {
+  communityDevices,
+  defaultSdks,
+  device,
+  javaEnterprise,
+  type Language,
+} from "../support/odigos.js";
 import { type PodsBed, startPodsBed, waitForTemplateDevices } from "../support/pods-cluster.js";
 import { leaderProcessOptions, type StatusViews, statusViews } from "../support/status-views.js";
 
 const podName = "odigos-instrumentor-6f9c4-matrix";
-const community = instrumentationDevices.filter((name) => name.endsWith("-community"));
-/** Java gets an enterprise device, which no node of this cluster advertises: its rollout never completes. */
-const javaEnterprise = device("java", "native", "enterprise");
 const goDevice = device("go");
 const optIn = { "odigos.io/instrument": "true" };
 const rolloutTimeoutS = 30;
@@ -34,7 +37,7 @@ describe("every state and reason, in every view (SPEC 9)", { timeout: 600_000 },
   beforeAll(async () => {
     const { dotnet: _none, ...sdks } = defaultSdks;
     bed = await startPodsBed({
-      pods: { nodes: 3, devices: community },
+      pods: { nodes: 3, devices: communityDevices },
       // No default SDK for dotnet; java's is one no node has.
       defaultSDKs: { ...sdks, java: { sdkType: "native", sdkTier: "enterprise" } },
       args: [

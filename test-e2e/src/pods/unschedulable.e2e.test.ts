@@ -1,11 +1,5 @@
-// A device that no node advertises (here: the enterprise SDKs, on a cluster whose nodes offer
-// only community devices). The instrumentor writes it; the scheduler cannot place the new pods.
-// What is true afterwards: the device is in the template, the new pods are Pending and
-// Unschedulable for that device, the old pods still serve, and the instrumentor is alive and
-// still instrumenting other workloads. (A "rollout stuck" report comes with SPEC section 8.)
-import { instrumentationDevices } from "@odigos/control-plane";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultSdks, device } from "../support/odigos.js";
+import { communityDevices, defaultSdks, device, javaEnterprise } from "../support/odigos.js";
 import {
   type PodsBed,
   startPodsBed,
@@ -15,8 +9,6 @@ import {
 } from "../support/pods-cluster.js";
 import { isRunning } from "../support/processes.js";
 
-const community = instrumentationDevices.filter((name) => name.endsWith("-community"));
-const javaEnterprise = device("java", "native", "enterprise");
 const optIn = { "odigos.io/instrument": "true" };
 
 describe("a device no node advertises", { timeout: 180_000 }, () => {
@@ -24,7 +16,7 @@ describe("a device no node advertises", { timeout: 180_000 }, () => {
   let ns: string;
   beforeAll(async () => {
     bed = await startPodsBed({
-      pods: { nodes: 2, devices: community },
+      pods: { nodes: 2, devices: communityDevices },
       defaultSDKs: { ...defaultSdks, java: { sdkType: "native", sdkTier: "enterprise" } },
     });
     ns = await bed.namespace("stuck");
@@ -34,7 +26,7 @@ describe("a device no node advertises", { timeout: 180_000 }, () => {
   });
 
   it("leaves the new pods Pending (Unschedulable) while the old ones serve, and the instrumentor goes on with other workloads", async () => {
-    expect(community).not.toContain(javaEnterprise);
+    expect(communityDevices).not.toContain(javaEnterprise);
     for (const name of ["stuck", "fine"])
       await bed.cluster.createWorkload("Deployment", ns, name, { replicas: 3, annotations: optIn });
     const oldStuck = await waitForRollout(bed.cluster, "Deployment", ns, "stuck");

@@ -6,11 +6,7 @@
 // restarts and after a leader change (it is read from the rollback records on workloads, not
 // kept in memory), and closes when odigos-config's spec changes; then the held workload is
 // instrumented, and the rolled-back one is not tried again for the same inputs.
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { promisify } from "node:util";
-import { ensureBinaries, podStageAnnotations } from "@odigos/control-plane";
+import { podStageAnnotations } from "@odigos/control-plane";
 import {
   type InstrumentorProcess,
   type LogLine,
@@ -18,6 +14,7 @@ import {
   startInstrumentor,
 } from "@odigos/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documentedReset, resetBreakerByCommand } from "../support/breaker.js";
 import { evaluatedBy } from "../support/evaluated.js";
 import { defaultSdks, device } from "../support/odigos.js";
 import {
@@ -35,23 +32,6 @@ const goDevice = device("go");
 const optIn = { "odigos.io/instrument": "true" };
 /** The flags of every instrumentor here: one rollback opens the breaker. */
 const flags = ["--log-level=debug", "--breaker-threshold=1", "--rollback-restarts=2"];
-
-/** The command the README gives to clear the breaker, whitespace collapsed. */
-const documentedReset = (() => {
-  const readme = readFileSync(
-    new URL("../../../apps/instrumentor/README.md", import.meta.url),
-    "utf8",
-  );
-  const match =
-    /`(kubectl -n \S+ annotate odigosconfiguration odigos-config\s+odigos\.io\/reset-breaker=\$\(date \+%s\) --overwrite)`/.exec(
-      readme,
-    );
-  if (match?.[1] === undefined)
-    throw new Error("apps/instrumentor/README.md documents no command that clears the breaker");
-  return match[1].replace(/\s+/g, " ");
-})();
-
-const run = promisify(execFile);
 
 /** Successful writes (patch, update) of an instrumentor to one Deployment, from the audit log. */
 const writesTo = async (bed: PodsBed, namespace: string, name: string, since = 0) =>
@@ -139,7 +119,6 @@ describe("the circuit breaker on a cluster with pods", { timeout: 300_000 }, () 
   /** The instrumentor that acts now (the bed's, until a test replaces it). */
   let acting: InstrumentorProcess;
   const started: InstrumentorProcess[] = [];
-  let kubectl: string;
 
   const start = async (args: readonly string[] = flags) => {
     const instrumentor = await startInstrumentor({
@@ -158,15 +137,7 @@ describe("the circuit breaker on a cluster with pods", { timeout: 300_000 }, () 
   };
 
   /** Runs the documented command to clear the breaker, as a person would. */
-  const resetByCommand = async () => {
-    await run("sh", ["-c", documentedReset], {
-      env: {
-        ...process.env,
-        KUBECONFIG: bed.controlPlane.kubeconfigPath,
-        PATH: `${dirname(kubectl)}:${process.env.PATH ?? ""}`,
-      },
-    });
-  };
+  const resetByCommand = () => resetBreakerByCommand(bed.controlPlane.kubeconfigPath);
 
   /**
    * In `ns`: `crashy`, whose instrumented pods crash-loop, is instrumented and rolled back, which
@@ -180,6 +151,8 @@ describe("the circuit breaker on a cluster with pods", { timeout: 300_000 }, () 
     await bed.cluster.createWorkload("Deployment", ns, "held");
     for (const name of ["crashy", "held"])
       await waitForRollout(bed.cluster, "Deployment", ns, name, 120_000);
+    // The breaker opens with the rollback that reaches the threshold, before `held` asks.
+    const opened = nextLog(acting, breakerOpened);
     await bed.cluster.putRuntimeDetails("Deployment", ns, "crashy", go);
     const record = await waitFor(() => rollbackOf(bed, ns, "crashy"), {
       timeoutMs: 120_000,
@@ -187,9 +160,8 @@ describe("the circuit breaker on a cluster with pods", { timeout: 300_000 }, () 
     });
     expect(record).toMatchObject({ container: "app" });
     await waitForTemplateDevices(bed.cluster, "Deployment", ns, "crashy", {}, 60_000);
-    const opened = nextLog(acting, breakerOpened);
-    await bed.cluster.putRuntimeDetails("Deployment", ns, "held", go);
     const line = await opened();
+    await bed.cluster.putRuntimeDetails("Deployment", ns, "held", go);
     expect(line).toMatchObject({ level: "error", rollbacks: 1 });
     await evaluatedBy(acting, bed.cluster, "InstrumentedApplication", ns, "deployment-held");
     return line;
@@ -231,7 +203,6 @@ describe("the circuit breaker on a cluster with pods", { timeout: 300_000 }, () 
   };
 
   beforeAll(async () => {
-    kubectl = (await ensureBinaries()).kubectl ?? "kubectl";
     bed = await startPodsBed({ pods: { nodes: 2 }, args: flags });
     acting = bed.instrumentor;
   });

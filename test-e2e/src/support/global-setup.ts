@@ -2,6 +2,7 @@ import {
   BinariesUnavailableError,
   ensureArgoRollouts,
   ensureBinaries,
+  ensurePrometheus,
   startControlPlane,
 } from "@odigos/control-plane";
 import type { TestProject } from "vitest/node";
@@ -30,6 +31,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.warn(
       `[e2e] no Argo Rollouts controller: ${error instanceof Error ? error.message : String(error)}`,
     );
+  });
+  // Prometheus too, for src/monitoring (the same way: a failure only warns here).
+  await ensurePrometheus().catch((error: unknown) => {
+    console.warn(`[e2e] no Prometheus: ${error instanceof Error ? error.message : String(error)}`);
   });
   const started = Date.now();
   const controlPlane = await startControlPlane({

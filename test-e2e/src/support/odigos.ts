@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type V1Container,
 } from "@kubernetes/client-node";
+import { instrumentationDevices } from "@odigos/control-plane";
 
 const group = "odigos.io";
 const version = "v1alpha1";
@@ -354,6 +355,14 @@ export const device = (
   sdkType = language === "go" ? "ebpf" : "native",
   tier = "community",
 ) => `instrumentation.odigos.io/${language}-${sdkType}-${tier}`;
+
+/** The devices of community SDKs: what the nodes of a cluster without enterprise SDKs advertise. */
+export const communityDevices = instrumentationDevices.filter((name) =>
+  name.endsWith("-community"),
+);
+
+/** An enterprise SDK's device, which no node of a {@link communityDevices} cluster advertises. */
+export const javaEnterprise = device("java", "native", "enterprise");
 
 /** Device names (limits and requests) per container that has any. */
 export function devicesOf(workload: {

@@ -1,15 +1,6 @@
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   argoRolloutsBuildRecipe,
   argoRolloutsCacheKey,
@@ -20,19 +11,8 @@ import {
 } from "./argo-rollouts-binary.js";
 import { BinariesUnavailableError } from "./binaries.js";
 import { argoRolloutsBuildModuleDir } from "./layout.js";
+import { executable, scratchDir } from "./test-support/scratch.js";
 
-const scratch: string[] = [];
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "argo-rollouts-test-"));
-  scratch.push(dir);
-  return dir;
-}
-function executable(dir: string, name: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, "#!/bin/sh\n");
-  chmodSync(path, 0o755);
-  return path;
-}
 /** A folder laid out like the release's manifests/crds. */
 function crdFolder(dir: string = scratchDir()): string {
   mkdirSync(dir, { recursive: true });
@@ -40,9 +20,6 @@ function crdFolder(dir: string = scratchDir()): string {
   writeFileSync(join(dir, "kustomization.yaml"), "resources: []\n");
   return dir;
 }
-afterEach(() => {
-  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 const pinned = readArgoRolloutsPins(
   readFileSync(join(argoRolloutsBuildModuleDir, "go.mod"), "utf8"),

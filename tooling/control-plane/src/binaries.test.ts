@@ -1,7 +1,6 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   BinariesUnavailableError,
   binaryCacheKey,
@@ -19,22 +18,7 @@ import {
   resolveKubebuilderAssets,
 } from "./binaries.js";
 import { binaryCacheDir, cacheRoot, goBuildModuleDir, kwokBuildModuleDir } from "./layout.js";
-
-const scratch: string[] = [];
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "control-plane-test-"));
-  scratch.push(dir);
-  return dir;
-}
-function executable(dir: string, name: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, "#!/bin/sh\n");
-  chmodSync(path, 0o755);
-  return path;
-}
-afterEach(() => {
-  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { executable, scratchDir } from "./test-support/scratch.js";
 
 describe("readPinnedVersions", () => {
   it("reads the require lines, not the replace lines", () => {

@@ -94,6 +94,8 @@ export interface GoBuildRecipe {
   readonly ldflags: string;
   /** Environment the build sets (on top of the caller's). */
   readonly env: Readonly<Record<string, string>>;
+  /** Build tags (`-tags`), when the build needs some. */
+  readonly tags?: readonly string[];
 }
 
 /** Executable name `go build -o <dir>/` gives a package: its last path element. */
@@ -154,6 +156,8 @@ export function recipeDigest(recipe: GoBuildRecipe): string {
     recipe.packages,
     recipe.ldflags,
     Object.entries(recipe.env).sort(),
+    // Only when set, so that the digests of recipes without tags stay what they were.
+    ...(recipe.tags === undefined ? [] : [[...recipe.tags].sort()]),
   ]);
   return createHash("sha256").update(canonical).digest("hex").slice(0, 10);
 }
@@ -348,6 +352,8 @@ function runGoBuild(
   log: (line: string) => void,
 ): Promise<void> {
   const args = ["build", "-trimpath", "-ldflags", recipe.ldflags, "-o", `${outDir}/`];
+  if (recipe.tags !== undefined && recipe.tags.length > 0)
+    args.push("-tags", recipe.tags.join(","));
   args.push(...recipe.packages);
   const buildEnv = goCommandEnv(env, recipe);
   const shown = args.map((arg) => (arg.includes(" ") ? `'${arg}'` : arg)).join(" ");

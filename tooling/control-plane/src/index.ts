@@ -99,3 +99,22 @@ export {
   type PodsCluster,
   podsClientQps,
 } from "./pods.js";
+export {
+  type PrometheusAlert,
+  type PrometheusServer,
+  prometheusConfig,
+  type ScrapeTarget,
+  type StartPrometheusOptions,
+  startPrometheus,
+} from "./prometheus.js";
+export {
+  type EnsurePrometheusOptions,
+  ensurePrometheus,
+  missingPrometheusMessage,
+  type Prometheus,
+  prometheusBuildRecipe,
+  prometheusCacheKey,
+  prometheusModule,
+  prometheusPackages,
+  prometheusRelease,
+} from "./prometheus-binary.js";

@@ -17,6 +17,9 @@ export const kwokBuildModuleDir = join(repoRoot, "tooling", "kwok-binary");
 /** The Go module that builds the Argo Rollouts controller (`ensureArgoRollouts`). */
 export const argoRolloutsBuildModuleDir = join(repoRoot, "tooling", "argo-rollouts-binary");
 
+/** The Go module that builds Prometheus and promtool (`ensurePrometheus`). */
+export const prometheusBuildModuleDir = join(repoRoot, "tooling", "prometheus-binary");
+
 /** The real Odigos CRDs shared by the project, beside the repo checkout. */
 export const defaultCrdDir = join(repoRoot, "..", "shared", "fixtures", "odigos-crds");
 

@@ -5,6 +5,7 @@
  */
 import { ensureHelm, run } from "./helm.mjs";
 import { chartDir, compareManifests, readManifests, renderChart } from "./manifests.mjs";
+import { checkMonitoring, monitoringArgs } from "./monitoring.mjs";
 
 const helm = await ensureHelm();
 const lint = await run(helm, ["lint", "--strict", chartDir]);
@@ -21,6 +22,23 @@ if (problems.length > 0) {
   );
   process.exit(1);
 }
+const monitoringLint = await run(helm, ["lint", "--strict", chartDir, ...monitoringArgs]);
+if (monitoringLint.code !== 0) {
+  process.stderr.write(
+    `helm lint with monitoring on failed:\n${monitoringLint.stderr}${monitoringLint.stdout}`,
+  );
+  process.exit(1);
+}
+const monitoringProblems = checkMonitoring(await renderChart(helm, monitoringArgs));
+if (monitoringProblems.length > 0) {
+  process.stderr.write(
+    `the chart's monitoring objects are wrong:\n${monitoringProblems.join("\n")}\n`,
+  );
+  process.exit(1);
+}
+process.stdout.write(
+  "the PodMonitor, PrometheusRule and dashboard ConfigMap render as files/ holds them\n",
+);
 process.stdout.write(
   `deploy/manifests matches helm template (${[...rendered.keys()].join(", ")})\n`,
 );

@@ -40,15 +40,17 @@ export const splitBySource = (output) => {
 /**
  * `helm template` of the chart, split per template.
  * @param {string} helm
+ * @param {string[]} [extraArgs] more `helm template` arguments (`--set ...`)
  * @returns {Promise<Map<string, string>>}
  */
-export const renderChart = async (helm) => {
+export const renderChart = async (helm, extraArgs = []) => {
   const result = await run(helm, [
     "template",
     releaseName,
     chartDir,
     "--namespace",
     releaseNamespace,
+    ...extraArgs,
   ]);
   if (result.code !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
   return splitBySource(result.stdout);

@@ -170,6 +170,11 @@ export class DeviceStepPlanner {
   ): Effect.Effect<Step, KubeError> {
     const { ref, workload, verdict, now } = input;
     const fingerprint = this.fingerprint(input, intent.devices);
+    // The circuit breaker is judged on every decision to instrument, the rolled-back workload's
+    // own included: it opens (and says so) with the rollback that reaches the threshold, not when
+    // the next workload asks.
+    const breaker = this.rollouts.breaker.state(this.configVersion(), now);
+    if (breaker.changed) this.reportBreaker(breaker.open, breaker.count);
     const rolledBack = readRollbackRecord(workload.metadata.annotations);
     if (rolledBack !== undefined && rolledBack.fingerprint === fingerprint)
       return Effect.succeed(hold());
@@ -186,8 +191,6 @@ export class DeviceStepPlanner {
     const addsDevices = devices._tag === "Patch" && devices.summary.added.length > 0;
     if (!addsDevices) return Effect.succeed(write());
     // The circuit breaker, or a fight with another writer, holds a write that adds devices.
-    const breaker = this.rollouts.breaker.state(this.configVersion(), now);
-    if (breaker.changed) this.reportBreaker(breaker.open, breaker.count);
     if (breaker.open) return Effect.succeed(hold(60_000));
     const fight = this.rollouts.fights.judge(workloadKey(ref), workload, fingerprint, now);
     if (fight._tag === "Stop") return this.paused(ref, workload, fight, now);

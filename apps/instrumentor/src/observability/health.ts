@@ -143,6 +143,12 @@ export const EndpointsLive: Layer.Layer<
     const readiness = yield* Readiness;
     const routes = yield* Routes;
     const metrics = yield* Metrics;
+    const clock = yield* Effect.clock;
+    metrics.onScrape(() => {
+      const ready =
+        readiness.size() > 0 && readiness.problems(clock.unsafeCurrentTimeMillis()).length === 0;
+      metrics.ready.set(ready ? 1 : 0);
+    });
     const healthRoutes: Record<string, Route> = {
       "/healthz": Effect.map(Clock.currentTimeMillis, (now) => {
         const problems = liveness.problems(now);

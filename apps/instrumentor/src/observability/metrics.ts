@@ -1,4 +1,6 @@
 /** Prometheus metrics, named like controller-runtime's where the meaning is the same. */
+
+import type { RollbackRecord } from "@odigos/instrumentation-rules";
 import * as Context from "effect/Context";
 import * as Layer from "effect/Layer";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -120,16 +122,35 @@ const instruments = (registry: Registry) => {
       ["informer"],
     ),
     isLeader: gauge("leader_election_master_status", "1 when this replica is the leader", ["name"]),
+    ready: new Gauge({
+      name: "odigos_instrumentor_ready",
+      help: "1 while /readyz answers ok (every watch synced), 0 otherwise",
+      registers: [registry],
+    }),
     ...rolloutInstruments(registry),
   };
 };
+
+/** Every result and reason a counter can take, so that its series exist at 0 from the start. */
+/** `RolloutEnd` of the rollouts room (above this one). */
+const rolloutResults = ["completed", "stuck", "failed"] as const;
+const rollbackReasons = [
+  "CrashLoopBackOff",
+  "RestartingContainer",
+  "NotReady",
+] as const satisfies ReadonlyArray<RollbackRecord["reason"]>;
 
 export const makeMetrics = () => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const beforeScrape: Array<() => void> = [];
+  const made = instruments(registry);
+  // A counter's series appears with its first increment, and `increase()` over a series that
+  // starts at 1 is 0: an alert on the first rollback after a start would never fire.
+  for (const result of rolloutResults) made.rolloutsEnded.inc({ result }, 0);
+  for (const reason of rollbackReasons) made.rollbacks.inc({ reason }, 0);
   return {
-    ...instruments(registry),
+    ...made,
     registry,
     /** Runs `update` before every scrape (gauges read from live state). */
     onScrape: (update: () => void) => {

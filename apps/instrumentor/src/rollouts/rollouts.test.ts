@@ -81,11 +81,13 @@ const crashLooping = {
 /** The DATA_COLLECTION group `seedOdigos` makes, as the informer keys it. */
 const collectors = `${odigosNamespace}/data-collection`;
 
-/** `odigos_instrumentor_rollbacks_total` by reason. */
+/** `odigos_instrumentor_rollbacks_total` by reason, of the reasons counted (every one starts at 0). */
 const rollbacksCounted = Effect.flatMap(Metrics, (metrics) =>
   Effect.promise(async () =>
     Object.fromEntries(
-      (await metrics.rollbacks.get()).values.map((entry) => [entry.labels.reason, entry.value]),
+      (await metrics.rollbacks.get()).values
+        .filter((entry) => entry.value > 0)
+        .map((entry) => [entry.labels.reason, entry.value]),
     ),
   ),
 );
