@@ -57,6 +57,8 @@ describe("Argo Rollouts: the real controller rolls out what the instrumentor wri
   let bed: PodsBed;
   let argo: ArgoRolloutsController | undefined;
 
+  // On a first run the global setup may still be building the controller: this waits for it (the
+  // hook's bound is that build's, not the cluster's start).
   beforeAll(async () => {
     const release = await ensureArgoRollouts();
     bed = await startPodsBed({
@@ -74,7 +76,7 @@ describe("Argo Rollouts: the real controller rolls out what the instrumentor wri
       kubeconfig: bed.controlPlane.kubeconfigPath,
       dataDir: bed.controlPlane.dataDir,
     });
-  }, 300_000);
+  }, 1_800_000);
   afterAll(async () => {
     // Before the control plane, whose stop() removes the folder of the controller's log.
     await argo?.stop();

@@ -49,6 +49,8 @@ describe("alerts and dashboard against a real Prometheus", { timeout: 420_000 },
   let ns: string;
   const leader = leaderProcessOptions(podName);
 
+  // On a first run the global setup may still be building Prometheus: this waits for it (the
+  // hook's bound is that build's, not the cluster's start).
   beforeAll(async () => {
     const release = await ensurePrometheus();
     bed = await startPodsBed({
@@ -75,7 +77,7 @@ describe("alerts and dashboard against a real Prometheus", { timeout: 420_000 },
       ruleFiles: [alertsFile],
     });
     ns = await bed.namespace("alerts", optIn);
-  }, 600_000);
+  }, 1_800_000);
   afterAll(async () => {
     // Before the control plane, whose stop() removes the folder of Prometheus' data and log.
     await prometheus?.stop();

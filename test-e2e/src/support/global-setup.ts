@@ -25,17 +25,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!(error instanceof BinariesUnavailableError)) throw error;
     console.warn(`[e2e] no cluster with pods: ${error.message}`);
   });
-  // The Argo Rollouts controller too (built from the Go module proxy on a first run). Any failure
-  // (no Go, no network, a failed build) only warns: src/argo, which needs it, fails in its own hook.
-  await ensureArgoRollouts().catch((error: unknown) => {
-    console.warn(
-      `[e2e] no Argo Rollouts controller: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  });
-  // Prometheus too, for src/monitoring (the same way: a failure only warns here).
-  await ensurePrometheus().catch((error: unknown) => {
-    console.warn(`[e2e] no Prometheus: ${error instanceof Error ? error.message : String(error)}`);
-  });
+  // The Argo Rollouts controller and Prometheus too (built from the Go module proxy on a first
+  // run), in the background: only src/argo and src/monitoring need them, and their hooks wait for
+  // the build (a lock in the cache), so that the other files run meanwhile. Any failure (no Go,
+  // no network, a failed build) only warns here: the file that needs it fails in its own hook.
+  const warn = (what: string) => (error: unknown) =>
+    console.warn(`[e2e] no ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  void ensureArgoRollouts().catch(warn("Argo Rollouts controller"));
+  void ensurePrometheus().catch(warn("Prometheus"));
   const started = Date.now();
   const controlPlane = await startControlPlane({
     binaries,

@@ -97,7 +97,10 @@ const fleet = (): Array<cog.Builder<unknown>> => [
     legend: "waiting",
   }),
   timeseries("Workloads by state", "SPEC section 9: every workload's state", "short", [
-    { expr: `max by (state) (odigos_instrumentor_workloads{${ours}})`, legend: "{{state}}" },
+    {
+      expr: `max by (state) (sum by (pod, state) (odigos_instrumentor_workloads{${ours}}))`,
+      legend: "{{state}}",
+    },
   ]),
   timeseries(
     "Why not instrumented",
@@ -105,7 +108,7 @@ const fleet = (): Array<cog.Builder<unknown>> => [
     "short",
     [
       {
-        expr: `max by (reason) (odigos_instrumentor_workloads{${ours}, state!="Instrumented"})`,
+        expr: `max by (reason) (sum by (pod, reason) (odigos_instrumentor_workloads{${ours}, state!="Instrumented"}))`,
         legend: "{{reason}}",
       },
     ],
