@@ -16,6 +16,7 @@ import {
   libraryRanks,
   manifestOf,
   toolingDependencies,
+  unitTestConfigProblems,
 } from "./packages.ts";
 import { instrumentorRooms, layeringViolations } from "./rooms.ts";
 
@@ -109,11 +110,11 @@ describe("packages depend only downwards", () => {
     }
   });
 
-  it("the product depends on no tooling but its compiler settings and its bundler", () => {
-    // Both are build-time tools: tsconfig for tsc, and @odigos/bundle's bundleApp (esbuild) for
-    // the bundle each app's build ends with (its scripts/bundle.mjs). What ships is their
-    // output; no module of theirs is imported at run time.
-    const buildTools = ["@odigos/tsconfig", "@odigos/bundle"];
+  it("the product depends on no tooling but its compiler, bundler and test settings", () => {
+    // All are build- or test-time tools: tsconfig for tsc, @odigos/bundle's bundleApp (esbuild)
+    // for the bundle each app's build ends with (its scripts/bundle.mjs), and vitest-config for
+    // vitest. What ships is their output; no module of theirs is imported at run time.
+    const buildTools = ["@odigos/tsconfig", "@odigos/bundle", "@odigos/vitest-config"];
     const tooling = packageDirs()
       .filter((dir) => dir.startsWith("tooling/"))
       .map((dir) => manifestOf(dir).name)
@@ -135,6 +136,29 @@ describe("packages depend only downwards", () => {
     ).toEqual([
       "@odigos/cleanup depends on @odigos/device-patcher, not below it",
       "@odigos/cleanup depends on @kubernetes/client-node: libraries never do",
+    ]);
+  });
+});
+
+describe("unit tests run on the shared vitest settings", () => {
+  it("holds for every package but the end-to-end suite, which has its own", () => {
+    const dirs = packageDirs().filter((dir) => dir !== "test-e2e");
+    expect(dirs).toContain("packages/instrumentation-rules");
+    expect(dirs.flatMap((dir) => unitTestConfigProblems(dir))).toEqual([]);
+  });
+
+  it("catches a package on vitest's defaults, and a config of its own", () => {
+    const manifest = (name: string, devDependencies = {}) =>
+      JSON.stringify({ name, scripts: { test: "vitest run" }, devDependencies });
+    const root = tree("vitest-config", {
+      "a/package.json": manifest("a"),
+      "b/package.json": manifest("b", { "@odigos/vitest-config": "workspace:*" }),
+      "b/vitest.config.ts": 'import { defineConfig } from "vitest/config";\n',
+      "c/package.json": JSON.stringify({ name: "c", scripts: { test: "node check.mjs" } }),
+    });
+    expect(["a", "b", "c"].flatMap((dir) => unitTestConfigProblems(dir, root))).toEqual([
+      "a runs vitest without a vitest.config.ts",
+      "b/vitest.config.ts does not build on @odigos/vitest-config",
     ]);
   });
 });

@@ -2,7 +2,7 @@
  * Which workspace packages a package may depend on: libraries only on lower libraries, the
  * product never on tooling, and no library on a Kubernetes client library.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./files.ts";
 
@@ -19,6 +19,7 @@ interface Manifest {
   readonly name: string;
   readonly dependencies?: Readonly<Record<string, string>>;
   readonly devDependencies?: Readonly<Record<string, string>>;
+  readonly scripts?: Readonly<Record<string, string>>;
 }
 
 export const manifestOf = (dir: string, root = repoRoot): Manifest =>
@@ -50,3 +51,26 @@ export const toolingDependencies = (
   toolingNames: ReadonlyArray<string>,
 ): ReadonlyArray<string> =>
   dependenciesOf(manifest).filter((dependency) => toolingNames.includes(dependency));
+
+/** The workspace's unit-test settings (tooling/vitest-config). */
+export const unitTestConfigName = "@odigos/vitest-config";
+
+/**
+ * What is wrong with how a package runs its unit tests (empty when nothing is): a package whose
+ * `test` script runs vitest has a `vitest.config.ts` built on the shared settings, so that no
+ * test is left with vitest's default 5 s bound, which a loaded CI machine exceeds.
+ */
+export const unitTestConfigProblems = (dir: string, root = repoRoot): ReadonlyArray<string> => {
+  const manifest = manifestOf(dir, root);
+  if (!/\bvitest\b/.test(manifest.scripts?.test ?? "")) return [];
+  const config = join(root, dir, "vitest.config.ts");
+  if (!existsSync(config)) return [`${dir} runs vitest without a vitest.config.ts`];
+  return [
+    ...(readFileSync(config, "utf8").includes(`from "${unitTestConfigName}"`)
+      ? []
+      : [`${dir}/vitest.config.ts does not build on ${unitTestConfigName}`]),
+    ...(dependenciesOf(manifest).includes(unitTestConfigName)
+      ? []
+      : [`${dir} does not depend on ${unitTestConfigName}`]),
+  ];
+};

@@ -1,0 +1,3 @@
+import { unitTestConfig } from "@odigos/vitest-config";
+
+export default unitTestConfig();
