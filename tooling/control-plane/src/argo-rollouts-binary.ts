@@ -9,9 +9,9 @@ import {
   ensureGoBuild,
   findOnPath,
   type GoBuildRecipe,
+  givenCommand,
   goCommandEnv,
   hostGoPlatform,
-  isExecutable,
   recipeDigest,
   required,
   requiredVersion,
@@ -158,27 +158,6 @@ function crdsIn(dir: string, variable?: string): Pick<ArgoRollouts, "rolloutCrd"
   return { rolloutCrd, crds };
 }
 
-/** The controller named by ODIGOS_ARGO_ROLLOUTS, else `rollouts-controller` in KUBEBUILDER_ASSETS. */
-function givenController(env: Env): string | undefined {
-  const override = env.ODIGOS_ARGO_ROLLOUTS;
-  if (override !== undefined && override !== "") {
-    if (!isExecutable(override))
-      throw new BinariesUnavailableError(
-        `ODIGOS_ARGO_ROLLOUTS=${override} is not an executable file; point it at a rollouts-controller binary or unset it to build one`,
-      );
-    return override;
-  }
-  const assets = env.KUBEBUILDER_ASSETS;
-  if (assets === undefined || assets === "") return undefined;
-  const inAssets = join(assets, "rollouts-controller");
-  if (!existsSync(inAssets)) return undefined;
-  if (!isExecutable(inAssets))
-    throw new BinariesUnavailableError(
-      `KUBEBUILDER_ASSETS=${assets} holds a rollouts-controller that is not executable (${inAssets})`,
-    );
-  return inAssets;
-}
-
 /**
  * The CRDs for a controller that was not built here: ODIGOS_ARGO_ROLLOUTS_CRD (a CRD file or a
  * folder like the release's manifests/crds), else a cached build's, else the release's source
@@ -221,7 +200,7 @@ export async function ensureArgoRollouts(
   const pins = readArgoRolloutsPins(
     readFileSync(join(argoRolloutsBuildModuleDir, "go.mod"), "utf8"),
   );
-  const given = givenController(env);
+  const given = givenCommand(env, "ODIGOS_ARGO_ROLLOUTS", "rollouts-controller");
   if (given !== undefined)
     return { controller: given, ...(await givenCrds(env, pins)), version: pins.version };
   const paths = await ensureGoBuild(

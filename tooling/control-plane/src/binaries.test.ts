@@ -6,6 +6,7 @@ import {
   binaryCacheKey,
   ensureBinaries,
   findOnPath,
+  givenCommand,
   hostGoPlatform,
   kubernetesBuildRecipe,
   kubernetesVersionLdflags,
@@ -371,5 +372,28 @@ describe("building with Go", () => {
     expect(go.calls()[1]).toMatch(/CGO_ENABLED=0 build .* sigs\.k8s\.io\/kwok\/cmd\/kwok$/);
     await ensureBinaries({ env, log: () => {}, pods: true });
     expect(go.runs()).toBe(2);
+  });
+});
+
+describe("givenCommand", () => {
+  it("takes the variable first, then KUBEBUILDER_ASSETS, else leaves it to the build", () => {
+    const named = executable(scratchDir(), "tool");
+    const assets = scratchDir();
+    const inAssets = executable(assets, "tool");
+    expect(givenCommand({ TOOL: named, KUBEBUILDER_ASSETS: assets }, "TOOL", "tool")).toBe(named);
+    expect(givenCommand({ KUBEBUILDER_ASSETS: assets }, "TOOL", "tool")).toBe(inAssets);
+    expect(givenCommand({ KUBEBUILDER_ASSETS: scratchDir() }, "TOOL", "tool")).toBeUndefined();
+    expect(givenCommand({}, "TOOL", "tool")).toBeUndefined();
+  });
+
+  it("names a file that is there but not executable, in the variable or the assets", () => {
+    const assets = scratchDir();
+    writeFileSync(join(assets, "tool"), "");
+    expect(() => givenCommand({ TOOL: join(assets, "tool") }, "TOOL", "tool")).toThrow(
+      `TOOL=${join(assets, "tool")} is not an executable file`,
+    );
+    expect(() => givenCommand({ KUBEBUILDER_ASSETS: assets }, "TOOL", "tool")).toThrow(
+      `KUBEBUILDER_ASSETS=${assets} holds a tool that is not executable`,
+    );
   });
 });

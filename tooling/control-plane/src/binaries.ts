@@ -192,6 +192,30 @@ export function isExecutable(path: string): boolean {
   }
 }
 
+/**
+ * The command that `variable` names, else `name` in KUBEBUILDER_ASSETS, else undefined (build
+ * it). A file that is named but not executable is a mistake to report, never one to skip.
+ */
+export function givenCommand(env: Env, variable: string, name: string): string | undefined {
+  const override = env[variable];
+  if (override !== undefined && override !== "") {
+    if (!isExecutable(override))
+      throw new BinariesUnavailableError(
+        `${variable}=${override} is not an executable file; point it at a ${name} binary or unset it to build one`,
+      );
+    return override;
+  }
+  const assets = env.KUBEBUILDER_ASSETS;
+  if (assets === undefined || assets === "") return undefined;
+  const inAssets = join(assets, name);
+  if (!existsSync(inAssets)) return undefined;
+  if (!isExecutable(inAssets))
+    throw new BinariesUnavailableError(
+      `KUBEBUILDER_ASSETS=${assets} holds a ${name} that is not executable (${inAssets})`,
+    );
+  return inAssets;
+}
+
 /** Binaries from a KUBEBUILDER_ASSETS folder (as `setup-envtest use -p path` prints). */
 export function resolveKubebuilderAssets(dir: string): Binaries {
   const apiserver = join(dir, "kube-apiserver");

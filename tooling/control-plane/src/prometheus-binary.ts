@@ -5,8 +5,8 @@ import {
   defaultLog,
   ensureGoBuild,
   type GoBuildRecipe,
+  givenCommand,
   hostGoPlatform,
-  isExecutable,
   recipeDigest,
   required,
   requiredVersion,
@@ -87,22 +87,6 @@ export function missingPrometheusMessage(cacheDir: string, moduleVersion: string
   ].join("\n");
 }
 
-/** The command `variable` names, else `name` in KUBEBUILDER_ASSETS, else undefined. */
-function given(env: Env, variable: string, name: string): string | undefined {
-  const override = env[variable];
-  if (override !== undefined && override !== "") {
-    if (!isExecutable(override))
-      throw new BinariesUnavailableError(
-        `${variable}=${override} is not an executable file; point it at a ${name} binary or unset it to build one`,
-      );
-    return override;
-  }
-  const assets = env.KUBEBUILDER_ASSETS;
-  if (assets === undefined || assets === "") return undefined;
-  const inAssets = join(assets, name);
-  return isExecutable(inAssets) ? inAssets : undefined;
-}
-
 /**
  * Prometheus and promtool of the release `tooling/prometheus-binary/go.mod` pins: each from
  * ODIGOS_PROMETHEUS / ODIGOS_PROMTOOL if set, else KUBEBUILDER_ASSETS, else the cache, else both
@@ -116,8 +100,8 @@ export async function ensurePrometheus(options: EnsurePrometheusOptions = {}): P
     prometheusModule,
   );
   const version = prometheusRelease(moduleVersion);
-  const prometheus = given(env, "ODIGOS_PROMETHEUS", "prometheus");
-  const promtool = given(env, "ODIGOS_PROMTOOL", "promtool");
+  const prometheus = givenCommand(env, "ODIGOS_PROMETHEUS", "prometheus");
+  const promtool = givenCommand(env, "ODIGOS_PROMTOOL", "promtool");
   if (prometheus !== undefined && promtool !== undefined) return { prometheus, promtool, version };
   const paths = await ensureGoBuild(
     {
