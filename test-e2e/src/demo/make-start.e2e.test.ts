@@ -41,9 +41,9 @@ import {
 } from "../support/proc.js";
 import { isRunning } from "../support/processes.js";
 import {
-  type RecordRolloutSampler as RolloutSampler,
-  sampleRolloutsByRecord as sampleRollouts,
-} from "../support/rollout-record-sampler.js";
+  type TemplateRolloutSampler as RolloutSampler,
+  sampleRolloutsByTemplate,
+} from "../support/rollout-template-sampler.js";
 import { waitFor } from "../support/wait-for.js";
 
 const namespace = "demo";
@@ -646,8 +646,7 @@ describe("make start, as a newcomer meets it", () => {
     const mostRolling = (sampler: RolloutSampler) =>
       Math.max(0, ...sampler.samples.map((sample) => sample.rolling.length));
     {
-      const since = Date.now();
-      const sampler = sampleRollouts(cluster, namespace, since);
+      const sampler = await sampleRolloutsByTemplate(cluster, namespace);
       samplers.push(sampler);
       const offset = deploymentsWatch.output().length;
       expect(await run(budgetCommands[1] as string)).toContain(`namespace/${namespace} annotated`);
@@ -689,7 +688,7 @@ describe("make start, as a newcomer meets it", () => {
       Number(match(step(8).text, /Nothing changes for (\d+) s/, "the grace period")) * 1000;
     {
       const since = Date.now();
-      const sampler = sampleRollouts(cluster, namespace, since);
+      const sampler = await sampleRolloutsByTemplate(cluster, namespace);
       samplers.push(sampler);
       const offset = deploymentsWatch.output().length;
       expect(await run(step(8).commands[0] as string)).toContain("patched");
@@ -715,7 +714,7 @@ describe("make start, as a newcomer meets it", () => {
     // 10. Collectors ready again: the devices come back at once (no grace), under the budget.
     {
       const since = Date.now();
-      const sampler = sampleRollouts(cluster, namespace, since);
+      const sampler = await sampleRolloutsByTemplate(cluster, namespace);
       samplers.push(sampler);
       expect(await run(step(9).commands[0] as string)).toContain("patched");
       await waitForAll(true, 120_000);
