@@ -8,6 +8,7 @@ import {
   waitForTemplateDevices,
 } from "../support/pods-cluster.js";
 import { isRunning } from "../support/processes.js";
+import { waitFor } from "../support/wait-for.js";
 
 const optIn = { "odigos.io/instrument": "true" };
 
@@ -60,7 +61,21 @@ describe("a device no node advertises", { timeout: 180_000 }, () => {
     expect(serving.map((pod) => [pod.name, pod.ready])).toEqual(
       oldStuck.map((pod) => [pod.name, true]),
     );
-    const stuck = await bed.cluster.apps.readNamespacedDeployment({ namespace: ns, name: "stuck" });
+    // The Deployment's own status, once its controller has counted the new ReplicaSet (it writes
+    // it after the scheduler has marked the pod; on a loaded machine, a moment later).
+    const stuck = await waitFor(
+      async () => {
+        const read = await bed.cluster.apps.readNamespacedDeployment({
+          namespace: ns,
+          name: "stuck",
+        });
+        const counted =
+          (read.status?.observedGeneration ?? 0) >= (read.metadata?.generation ?? 1) &&
+          (read.status?.updatedReplicas ?? 0) > 0;
+        return counted ? read : undefined;
+      },
+      { timeoutMs: 60_000, description: "the stuck Deployment's status counting its new pod" },
+    );
     expect(stuck.status).toMatchObject({ updatedReplicas: 1, availableReplicas: 3 });
 
     // Alive, healthy, and still doing its job for everything else.
