@@ -6,15 +6,13 @@
  * - a Deployment's rollout starts at the first sample in which its pod template's
  *   instrumentation devices differ from what they were at the first sample of the phase (only
  *   the instrumentor writes devices in the demo);
- * - it ends at the first sample in which the Deployment's own status says that template is rolled
- *   out, by Kubernetes' definition ({@link rolloutComplete}), for a generation at least that of
- *   the change.
+ * - it ends at the first sample in which the Deployment's own status says its current template
+ *   is rolled out, by Kubernetes' definition ({@link rolloutComplete}).
  *
  * Each sample is one list, so it is one consistent view of the namespace: a rollout started after
  * another ended is never counted with it. Sampled every 200 ms.
  */
-import type { V1Deployment } from "@kubernetes/client-node";
-import type { Cluster } from "./odigos.js";
+import { type Cluster, devicesOf } from "./odigos.js";
 import { rolloutComplete, type Sample } from "./rollout-sampler.js";
 
 export interface TemplateRolloutSampler {
@@ -23,21 +21,6 @@ export interface TemplateRolloutSampler {
   readonly completed: ReadonlySet<string>;
   readonly stop: () => Promise<void>;
 }
-
-const devicePrefix = "instrumentation.odigos.io/";
-
-/** The template's devices, per container, as one comparable string. */
-export const templateDevices = (workload: V1Deployment): string =>
-  (workload.spec?.template.spec?.containers ?? [])
-    .map(
-      (container) =>
-        `${container.name}=${Object.keys(container.resources?.limits ?? {})
-          .filter((resource) => resource.startsWith(devicePrefix))
-          .sort()
-          .join(",")}`,
-    )
-    .sort()
-    .join(";");
 
 /**
  * Starts sampling `namespace`'s Deployments; resolves once the first sample (the phase's
@@ -50,26 +33,22 @@ export async function sampleRolloutsByTemplate(
   const samples: Sample[] = [];
   /** Each Deployment's devices at the first sample. */
   const baseline = new Map<string, string>();
-  /** Per changed Deployment, the generation first seen with its devices changed. */
-  const changedAt = new Map<string, number>();
+  /** Deployments seen with their devices changed. */
+  const changed = new Set<string>();
   const done = new Set<string>();
   const sample = async () => {
     const at = Date.now();
     const list = await cluster.apps.listNamespacedDeployment({ namespace });
-    const first = samples.length === 0;
     const rolling: string[] = [];
     for (const workload of list.items) {
       const name = workload.metadata?.name ?? "";
-      const devices = templateDevices(workload);
-      if (first || !baseline.has(name)) baseline.set(name, devices);
-      if (!changedAt.has(name) && devices !== baseline.get(name))
-        changedAt.set(name, workload.metadata?.generation ?? 0);
-      const generation = changedAt.get(name);
-      if (generation === undefined || done.has(name)) continue;
-      const complete =
-        (workload.status?.observedGeneration ?? 0) >= generation &&
-        rolloutComplete("Deployment", workload);
-      if (complete) done.add(name);
+      const devices = JSON.stringify(devicesOf(workload));
+      if (!baseline.has(name)) baseline.set(name, devices);
+      if (devices !== baseline.get(name)) changed.add(name);
+      if (!changed.has(name) || done.has(name)) continue;
+      // Complete for its current generation (`rolloutComplete` needs the controller to have
+      // observed it), so for the change too.
+      if (rolloutComplete("Deployment", workload)) done.add(name);
       else rolling.push(name);
     }
     samples.push({ at, rolling: rolling.sort() });
