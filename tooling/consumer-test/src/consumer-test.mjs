@@ -156,19 +156,27 @@ try {
   copyFileSync(fixture, join(project, "src", "main.ts"));
 
   say(`npm install ${tarballs.length} tarballs + ${registryDeps.join(" ")} in ${project}`);
-  await run(
-    "npm",
-    [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      "--loglevel=error",
-      ...tarballs,
-      ...registryDeps,
-    ],
-    project,
-  );
+  const install = () =>
+    run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--loglevel=error",
+        ...tarballs,
+        ...registryDeps,
+      ],
+      project,
+    );
+  // Once more after a failure: on a machine whose npm cache was empty, an install racing other
+  // npm processes once failed to resolve effect ("Found: effect@undefined", ERESOLVE) and passed
+  // when run again. A second failure is the answer.
+  await install().catch((error) => {
+    say(`npm install failed, trying once more: ${String(error).split("\n").slice(-12).join("\n")}`);
+    return install();
+  });
   say((await run("npm", ["ls", "--all", "--depth=1", "@odigos/crd-types"], project)).trim());
   await run(join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], project);
   say("tsc (strict, NodeNext, skipLibCheck false): ok");
