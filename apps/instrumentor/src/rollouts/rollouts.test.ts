@@ -432,6 +432,11 @@ describe("rollouts", () => {
                 `devices back (${round})`,
               );
               yield* idle;
+              // The fake stamps managedFields in milliseconds, and a write by the same manager at
+              // the time of the one the instrumentor saw cannot be told from it (fight.ts): under
+              // load, two rounds came in one millisecond. Each replace comes in a later one.
+              const previous = Date.now();
+              yield* eventually(() => Date.now() > previous, "a later millisecond");
               yield* Effect.promise(() =>
                 Effect.runPromise(
                   fake.client.replace(
