@@ -7,8 +7,10 @@ import {
   decodeInstrumentedApplication,
   decodeOdigosConfiguration,
   decodeRollout,
+  workloadDecoder,
+  workloadStatusDecoder,
 } from "./decoders.js";
-import { templatePath } from "./kubernetes.js";
+import { templatePath, WorkloadKinds } from "./kubernetes.js";
 
 const meta = (name: string, namespace = "shop") => ({
   name,
@@ -292,6 +294,46 @@ describe("decoding at the edge", () => {
   it("names a nameless object as such", () => {
     const error = leftOf(decodeCollectorsGroup({ spec: { role: "GATEWAY" } }));
     expect(error.objectName).toBe("CollectorsGroup <unnamed>");
+  });
+});
+
+describe("workloadStatusDecoder", () => {
+  const served = (kind: string, status: unknown) => ({
+    metadata: { ...meta("checkout"), generation: 2 },
+    spec:
+      kind === "CronJob"
+        ? { jobTemplate: { spec: { template: { spec: { containers: [] } } } } }
+        : { template: { spec: { containers: [] } } },
+    ...(status === undefined ? {} : { status }),
+  });
+
+  it("gives the status the kind's whole decoder gives, with or without one", () => {
+    for (const kind of WorkloadKinds) {
+      const status =
+        kind === "Rollout"
+          ? { observedGeneration: "2", phase: "Healthy", replicas: 3, canary: {} }
+          : { observedGeneration: 2, replicas: 3, updatedReplicas: 1, conditions: [] };
+      for (const raw of [served(kind, status), served(kind, undefined)]) {
+        const whole = Either.map(workloadDecoder(kind)(raw), (workload) => workload.status);
+        expect(workloadStatusDecoder(kind)(raw)).toEqual(whole);
+      }
+    }
+    expect(
+      Either.getOrThrow(
+        workloadStatusDecoder("Rollout")(served("Rollout", { observedGeneration: "2" })),
+      ),
+    ).toEqual({ observedGeneration: 2 });
+  });
+
+  it("names the object and the status path that fails", () => {
+    const error = leftOf(
+      workloadStatusDecoder("StatefulSet")(served("StatefulSet", { replicas: "3" })),
+    );
+    expect(error.message).toMatch(/^StatefulSet shop\/checkout is malformed: status.replicas: /);
+    // A CronJob's slice keeps no status: nothing in it can fail.
+    expect(workloadStatusDecoder("CronJob")(served("CronJob", { replicas: "3" }))).toEqual(
+      Either.right(undefined),
+    );
   });
 });
 

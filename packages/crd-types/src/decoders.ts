@@ -13,6 +13,9 @@ import {
   StatefulSet,
   type Workload,
   type WorkloadKind,
+  WorkloadKinds,
+  type WorkloadStatus,
+  workloadStatusSchemaFor,
 } from "./kubernetes.js";
 import {
   CollectorsGroup,
@@ -30,6 +33,31 @@ export const decodeRollout = makeDecoder("Rollout", Rollout);
 export const decodeNamespace = makeDecoder("Namespace", Namespace);
 export const decodePod = makeDecoder("Pod", Pod);
 export const decodeCustomResource = makeDecoder("CustomResourceDefinition", CustomResource);
+
+const noStatus = Either.right(undefined);
+
+const statusDecoders = Object.fromEntries(
+  WorkloadKinds.map((kind) => {
+    const schema = workloadStatusSchemaFor(kind);
+    if (schema === undefined) return [kind, () => noStatus];
+    const decode = makeDecoder(kind, Schema.Struct({ status: Schema.optional(schema) }));
+    return [kind, (raw: unknown) => Either.map(decode(raw), ({ status }) => status)];
+  }),
+) as {
+  readonly [K in WorkloadKind]: (
+    raw: unknown,
+  ) => Either.Either<WorkloadStatus | undefined, DecodeError>;
+};
+
+/**
+ * Decodes only the `status` of a served workload of one kind: what its whole decoder gives as
+ * `status` (`undefined` when it has none, and always for a CronJob, whose slice keeps none). For
+ * a cache that already holds the rest of the object, when only its status moved.
+ */
+export const workloadStatusDecoder = (
+  kind: WorkloadKind,
+): ((raw: unknown) => Either.Either<WorkloadStatus | undefined, DecodeError>) =>
+  statusDecoders[kind];
 
 /** Runtime details as decoded: the language entries that are valid, and why the others are not. */
 export type DecodedInstrumentedApplication = InstrumentedApplication & {

@@ -213,6 +213,33 @@ const RolloutStatusServed = Schema.Struct({
   availableReplicas: Schema.optional(Schema.Number),
 });
 
+/**
+ * Argo Rollouts' `status` as the other kinds report it: its `observedGeneration` (a string)
+ * becomes a number when it is one.
+ */
+export const RolloutStatus = Schema.transform(
+  RolloutStatusServed,
+  Schema.typeSchema(WorkloadStatus),
+  {
+    strict: true,
+    decode: ({ observedGeneration, ...progress }) => {
+      const generation = observedGeneration?.match(/^\d+$/)
+        ? Number(observedGeneration)
+        : undefined;
+      return {
+        ...progress,
+        ...(generation === undefined ? {} : { observedGeneration: generation }),
+      };
+    },
+    encode: ({ observedGeneration, ...progress }) => ({
+      ...progress,
+      ...(observedGeneration === undefined
+        ? {}
+        : { observedGeneration: String(observedGeneration) }),
+    }),
+  },
+);
+
 const RolloutServed = Schema.Struct({
   metadata: WorkloadMeta,
   spec: Schema.Struct({
@@ -222,58 +249,47 @@ const RolloutServed = Schema.Struct({
     selector: Schema.optional(LabelSelector),
     workloadRef: Schema.optional(WorkloadReference),
   }),
-  status: Schema.optional(RolloutStatusServed),
+  status: Schema.optional(RolloutStatus),
 });
 
 const noTemplate = { spec: { containers: [] } };
 
 /**
- * `argoproj.io/v1alpha1` Rollout slice, decoded to the shape of the other kinds: its
- * `observedGeneration` (a string) becomes a number when it is one; a Rollout with a
- * `workloadRef` keeps it, with an empty template.
+ * `argoproj.io/v1alpha1` Rollout slice, decoded to the shape of the other kinds: its status is
+ * {@link RolloutStatus}; a Rollout with a `workloadRef` keeps it, with an empty template.
  */
 export const Rollout = Schema.transform(RolloutServed, Schema.typeSchema(workload("Rollout")), {
   strict: true,
-  decode: ({ metadata, spec: { template, ...spec }, status }) => {
-    const { observedGeneration, ...progress } = status ?? {};
-    const generation = observedGeneration?.match(/^\d+$/) ? Number(observedGeneration) : undefined;
-    return {
-      kind: "Rollout" as const,
-      metadata,
-      spec: { ...spec, template: template ?? noTemplate },
-      ...(status === undefined
-        ? {}
-        : {
-            status: {
-              ...progress,
-              ...(generation === undefined ? {} : { observedGeneration: generation }),
-            },
-          }),
-    };
-  },
-  encode: ({ metadata, spec, status }) => {
-    const { observedGeneration, ...progress } = status ?? {};
-    return {
-      metadata,
-      spec,
-      ...(status === undefined
-        ? {}
-        : {
-            status: {
-              ...progress,
-              ...(observedGeneration === undefined
-                ? {}
-                : { observedGeneration: String(observedGeneration) }),
-            },
-          }),
-    };
-  },
+  decode: ({ metadata, spec: { template, ...spec }, status }) => ({
+    kind: "Rollout" as const,
+    metadata,
+    spec: { ...spec, template: template ?? noTemplate },
+    ...(status === undefined ? {} : { status }),
+  }),
+  encode: ({ metadata, spec, status }) => ({
+    metadata,
+    spec,
+    ...(status === undefined ? {} : { status }),
+  }),
 });
 export type Rollout = typeof Rollout.Type;
 
 /** Any of the workload slices, told apart by `kind`. */
 export const Workload = Schema.Union(Deployment, StatefulSet, DaemonSet, CronJob, Rollout);
 export type Workload = typeof Workload.Type;
+
+/**
+ * Schema for the `status` of one kind's served object, as that kind's slice holds it; `undefined`
+ * for a CronJob, whose slice keeps no status.
+ */
+export const workloadStatusSchemaFor = (kind: WorkloadKind) =>
+  ({
+    Deployment: WorkloadStatus,
+    StatefulSet: WorkloadStatus,
+    DaemonSet: WorkloadStatus,
+    CronJob: undefined,
+    Rollout: RolloutStatus,
+  })[kind];
 
 /** Schema for the workload slice of one kind. */
 export const workloadSchemaFor = (kind: WorkloadKind) =>

@@ -39,6 +39,7 @@ import {
   workloadOfPod,
   workloadOfRuntimeObject,
   workloadResource,
+  workloadStatusDecoder,
 } from "@odigos/crd-types";
 import {
   collectorsReady,
@@ -64,6 +65,7 @@ import { Metrics, type MetricsApi } from "../observability/metrics.js";
 import { createInformer, type Informer, type InformerEvent } from "./informer.js";
 import { legacyRolloutsUntil } from "./legacy-pods.js";
 import {
+  refreshStatusOnly,
   withInstrumentedLabelOnly,
   withLastOtherSpecWriteOnly,
   withOdigosAnnotationsOnly,
@@ -351,12 +353,14 @@ class Caches implements ClusterStateApi {
     namespace: string | undefined,
     decode: (raw: unknown) => Either.Either<A, DecodeError>,
     onEvent: (event: InformerEvent<A>) => void,
+    refresh?: (previous: A, raw: unknown) => A | undefined,
   ): Informer<A> {
     return createInformer(this.client, this.log, {
       name,
       resource,
       namespace,
       decode: (raw) => Either.map(decode(raw), withOdigosAnnotationsOnly),
+      refresh,
       resourceVersionOf,
       onFailure: () => this.metrics.watchFailures.inc({ informer: name }),
       onReceived: (count) => this.metrics.watchEvents.inc({ informer: name }, count),
@@ -479,6 +483,7 @@ class Caches implements ClusterStateApi {
 
   private workloadInformer(kind: WorkloadKind): Informer<Workload> {
     const decodeWorkload = workloadDecoder(kind);
+    const decodeStatus = workloadStatusDecoder(kind);
     return this.informer(
       kind,
       workloadResource(kind),
@@ -492,6 +497,9 @@ class Caches implements ClusterStateApi {
         indexBy(this.byNamespace, ref.namespace, workloadKey(ref), event.type !== "delete");
         this.handler.handle({ _tag: "Workload", ref, event }, this);
       },
+      // Every rollout in the cluster sends its workload's status some 30 times: kept up to date
+      // without decoding the rest again.
+      (previous, raw) => refreshStatusOnly(previous, raw, decodeStatus),
     );
   }
 

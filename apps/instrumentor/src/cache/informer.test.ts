@@ -158,6 +158,64 @@ describe("informer", () => {
       }),
   );
 
+  it.scopedLive(
+    "brings a cached object up to date by refresh when it can, decodes it whole when not; a re-list decodes only what moved",
+    () =>
+      Effect.gen(function* () {
+        const fake = new FakeApiServer();
+        fake.put(Resources.Namespace, { metadata: { name: "a" } });
+        fake.put(Resources.Namespace, { metadata: { name: "b" } });
+        const decoded: Array<string> = [];
+        const seen: Array<string> = [];
+        const informer = yield* makeInformer<Namespace>({
+          name: "Namespace",
+          resource: Resources.Namespace,
+          decode: (raw) => {
+            decoded.push((raw as Namespace).metadata.name);
+            return decodeNamespace(raw);
+          },
+          // Carries over what a version labelled `moved: status` changed: its version only.
+          refresh: (previous, raw) => {
+            const { metadata } = raw as Namespace;
+            return metadata.labels?.moved === "status"
+              ? { ...previous, metadata: { ...previous.metadata, ...metadata } }
+              : undefined;
+          },
+          resourceVersionOf: (namespace) => namespace.metadata.resourceVersion,
+          onEvent: (event: InformerEvent<Namespace>) =>
+            seen.push(
+              event.type === "upsert"
+                ? `upsert ${event.key} ${event.current.metadata.resourceVersion}`
+                : `${event.type} ${event.key}`,
+            ),
+          retryBaseMs: 1,
+        }).pipe(
+          Effect.provide(Layer.merge(fake.layer, Layer.succeed(Log, capturingLogger().logger))),
+        );
+        yield* informer.start;
+        yield* informer.synced;
+        expect(decoded).toEqual(["a", "b"]);
+        const refreshed = fake.put(Resources.Namespace, {
+          metadata: { name: "a", labels: { moved: "status" } },
+        });
+        const rv = (object: unknown) => (object as Namespace).metadata.resourceVersion;
+        yield* eventually(() => seen.length === 3, "the refreshed version");
+        expect(seen[2]).toBe(`upsert a ${rv(refreshed)}`);
+        expect(informer.get("a")?.metadata.resourceVersion).toBe(rv(refreshed));
+        fake.put(Resources.Namespace, { metadata: { name: "a", labels: { moved: "more" } } });
+        yield* eventually(() => seen.length === 4, "the decoded version");
+        expect(decoded).toEqual(["a", "b", "a"]);
+        // Compacted history: the re-list serves a and b again; only b, changed meanwhile, is decoded.
+        fake.holdWatches();
+        fake.put(Resources.Namespace, { metadata: { name: "b", labels: { x: "y" } } });
+        fake.expireHistory({ failOpenWatches: true });
+        fake.releaseWatches();
+        yield* eventually(() => informer.stats.lists === 2 && seen.length === 5, "the re-list");
+        expect(decoded).toEqual(["a", "b", "a", "b"]);
+        expect(informer.get("b")?.metadata.labels).toEqual({ x: "y" });
+      }),
+  );
+
   it.scopedLive("retries a failing list with backoff and says since when it fails", () =>
     Effect.gen(function* () {
       const fake = new FakeApiServer();

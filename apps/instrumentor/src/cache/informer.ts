@@ -65,6 +65,12 @@ export interface InformerOptions<A> {
   readonly fieldSelector?: string | undefined;
   readonly decode: (raw: unknown) => Either.Either<A, DecodeError>;
   readonly resourceVersionOf: (value: A) => string;
+  /**
+   * A cheaper way to the value of a newer version of a cached object: `previous` brought up to
+   * `raw` when `raw` moved only what this carries over (e.g. a status), `undefined` to decode
+   * `raw` whole. When defined it must equal what `decode` gives.
+   */
+  readonly refresh?: ((previous: A, raw: unknown) => A | undefined) | undefined;
   /** Called synchronously for every change, in order. */
   readonly onEvent: (event: InformerEvent<A>) => void;
   /** Objects to keep in the cache; one that is not kept counts as absent (default: all). */
@@ -106,6 +112,9 @@ interface RawMeta {
   readonly metadata?: { readonly name?: string; readonly namespace?: string };
 }
 
+const rawVersionOf = (raw: unknown): string | undefined =>
+  (raw as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+
 const keyOfRaw = (raw: unknown): string | undefined => {
   const metadata = (raw as RawMeta | undefined)?.metadata;
   if (metadata?.name === undefined) return undefined;
@@ -116,7 +125,7 @@ const keyOfRaw = (raw: unknown): string | undefined => {
 
 /** The cache and client-go's reflector loop around it. */
 class Reflector<A> implements Informer<A> {
-  private readonly store = new Map<string, A>();
+  private readonly cache = new Map<string, A>();
   private readonly invalid = new Map<string, DecodeError>();
   private readonly syncedSignal = Deferred.unsafeMake<void>(FiberId.none);
   private isSynced = false;
@@ -150,13 +159,13 @@ class Reflector<A> implements Informer<A> {
   }
 
   get(key: string): A | undefined {
-    return this.store.get(key);
+    return this.cache.get(key);
   }
   values(): IterableIterator<A> {
-    return this.store.values();
+    return this.cache.values();
   }
   size(): number {
-    return this.store.size;
+    return this.cache.size;
   }
   invalidReason(key: string): DecodeError | undefined {
     return this.invalid.get(key);
@@ -174,36 +183,42 @@ class Reflector<A> implements Informer<A> {
 
   /** Decodes and stores one object, emitting an event when it changed. */
   private apply(key: string, raw: unknown, fromList: boolean): void {
-    const previous = this.store.get(key);
+    const previous = this.cache.get(key);
+    if (previous !== undefined) {
+      // A re-list serves every object again: one at the cached version is the cached one.
+      if (fromList && rawVersionOf(raw) === this.options.resourceVersionOf(previous)) return;
+      const refreshed = this.options.refresh?.(previous, raw);
+      if (refreshed !== undefined) {
+        this.put(key, previous, refreshed);
+        return;
+      }
+    }
     const decoded = this.options.decode(raw);
     if (Either.isLeft(decoded)) {
       const known = this.invalid.get(key);
       this.invalid.set(key, decoded.left);
-      if (previous !== undefined) this.store.delete(key);
+      if (previous !== undefined) this.cache.delete(key);
       if (known?.message !== decoded.left.message || previous !== undefined)
         this.options.onEvent({ type: "invalid", key, previous, error: decoded.left });
       return;
     }
     this.invalid.delete(key);
-    const current = decoded.right;
+    this.put(key, previous, decoded.right);
+  }
+
+  /** Keeps `current` (or drops it, when the cache does not keep it) and emits the change. */
+  private put(key: string, previous: A | undefined, current: A): void {
     if (this.options.keep !== undefined && !this.options.keep(current)) {
       this.remove(key);
       return;
     }
-    const { resourceVersionOf } = this.options;
-    if (
-      fromList &&
-      previous !== undefined &&
-      resourceVersionOf(previous) === resourceVersionOf(current)
-    )
-      return;
-    this.store.set(key, current);
+    this.cache.set(key, current);
     this.options.onEvent({ type: "upsert", key, previous, current });
   }
 
   private remove(key: string): void {
-    const previous = this.store.get(key);
-    this.store.delete(key);
+    const previous = this.cache.get(key);
+    this.cache.delete(key);
     this.invalid.delete(key);
     if (previous !== undefined) this.options.onEvent({ type: "delete", key, previous });
   }
@@ -233,7 +248,7 @@ class Reflector<A> implements Informer<A> {
         version = page.resourceVersion;
         next = page.continue;
       } while (next !== undefined);
-      for (const key of [...this.store.keys()]) if (!seen.has(key)) this.remove(key);
+      for (const key of [...this.cache.keys()]) if (!seen.has(key)) this.remove(key);
       for (const key of [...this.invalid.keys()]) if (!seen.has(key)) this.invalid.delete(key);
       this.stats.lists += 1;
       this.failing = undefined;

@@ -1,9 +1,20 @@
-import { InstrumentorFieldManager, type ManagedFieldsEntry } from "@odigos/crd-types";
+import {
+  InstrumentedPodLabel,
+  InstrumentorFieldManager,
+  type ManagedFieldsEntry,
+  type Workload,
+  type WorkloadKind,
+  workloadDecoder,
+  workloadStatusDecoder,
+} from "@odigos/crd-types";
+import * as Either from "effect/Either";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   isOdigosAnnotation,
   lastOtherSpecWrite,
+  refreshStatusOnly,
+  withInstrumentedLabelOnly,
   withLastOtherSpecWriteOnly,
   withOdigosAnnotationsOnly,
 } from "./slim.js";
@@ -125,5 +136,202 @@ describe("withLastOtherSpecWriteOnly", () => {
         expect(slim[0]?.time).toBe(reference?.time);
       }),
     );
+  });
+});
+
+describe("refreshStatusOnly", () => {
+  /** What the cache keeps of a served workload: decoded, then slimmed as the workload informer does. */
+  const cached = (kind: WorkloadKind, raw: unknown): Either.Either<Workload, unknown> =>
+    Either.map(workloadDecoder(kind)(raw), (workload) =>
+      withOdigosAnnotationsOnly(withInstrumentedLabelOnly(withLastOtherSpecWriteOnly(workload))),
+    );
+  const refresh = (kind: WorkloadKind, previous: Workload, raw: unknown) =>
+    refreshStatusOnly(previous, raw, workloadStatusDecoder(kind));
+
+  const kinds: ReadonlyArray<WorkloadKind> = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "Rollout",
+  ];
+  const template = (devices: boolean) => ({
+    metadata: { labels: { app: "checkout", ...(devices && { [InstrumentedPodLabel]: "true" }) } },
+    spec: {
+      containers: [
+        {
+          name: "app",
+          image: "shop/checkout:1",
+          ...(devices && { resources: { limits: { "instrumentation.odigos.io/go": "1" } } }),
+        },
+      ],
+    },
+  });
+  const specOf = (kind: WorkloadKind, devices: boolean) =>
+    kind === "CronJob"
+      ? { schedule: "* * * * *", jobTemplate: { spec: { template: template(devices) } } }
+      : { replicas: 3, template: template(devices) };
+  const statusOf = (kind: WorkloadKind, generation: number, updated: number) =>
+    kind === "Rollout"
+      ? { observedGeneration: String(generation), phase: "Progressing", updatedReplicas: updated }
+      : kind === "CronJob"
+        ? { lastScheduleTime: "2026-12-06T08:00:00Z" }
+        : {
+            observedGeneration: generation,
+            replicas: 3,
+            updatedReplicas: updated,
+            conditions: [{ type: "Progressing", status: "True", message: "progressing" }],
+          };
+
+  const helm = { manager: "helm", operation: "Apply", time: "2026-12-06T07:00:00Z" };
+  const controller = {
+    manager: "kube-controller-manager",
+    operation: "Update",
+    subresource: "status",
+    time: "2026-12-06T07:00:05Z",
+  };
+  const kubectl = { manager: "kubectl-edit", operation: "Update", time: "2026-12-06T07:30:00Z" };
+
+  /** A served workload of `kind`, and the ways a newer version of it can differ. */
+  const served: fc.Arbitrary<Served> = fc.record({
+    kind: fc.constantFrom(...kinds),
+    generation: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    labels: fc.option(fc.dictionary(fc.constantFrom("app", "team"), fc.constantFrom("a", "b")), {
+      nil: undefined,
+    }),
+    annotations: fc.option(
+      fc.dictionary(
+        fc.constantFrom(
+          "odigos.io/instrument",
+          "instrumentation.odigos.io/rollout",
+          "kubectl.kubernetes.io/last-applied-configuration",
+          "deployment.kubernetes.io/revision",
+        ),
+        fc.constantFrom("true", "false", "2"),
+      ),
+      { nil: undefined },
+    ),
+    managedFields: fc.option(fc.subarray([helm, controller, kubectl]), { nil: undefined }),
+    devices: fc.boolean(),
+  });
+  interface Served {
+    readonly kind: WorkloadKind;
+    readonly generation: number | undefined;
+    readonly labels: Readonly<Record<string, string>> | undefined;
+    readonly annotations: Readonly<Record<string, string>> | undefined;
+    readonly managedFields: ReadonlyArray<ManagedFieldsEntry> | undefined;
+    readonly devices: boolean;
+  }
+
+  const rawOf = (
+    w: Served,
+    version: number,
+    updated: number,
+    extra: Record<string, unknown> = {},
+  ) => ({
+    metadata: {
+      name: "checkout",
+      namespace: "shop",
+      uid: "uid-1",
+      resourceVersion: String(version),
+      ...(w.generation !== undefined && { generation: w.generation }),
+      ...(w.labels !== undefined && { labels: w.labels }),
+      ...(w.annotations !== undefined && { annotations: w.annotations }),
+      ...(w.managedFields !== undefined && { managedFields: w.managedFields }),
+      ...extra,
+    },
+    spec: specOf(w.kind, w.devices),
+    status: statusOf(w.kind, w.generation ?? 1, updated),
+  });
+
+  /** One change between two versions; the API server bumps the generation with the spec. */
+  const change = fc.oneof(
+    fc.constant({ what: "status" as const }),
+    fc.constant({ what: "labels" as const, labels: { app: "c" } }),
+    fc.constantFrom(
+      { what: "annotation" as const, key: "odigos.io/instrument", value: "false" },
+      { what: "annotation" as const, key: "deployment.kubernetes.io/revision", value: "9" },
+      { what: "annotation" as const, key: "instrumentation.odigos.io/rollout", value: "{}" },
+    ),
+    fc.constantFrom(
+      { what: "writer" as const, entry: { ...kubectl, time: "2026-12-06T08:00:00Z" } },
+      { what: "writer" as const, entry: { ...controller, time: "2026-12-06T08:00:00Z" } },
+    ),
+    fc.constant({ what: "spec" as const }),
+    fc.constant({ what: "uid" as const }),
+    fc.constant({ what: "bad status" as const }),
+    fc.constant({ what: "bad annotation" as const }),
+  );
+
+  const next = (w: Served, c: typeof change extends fc.Arbitrary<infer T> ? T : never) => {
+    switch (c.what) {
+      case "status":
+        return rawOf(w, 11, 2);
+      case "labels":
+        return rawOf({ ...w, labels: c.labels }, 11, 1);
+      case "annotation":
+        return rawOf({ ...w, annotations: { ...w.annotations, [c.key]: c.value } }, 11, 1);
+      case "writer":
+        return rawOf({ ...w, managedFields: [...(w.managedFields ?? []), c.entry] }, 11, 1);
+      case "spec":
+        return rawOf({ ...w, devices: !w.devices, generation: (w.generation ?? 0) + 1 }, 11, 1);
+      case "uid":
+        return rawOf(w, 11, 1, { uid: "uid-2" });
+      case "bad status": {
+        const raw = rawOf(w, 11, 1);
+        return { ...raw, status: { ...raw.status, replicas: "three", observedGeneration: {} } };
+      }
+      case "bad annotation":
+        return rawOf(w, 11, 1, { annotations: { ...w.annotations, "team.example/size": 3 } });
+    }
+  };
+
+  it("gives what decoding the newer version whole gives, and takes over every update of what the cache does not keep", () => {
+    fc.assert(
+      fc.property(served, change, (w, c) => {
+        const previous = Either.getOrThrow(cached(w.kind, rawOf(w, 10, 1)));
+        const raw = next(w, c);
+        const refreshed = refresh(w.kind, previous, raw);
+        const whole = cached(w.kind, raw);
+        if (refreshed !== undefined) expect(Either.right(refreshed)).toEqual(whole);
+        // Taken over: what moves only what the cache does not keep, given a generation to tell
+        // spec changes by (status, a foreign annotation, a status writer; not the first
+        // annotation or writer, which gives the cached object a map or list); decoded whole: the rest.
+        const statusOnly =
+          c.what === "status" ||
+          (c.what === "annotation" &&
+            w.annotations !== undefined &&
+            (!isOdigosAnnotation(c.key) || w.annotations[c.key] === c.value)) ||
+          (c.what === "writer" && "subresource" in c.entry && w.managedFields !== undefined) ||
+          (c.what === "bad status" && w.kind === "CronJob"); // whose slice keeps no status
+        if (statusOnly && w.generation !== undefined) expect(refreshed).toBeDefined();
+        else expect(refreshed).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("carries the status over and the new version, and keeps the rest as cached", () => {
+    const w: Served = {
+      kind: "Deployment",
+      generation: 2,
+      labels: { app: "a" },
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" },
+      managedFields: [helm, controller],
+      devices: true,
+    };
+    const previous = Either.getOrThrow(cached("Deployment", rawOf(w, 10, 1)));
+    const refreshed = refresh("Deployment", previous, rawOf(w, 11, 3));
+    expect(refreshed?.metadata.resourceVersion).toBe("11");
+    expect(refreshed?.status).toEqual({ observedGeneration: 2, replicas: 3, updatedReplicas: 3 });
+    expect(refreshed?.spec).toBe(previous.spec);
+    expect(refreshed?.metadata.annotations).toEqual({});
+    // A workload without a generation gives no way to tell a spec change: always decoded whole.
+    const bare = Either.getOrThrow(
+      cached("Deployment", rawOf({ ...w, generation: undefined }, 10, 1)),
+    );
+    expect(
+      refresh("Deployment", bare, rawOf({ ...w, generation: undefined }, 11, 3)),
+    ).toBeUndefined();
   });
 });

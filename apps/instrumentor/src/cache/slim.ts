@@ -14,10 +14,14 @@
  * would replace every annotation on it).
  */
 import {
+  type DecodeError,
   InstrumentedPodLabel,
   InstrumentorFieldManager,
   type ManagedFieldsEntry,
+  type Workload,
+  type WorkloadStatus,
 } from "@odigos/crd-types";
+import * as Either from "effect/Either";
 
 type Annotated = {
   readonly metadata: { readonly annotations?: Readonly<Record<string, string>> | undefined };
@@ -112,4 +116,94 @@ export const withInstrumentedLabelOnly = <A extends Templated>(workload: A): A =
       template: { ...workload.spec.template, metadata: { labels: kept } },
     },
   };
+};
+
+type Raw = Readonly<Record<string, unknown>>;
+
+const isRecord = (value: unknown): value is Raw =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Whether `raw` is a map of strings with exactly the entries of `kept`. */
+const sameLabels = (raw: unknown, kept: Readonly<Record<string, string>> | undefined): boolean => {
+  if (raw === undefined || kept === undefined) return raw === kept;
+  if (!isRecord(raw)) return false;
+  const keys = Object.keys(raw);
+  return keys.length === Object.keys(kept).length && keys.every((key) => raw[key] === kept[key]);
+};
+
+/** Whether `raw` is a map of strings whose Odigos entries are exactly those of `kept`. */
+const sameOdigosAnnotations = (
+  raw: unknown,
+  kept: Readonly<Record<string, string>> | undefined,
+): boolean => {
+  if (raw === undefined || kept === undefined) return raw === kept;
+  if (!isRecord(raw)) return false;
+  let odigos = 0;
+  for (const key in raw) {
+    const value = raw[key];
+    if (typeof value !== "string") return false;
+    if (!isOdigosAnnotation(key)) continue;
+    if (value !== kept[key]) return false;
+    odigos += 1;
+  }
+  return odigos === Object.keys(kept).length;
+};
+
+const optionalString = (value: unknown): boolean =>
+  value === undefined || typeof value === "string";
+
+/** Whether `raw` is a list of writers whose {@link lastOtherSpecWrite} is what `kept` holds. */
+const sameLastOtherSpecWrite = (
+  raw: unknown,
+  kept: ReadonlyArray<ManagedFieldsEntry> | undefined,
+): boolean => {
+  if (raw === undefined || kept === undefined) return raw === kept;
+  if (!Array.isArray(raw)) return false;
+  for (const entry of raw as ReadonlyArray<unknown>) {
+    if (!isRecord(entry)) return false;
+    const { manager, operation, subresource, time } = entry;
+    if (![manager, operation, subresource, time].every(optionalString)) return false;
+  }
+  const last = lastOtherSpecWrite(raw as ReadonlyArray<ManagedFieldsEntry>);
+  const [was] = kept;
+  return last === undefined
+    ? was === undefined
+    : last.manager === was?.manager && last.time === was?.time;
+};
+
+/**
+ * `previous`, a cached workload (decoded and slimmed as the cache keeps it), brought up to `raw`,
+ * a newer version of it as served, without decoding all of `raw`: when `raw` moved nothing the
+ * cache keeps but its `resourceVersion` and its `status`, as a controller reporting a rollout's
+ * progress does some 30 times a rollout, in every namespace. That is: the same `generation` (the
+ * API server bumps it with every spec change), uid, labels, Odigos annotations and last other
+ * spec writer. `undefined` when anything else may have moved, or when `raw`'s status does not
+ * decode (`decodeStatus`, its kind's `workloadStatusDecoder`): then decode `raw` whole, which
+ * also names what is wrong. When defined, it equals what decoding and slimming `raw` gives.
+ */
+export const refreshStatusOnly = <W extends Workload>(
+  previous: W,
+  raw: unknown,
+  decodeStatus: (raw: unknown) => Either.Either<WorkloadStatus | undefined, DecodeError>,
+): W | undefined => {
+  if (!isRecord(raw) || !isRecord(raw.metadata)) return undefined;
+  const metadata = raw.metadata;
+  const before = previous.metadata;
+  if (
+    before.generation === undefined ||
+    metadata.generation !== before.generation ||
+    metadata.uid !== before.uid ||
+    metadata.name !== before.name ||
+    metadata.namespace !== before.namespace ||
+    typeof metadata.resourceVersion !== "string" ||
+    !sameLabels(metadata.labels, before.labels) ||
+    !sameOdigosAnnotations(metadata.annotations, before.annotations) ||
+    !sameLastOtherSpecWrite(metadata.managedFields, before.managedFields)
+  )
+    return undefined;
+  const status = decodeStatus(raw);
+  if (Either.isLeft(status)) return undefined;
+  const { status: _was, ...rest } = previous;
+  const current = { ...rest, metadata: { ...before, resourceVersion: metadata.resourceVersion } };
+  return (status.right === undefined ? current : { ...current, status: status.right }) as W;
 };
