@@ -73,20 +73,22 @@ const written = (managedFields?: ReadonlyArray<ManagedFieldsEntry>) => ({
   spec: { replicas: 2 },
 });
 
+/** Writers, as `managedFields` records them. */
+const helm = { manager: "helm", operation: "Update", time: "2026-11-27T10:00:00Z" };
+const controller = {
+  manager: "kube-controller-manager",
+  operation: "Update",
+  subresource: "status",
+  time: "2026-11-27T12:00:00Z",
+};
+const kubectl = { manager: "kubectl-edit", operation: "Update", time: "2026-11-27T10:30:00Z" };
+
 describe("withLastOtherSpecWriteOnly", () => {
-  const helm = { manager: "helm", operation: "Update", time: "2026-11-27T10:00:00Z" };
-  const controller = {
-    manager: "kube-controller-manager",
-    operation: "Update",
-    subresource: "status",
-    time: "2026-11-27T12:00:00Z",
-  };
   const ours = {
     manager: InstrumentorFieldManager,
     operation: "Update",
     time: "2026-11-27T11:00:00Z",
   };
-  const kubectl = { manager: "kubectl-edit", operation: "Update", time: "2026-11-27T10:30:00Z" };
 
   it("keeps the last spec write by another manager, as its manager and time", () => {
     const slim = withLastOtherSpecWriteOnly(written([helm, controller, ours, kubectl]));
@@ -183,15 +185,6 @@ describe("refreshStatusOnly", () => {
             conditions: [{ type: "Progressing", status: "True", message: "progressing" }],
           };
 
-  const helm = { manager: "helm", operation: "Apply", time: "2026-12-06T07:00:00Z" };
-  const controller = {
-    manager: "kube-controller-manager",
-    operation: "Update",
-    subresource: "status",
-    time: "2026-12-06T07:00:05Z",
-  };
-  const kubectl = { manager: "kubectl-edit", operation: "Update", time: "2026-12-06T07:30:00Z" };
-
   /** A served workload of `kind`, and the ways a newer version of it can differ. */
   const served: fc.Arbitrary<Served> = fc.record({
     kind: fc.constantFrom(...kinds),
@@ -254,8 +247,8 @@ describe("refreshStatusOnly", () => {
       { what: "annotation" as const, key: "instrumentation.odigos.io/rollout", value: "{}" },
     ),
     fc.constantFrom(
-      { what: "writer" as const, entry: { ...kubectl, time: "2026-12-06T08:00:00Z" } },
-      { what: "writer" as const, entry: { ...controller, time: "2026-12-06T08:00:00Z" } },
+      { what: "writer" as const, entry: { ...kubectl, time: "2026-11-27T13:00:00Z" } },
+      { what: "writer" as const, entry: { ...controller, time: "2026-11-27T13:00:00Z" } },
     ),
     fc.constant({ what: "spec" as const }),
     fc.constant({ what: "uid" as const }),
