@@ -85,6 +85,7 @@ const failures = [];
 try {
   const tarballDir = join(work, "tarballs");
   mkdirSync(tarballDir);
+  /** @type {Array<string>} */
   const tarballs = [];
   for (const name of packages) {
     const dir = join(repoRoot, "packages", name);
