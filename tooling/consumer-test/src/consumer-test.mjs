@@ -85,7 +85,6 @@ const failures = [];
 try {
   const tarballDir = join(work, "tarballs");
   mkdirSync(tarballDir);
-  /** @type {Array<string>} */
   const tarballs = [];
   for (const name of packages) {
     const dir = join(repoRoot, "packages", name);
@@ -157,27 +156,22 @@ try {
   copyFileSync(fixture, join(project, "src", "main.ts"));
 
   say(`npm install ${tarballs.length} tarballs + ${registryDeps.join(" ")} in ${project}`);
-  const install = () =>
-    run(
-      "npm",
-      [
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--ignore-scripts",
-        "--loglevel=error",
-        ...tarballs,
-        ...registryDeps,
-      ],
-      project,
-    );
-  // Once more after a failure: on a machine whose npm cache was empty, an install racing other
-  // npm processes once failed to resolve effect ("Found: effect@undefined", ERESOLVE) and passed
-  // when run again. A second failure is the answer.
-  await install().catch((error) => {
-    say(`npm install failed, trying once more: ${String(error).split("\n").slice(-12).join("\n")}`);
-    return install();
-  });
+  // npm reaches the registry through the machine's TLS proxy, if any, with NODE_EXTRA_CA_CERTS
+  // (turbo.json passes it through): without it, every fetch failed SELF_SIGNED_CERT_IN_CHAIN and
+  // npm fell back to its cache, 70 s a package, or, with an empty cache, to ERESOLVE.
+  await run(
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      "--loglevel=error",
+      ...tarballs,
+      ...registryDeps,
+    ],
+    project,
+  );
   say((await run("npm", ["ls", "--all", "--depth=1", "@odigos/crd-types"], project)).trim());
   await run(join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], project);
   say("tsc (strict, NodeNext, skipLibCheck false): ok");
